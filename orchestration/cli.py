@@ -1,0 +1,209 @@
+"""The ``hub`` command line: registry, demo deliveries, ingestion, status."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from territoire_hub.orchestration.status import collect_status, render_status
+from territoire_hub.settings import Settings
+from territoire_hub.sources.ingest import DatasetReport, ignored_inbox_files, ingest_all
+from territoire_hub.sources.registry import Registry, RegistryError, load_registry
+from territoire_hub.warehouse import connect
+
+DEMO_TOKEN_PARTNER = "recharge-sud"
+
+
+def _registry(settings: Settings) -> Registry:
+    try:
+        return load_registry(settings.registry_dir)
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """territoire-hub: pool partner data, compute shared indicators, publish them."""
+    ctx.obj = Settings.from_env()
+
+
+@main.command("registry")
+@click.pass_obj
+def registry_cmd(settings: Settings) -> None:
+    """Validate the partner registry and list partners and datasets."""
+    registry = _registry(settings)
+    click.echo(f"Region: {registry.region.name} (région {registry.region.code_region}, "
+               f"COG {registry.region.cog_vintage}, {len(registry.region.epcis)} EPCI)")
+    for partner in registry.partners.values():
+        click.echo(f"- {partner.id}: {partner.name} [{partner.kind.value}]")
+        for entry in registry.of_partner(partner.id):
+            d = entry.dataset
+            click.echo(f"    {entry.key:<44} {d.domain:<12} {d.cadence.value:<9} {d.transport.type:<6} "
+                       f"{d.licence:<20} {d.sensitivity.value}")
+
+
+def _ingest(settings: Settings, registry: Registry, keys: list[str] | None) -> list[DatasetReport]:
+    con = connect(settings.warehouse)
+    try:
+        with tqdm(desc="deliveries", unit="file", file=sys.stderr, disable=None) as bar:
+            reports = ingest_all(con, settings, registry, keys, on_delivery=lambda: bar.update(1))
+    finally:
+        con.close()
+    for report in reports:
+        for origin, reason in report.transport_errors:
+            click.echo(f"transport error [{report.dataset_key}] {origin}: {reason}", err=True)
+    for name in ignored_inbox_files(settings, registry):
+        click.echo(f"ignored inbox file (matches no dataset of its partner): {name}", err=True)
+    landed = sum(r.landed for r in reports)
+    loaded = sum(r.loaded for r in reports)
+    quarantined = sum(len(r.quarantined) for r in reports)
+    click.echo(f"Ingestion: {landed} new deliveries landed, {loaded} loaded "
+               f"({sum(r.rows for r in reports):,} rows), {quarantined} quarantined, "
+               f"{sum(r.already_landed for r in reports)} already landed (no-op).")
+    return reports
+
+
+@main.command()
+@click.option("--partner", help="only this partner's datasets")
+@click.option("--dataset", "datasets", multiple=True, help="dataset key <partner>__<dataset> (repeatable)")
+@click.pass_obj
+def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -> None:
+    """Collect deliveries (inbox and HTTP), land them and load the raw tables."""
+    registry = _registry(settings)
+    keys = list(datasets) or None
+    if partner:
+        try:
+            keys = [e.key for e in registry.of_partner(partner)]
+        except KeyError as exc:
+            raise click.ClickException(str(exc)) from None
+    _ingest(settings, registry, keys)
+
+
+@main.command()
+@click.option("--all", "show_all", is_flag=True, help="every reason of every quarantined delivery")
+@click.pass_obj
+def status(settings: Settings, show_all: bool) -> None:
+    """Deliveries per partner, rows per raw table, quarantined deliveries with their reasons."""
+    registry = _registry(settings)
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` (or `make run`) first")
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        click.echo(render_status(collect_status(con, registry), max_reasons=10_000 if show_all else 3))
+    finally:
+        con.close()
+
+
+@main.group()
+def demo() -> None:
+    """The demo region: generate partner deliveries, serve the HTTP partners, run it all."""
+
+
+def _scale_options(fn):
+    options = [
+        click.option("--seed", default=42, show_default=True),
+        click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2024-01-01", show_default=True),
+        click.option("--days", default=366, show_default=True),
+        click.option("--counters", default=24, show_default=True, help="traffic counters"),
+        click.option("--lamp-sensors", default=40, show_default=True),
+        click.option("--stations", default=6, show_default=True, help="weather stations"),
+        click.option("--charge-points", default=60, show_default=True),
+        click.option("--lamp-points", default=1500, show_default=True),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _generate(settings: Settings, registry: Registry, seed: int, start, **scale) -> None:
+    from territoire_hub.sources.demo import Scale, generate_demo
+
+    chosen = Scale(start=start.date() if hasattr(start, "date") else start, **scale)
+    click.echo(f"Generating demo deliveries into {settings.data_dir} (seed {seed}, {chosen.days} days from {chosen.start})…")
+    files = generate_demo(settings.data_dir, registry, seed=seed, scale=chosen)
+    click.echo(f"  {len(files)} files: inbox {settings.data_dir / 'inbox'}, HTTP partners {settings.data_dir / 'remote'}")
+
+
+@demo.command("generate")
+@_scale_options
+@click.pass_obj
+def demo_generate(settings: Settings, seed, start, days, counters, lamp_sensors, stations, charge_points, lamp_points):
+    """Write the demo partners' deliveries (deterministic for a seed)."""
+    _generate(settings, _registry(settings), seed, start, days=days, counters=counters, lamp_sensors=lamp_sensors,
+              stations=stations, charge_points=charge_points, lamp_points=lamp_points)
+
+
+def _demo_settings(settings: Settings, registry: Registry, url: str, token: str) -> Settings:
+    url_vars = {**settings.url_vars}
+    for partner_id in registry.partners:
+        url_vars.setdefault(f"HUB_URL_{partner_id.upper().replace('-', '_')}", f"{url}/{partner_id}")
+    tokens = {**settings.partner_tokens, DEMO_TOKEN_PARTNER.replace("-", "_"): token}
+    return replace(settings, url_vars=url_vars, partner_tokens=tokens)
+
+
+@demo.command("run")
+@_scale_options
+@click.option("--no-generate", is_flag=True, help="ingest what is already in the inbox and remote folders")
+@click.pass_obj
+def demo_run(settings: Settings, no_generate: bool, seed, start, **scale):
+    """Generate the demo deliveries, serve the HTTP partners on loopback, ingest, print the status."""
+    from territoire_hub.sources.demo.server import PartnerServer
+
+    registry = _registry(settings)
+    if not no_generate:
+        _generate(settings, registry, seed, start, **scale)
+    remote = settings.data_dir / "remote"
+    token = secrets.token_urlsafe(24)  # lives only in this process: nothing to leak
+    with PartnerServer(remote, tokens={f"/{DEMO_TOKEN_PARTNER}/": token}) as server:
+        click.echo(f"Demo HTTP partners served from {remote} at {server.url}")
+        _ingest(_demo_settings(settings, registry, server.url, token), registry, None)
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        click.echo("")
+        click.echo(render_status(collect_status(con, registry)))
+    finally:
+        con.close()
+
+
+@demo.command("serve")
+@click.option("--port", default=8765, show_default=True)
+@click.pass_obj
+def demo_serve(settings: Settings, port: int) -> None:
+    """Serve the demo HTTP partners until interrupted (for `dagster dev`).
+
+    The variables to export are written to <data>/demo.env (mode 0600), never printed:
+    it holds the demo partner's bearer token.
+    """
+    import os
+    import threading
+
+    from territoire_hub.sources.demo.server import PartnerServer
+
+    registry = _registry(settings)
+    token = settings.token_for(DEMO_TOKEN_PARTNER) or secrets.token_urlsafe(24)
+    with PartnerServer(settings.data_dir / "remote", port=port, tokens={f"/{DEMO_TOKEN_PARTNER}/": token}) as server:
+        demo_settings = _demo_settings(settings, registry, server.url, token)
+        env_file = settings.data_dir / "demo.env"
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            for name, value in sorted(demo_settings.url_vars.items()):
+                fh.write(f"export {name}={value}\n")
+            fh.write(f"export HUB_PARTNER_TOKEN_{DEMO_TOKEN_PARTNER.upper().replace('-', '_')}={token}\n")
+        click.echo(f"Serving {settings.data_dir / 'remote'} at {server.url}; `source {env_file}` before `dagster dev`.")
+        click.echo("Ctrl-C to stop.", err=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,35 @@
+"""A sensor on the inbox: a new file in a partner's drop zone requests the run of its partition."""
+
+
+import dagster as dg
+
+from territoire_hub.orchestration.partitions import partition_of_period
+from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.sources.registry import InboxTransport, Registry
+from territoire_hub.sources.transports import scan_inbox
+
+
+def inbox_sensor(registry: Registry) -> dg.SensorDefinition:
+    inbox_entries = [e for e in registry.datasets.values() if isinstance(e.dataset.transport, InboxTransport)]
+    keys = [dg.AssetKey(["raw", e.key]) for e in inbox_entries]
+
+    @dg.sensor(name="inbox_sensor", asset_selection=keys, minimum_interval_seconds=60,
+               default_status=dg.DefaultSensorStatus.STOPPED,
+               description="Requests the ingestion of each new file dropped in a partner's inbox folder.")
+    def _sensor(context: dg.SensorEvaluationContext, hub: HubResource):
+        inbox = hub.settings().inbox
+        report = scan_inbox(inbox, inbox_entries)
+        by_key = {e.key: e for e in inbox_entries}
+        for item in report.incoming:
+            entry = by_key[item.dataset_key]
+            stat = item.path.stat()
+            run_key = f"{item.dataset_key}:{item.filename}:{stat.st_size}:{stat.st_mtime_ns}"
+            partition = None
+            if item.period != "snapshot":
+                partition = partition_of_period(entry.dataset, item.period)
+            yield dg.RunRequest(run_key=run_key, asset_selection=[dg.AssetKey(["raw", item.dataset_key])],
+                                partition_key=partition)
+        for name in report.ignored:
+            context.log.warning(f"inbox file matches no dataset of its partner: {name}")
+
+    return _sensor

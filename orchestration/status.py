@@ -1,0 +1,89 @@
+"""What ``hub status`` shows: deliveries per partner, rows per raw table, quarantine reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from territoire_hub.sources.loading import RAW_SCHEMA
+from territoire_hub.sources.registry import Registry
+from territoire_hub.warehouse import quote_ident
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    partner_id: str
+    dataset_id: str
+    filename: str
+    delivery_id: str
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Status:
+    deliveries: list[tuple[str, str, int, int, int, int]]  # partner, dataset, loaded, quarantined, superseded, pending
+    raw_rows: list[tuple[str, int | None]]                   # raw table, rows (None: not created yet)
+    quarantined: list[Quarantined]
+
+
+def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = 'landing' AND table_name = 'deliveries'"
+    ).fetchone())
+
+
+def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status:
+    deliveries, quarantined = [], []
+    if _has_catalogue(con):
+        deliveries = con.execute(
+            """
+            SELECT partner_id, dataset_id,
+                   count(*) FILTER (status = 'loaded'),
+                   count(*) FILTER (status = 'quarantined' AND superseded_by IS NULL),
+                   count(*) FILTER (superseded_by IS NOT NULL),
+                   count(*) FILTER (status = 'landed')
+            FROM landing.deliveries GROUP BY ALL ORDER BY ALL
+            """
+        ).fetchall()
+        rows = con.execute(
+            """
+            SELECT d.partner_id, d.dataset_id, d.filename, d.delivery_id,
+                   list(coalesce('line ' || i.line || ': ', '') || i.message ORDER BY i.line NULLS FIRST)
+            FROM landing.deliveries d JOIN landing.issues i USING (delivery_id)
+            WHERE d.status = 'quarantined' AND i.severity = 'error'
+            GROUP BY ALL ORDER BY d.partner_id, d.dataset_id, d.filename
+            """
+        ).fetchall()
+        quarantined = [Quarantined(*r) for r in rows]
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [RAW_SCHEMA]
+    ).fetchall()}
+    raw_rows = []
+    for key in sorted(registry.datasets):
+        count = None
+        if key in tables:
+            count = con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{quote_ident(key)}").fetchone()[0]
+        raw_rows.append((f"{RAW_SCHEMA}.{key}", count))
+    return Status(deliveries, raw_rows, quarantined)
+
+
+def render_status(status: Status, max_reasons: int = 3) -> str:
+    out = ["Deliveries per partner dataset", f"  {'partner':<24}{'dataset':<26}{'loaded':>8}{'quarant.':>10}{'supers.':>9}{'pending':>9}"]
+    for partner, dataset, loaded, quarantined, superseded, pending in status.deliveries:
+        out.append(f"  {partner:<24}{dataset:<26}{loaded:>8}{quarantined:>10}{superseded:>9}{pending:>9}")
+    if not status.deliveries:
+        out.append("  (no delivery landed yet: run `hub ingest`)")
+    out += ["", "Rows per raw table"]
+    for table, rows in status.raw_rows:
+        out.append(f"  {table:<52}{'—' if rows is None else f'{rows:,}':>14}")
+    out += ["", f"Quarantined deliveries ({len(status.quarantined)})"]
+    for q in status.quarantined:
+        out.append(f"  {q.partner_id} / {q.dataset_id} / {q.filename}  [{q.delivery_id}]")
+        for reason in q.reasons[:max_reasons]:
+            out.append(f"      - {reason}")
+        if len(q.reasons) > max_reasons:
+            out.append(f"      … {len(q.reasons) - max_reasons} more (hub status --all)")
+    if not status.quarantined:
+        out.append("  none")
+    return "\n".join(out)

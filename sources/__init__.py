@@ -1,0 +1,1 @@
+"""Partner registry, transports, format readers, landing and raw load."""

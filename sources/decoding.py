@@ -1,0 +1,122 @@
+"""From delivered bytes to clean UTF-8 CSV text: compression, encoding, separator, header.
+
+Each check fails with a specific Problem (naming the line where it applies) instead of
+letting a parser guess: a wrong encoding or separator must be refused, not half-read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+
+from territoire_hub.sources.problems import DeliveryRejected, Problem
+
+GZIP_MAGIC = b"\x1f\x8b"
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    text: bytes            # UTF-8, LF line endings, no BOM
+    encoding: str          # the encoding that decoded it
+    separator: str
+    header: list[str]      # trimmed header names, in file order
+    compressed: bool
+
+
+def _decompress(data: bytes, allowed: list[str]) -> tuple[bytes, bool]:
+    if not data.startswith(GZIP_MAGIC):
+        return data, False
+    if "gzip" not in allowed:
+        raise DeliveryRejected([Problem("unexpected_compression", "file is gzip-compressed; this dataset is delivered uncompressed")])
+    try:
+        return gzip.decompress(data), True
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DeliveryRejected([Problem(
+            "truncated_gzip",
+            f"gzip stream is truncated or corrupt ({exc}); the file was probably cut during transfer, please deliver it again",
+        )]) from None
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _decode(data: bytes, encodings: list[str]) -> tuple[str, str]:
+    first_error: UnicodeDecodeError | None = None
+    for encoding in encodings:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    offset = first_error.start
+    line = _line_of(data, offset)
+    guess = from_bytes(data[: 1 << 20]).best()
+    hint = f"; the bytes look like {guess.encoding}" if guess is not None else ""
+    raise DeliveryRejected([Problem(
+        "wrong_encoding",
+        f"byte 0x{data[offset]:02x} at line {line} is not valid {'/'.join(encodings)}{hint}; "
+        f"expected encoding {encodings[0]}",
+        line=line,
+    )]) from None
+
+
+def _split(header_line: str, separator: str) -> list[str]:
+    return [cell.strip().strip('"').strip() for cell in header_line.split(separator)]
+
+
+def _pick_separator(header_line: str, separators: list[str], expected: list[str]) -> str:
+    best, best_hits = None, -1
+    for sep in separators:
+        hits = len(set(_split(header_line, sep)) & set(expected))
+        if hits > best_hits:
+            best, best_hits = sep, hits
+    if best_hits > 0:
+        return best
+    others = [s for s in (";", ",", "\t", "|") if s not in separators]
+    seen = max(others, key=header_line.count)
+    found = f"; the header looks {seen!r}-separated" if header_line.count(seen) else ""
+    raise DeliveryRejected([Problem(
+        "wrong_separator",
+        f"header does not split into the expected columns with separator {' or '.join(map(repr, separators))}{found}",
+        line=1,
+        value=header_line[:120],
+    )])
+
+
+def decode_delivery(
+    data: bytes,
+    *,
+    encodings: list[str],
+    separators: list[str],
+    required: list[str],
+    expected: list[str],
+    compression: list[str],
+) -> DecodedFile:
+    """Decompress, decode and check the header of a delivered CSV file."""
+    raw, compressed = _decompress(data, compression)
+    if not raw.strip():
+        raise DeliveryRejected([Problem("empty_file", "file is empty (no header, no rows)")])
+    text, encoding = _decode(raw, encodings)
+    text = text.removeprefix(BOM)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    header_line = text.split("\n", 1)[0]
+    separator = _pick_separator(header_line, separators, expected)
+    header = _split(header_line, separator)
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise DeliveryRejected([
+            Problem("missing_column", f"required column {name!r} is missing from the header", line=1, column=name)
+            for name in missing
+        ])
+    duplicated = sorted({name for name in header if name and header.count(name) > 1})
+    if duplicated:
+        raise DeliveryRejected([Problem("duplicate_column", f"column {duplicated[0]!r} appears twice in the header", line=1)])
+    if "\n" not in text.strip("\n"):
+        raise DeliveryRejected([Problem("no_rows", "file has a header but no data rows", line=1)])
+    return DecodedFile(text.encode("utf-8"), encoding, separator, header, compressed)

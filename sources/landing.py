@@ -1,0 +1,176 @@
+"""Immutable landing: every delivery is stored, content-addressed, before it is parsed.
+
+The bytes go to ``<landing>/<sha[:2]>/<sha256>`` (read-only); the catalogue
+``landing.deliveries`` in the warehouse records partner, dataset, file, origin, period,
+checksum, licence and what became of it. The same bytes delivered twice are a no-op; a
+new delivery for the same dataset, period and slot supersedes the previous one, which is
+kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from territoire_hub.sources.problems import Problem
+from territoire_hub.sources.registry import PartnerDataset
+from territoire_hub.sources.transports import Incoming
+
+CATALOGUE_DDL = """
+CREATE SCHEMA IF NOT EXISTS landing;
+CREATE TABLE IF NOT EXISTS landing.deliveries (
+    delivery_id    VARCHAR PRIMARY KEY,
+    dataset_key    VARCHAR NOT NULL,
+    partner_id     VARCHAR NOT NULL,
+    dataset_id     VARCHAR NOT NULL,
+    filename       VARCHAR NOT NULL,
+    origin         VARCHAR NOT NULL,
+    period         VARCHAR NOT NULL,
+    slot           VARCHAR NOT NULL,
+    sha256         VARCHAR NOT NULL,
+    size_bytes     BIGINT NOT NULL,
+    stored_path    VARCHAR NOT NULL,
+    received_at    TIMESTAMPTZ NOT NULL,
+    sequence       BIGINT NOT NULL,
+    licence        VARCHAR NOT NULL,
+    sensitivity    VARCHAR NOT NULL,
+    etag           VARCHAR,
+    last_modified  VARCHAR,
+    status         VARCHAR NOT NULL,      -- landed | loaded | quarantined
+    superseded_by  VARCHAR,
+    encoding       VARCHAR,
+    separator      VARCHAR,
+    rows_loaded    BIGINT,
+    processed_at   TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS landing.issues (
+    delivery_id  VARCHAR NOT NULL,
+    severity     VARCHAR NOT NULL,        -- error (quarantine) | warning
+    code         VARCHAR NOT NULL,
+    line         BIGINT,
+    column_name  VARCHAR,
+    value        VARCHAR,
+    message      VARCHAR NOT NULL,
+    recorded_at  TIMESTAMPTZ NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Landed:
+    delivery_id: str
+    new: bool                   # False: the same bytes were already landed (no-op)
+    superseded: list[str]       # deliveries this one supersedes
+
+
+def ensure_catalogue(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(CATALOGUE_DDL)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def slot_of(entry: PartnerDataset, filename: str) -> str:
+    """Named groups of the file-name regex other than ``period`` (e.g. the département)."""
+    if entry.dataset.filename is None:
+        return ""
+    match = re.match(entry.dataset.filename, filename)
+    if not match:
+        return ""
+    groups = {k: v for k, v in match.groupdict().items() if k != "period" and v is not None}
+    return ",".join(f"{k}={v}" for k, v in sorted(groups.items()))
+
+
+def _store(landing_dir: Path, source: Path, sha: str) -> Path:
+    target = landing_dir / sha[:2] / sha
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    shutil.copyfile(source, tmp)
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, target)
+    return target
+
+
+def land(con: duckdb.DuckDBPyConnection, landing_dir: Path, entry: PartnerDataset, item: Incoming) -> Landed:
+    """Store the bytes and record the delivery; supersede the previous one for its period."""
+    sha = sha256_of(item.path)
+    delivery_id = hashlib.sha256(f"{entry.key}:{sha}".encode()).hexdigest()[:20]
+    if con.execute("SELECT 1 FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone():
+        return Landed(delivery_id, new=False, superseded=[])
+    stored = _store(landing_dir, item.path, sha)
+    slot = slot_of(entry, item.filename)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        previous = [r[0] for r in con.execute(
+            "SELECT delivery_id FROM landing.deliveries WHERE dataset_key = ? AND period = ? AND slot = ? "
+            "AND superseded_by IS NULL",
+            [entry.key, item.period, slot],
+        ).fetchall()]
+        con.execute(
+            """
+            INSERT INTO landing.deliveries (delivery_id, dataset_key, partner_id, dataset_id, filename, origin,
+                period, slot, sha256, size_bytes, stored_path, received_at, sequence, licence, sensitivity,
+                etag, last_modified, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(),
+                    (SELECT coalesce(max(sequence), 0) + 1 FROM landing.deliveries), ?, ?, ?, ?, 'landed')
+            """,
+            [delivery_id, entry.key, entry.partner.id, entry.dataset.id, item.filename, item.origin,
+             item.period, slot, sha, stored.stat().st_size, str(stored), entry.dataset.licence,
+             entry.dataset.sensitivity.value, item.etag, item.last_modified],
+        )
+        if previous:
+            con.execute(
+                "UPDATE landing.deliveries SET superseded_by = ? WHERE delivery_id IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [delivery_id, previous],
+            )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return Landed(delivery_id, new=True, superseded=previous)
+
+
+def record_problems(con: duckdb.DuckDBPyConnection, delivery_id: str, problems: list[Problem]) -> None:
+    if not problems:
+        return
+    con.executemany(
+        "INSERT INTO landing.issues VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+        [[delivery_id, p.severity, p.code, p.line, p.column, p.value, p.message] for p in problems],
+    )
+
+
+def mark(con: duckdb.DuckDBPyConnection, delivery_id: str, status: str, *, rows: int | None = None,
+         encoding: str | None = None, separator: str | None = None) -> None:
+    con.execute(
+        "UPDATE landing.deliveries SET status = ?, rows_loaded = ?, encoding = ?, separator = ?, "
+        "processed_at = now() WHERE delivery_id = ?",
+        [status, rows, encoding, separator, delivery_id],
+    )
+
+
+class CatalogueValidators:
+    """Conditional-GET validators remembered from the last delivery fetched from a URL."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        row = self._con.execute(
+            "SELECT etag, last_modified FROM landing.deliveries WHERE origin = ? ORDER BY sequence DESC LIMIT 1",
+            [url],
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)

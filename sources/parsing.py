@@ -1,0 +1,238 @@
+"""From decoded CSV text to typed rows: Arrow parses in bulk, DuckDB types and checks.
+
+Every kept column is read as text, then cast in one SQL pass generated from the format
+spec. A value that does not cast is a Problem naming its line and column; nothing is
+turned into NULL silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from territoire_hub.sources.decoding import DecodedFile
+from territoire_hub.sources.formats import Column, FormatSpec
+from territoire_hub.sources.problems import DeliveryRejected, Problem
+from territoire_hub.warehouse import quote_ident, quote_literal
+
+MAX_PROBLEMS = 50
+HEADER_LINES = 1
+
+
+def _column_names(header: list[str]) -> list[str]:
+    return [name if name else f"_unnamed_{i}" for i, name in enumerate(header)]
+
+
+def _locate_bad_rows(text: bytes, separator: str, expected: int) -> list[Problem]:
+    """Error path only: find the physical lines whose field count is wrong."""
+    problems = []
+    reader = csv.reader(io.StringIO(text.decode("utf-8")), delimiter=separator)
+    for number, row in enumerate(reader, start=1):
+        if number > HEADER_LINES and row and len(row) != expected:
+            problems.append(Problem(
+                "wrong_field_count",
+                f"expected {expected} fields, found {len(row)} (truncated line or unquoted separator?)",
+                line=number,
+            ))
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    return problems
+
+
+def read_text_columns(decoded: DecodedFile, spec: FormatSpec) -> pa.Table:
+    """Parse the kept columns as strings, plus ``_line`` (physical line of each record)."""
+    names = _column_names(decoded.header)
+    wanted = [c for c in spec.source_columns if c in names]
+    bad_rows: list[object] = []
+
+    def on_invalid(row):  # collect, then reject the whole delivery below
+        bad_rows.append(row)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(decoded.text),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=HEADER_LINES, block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(
+                delimiter=decoded.separator, quote_char='"', double_quote=True,
+                newlines_in_values=False, invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in wanted},
+                include_columns=wanted,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise DeliveryRejected([Problem("unreadable_csv", f"CSV cannot be parsed: {exc}")]) from None
+    if bad_rows:
+        problems = _locate_bad_rows(decoded.text, decoded.separator, len(names))
+        raise DeliveryRejected(problems or [Problem("wrong_field_count", f"{len(bad_rows)} lines have a wrong number of fields")])
+    lines = pa.array(np.arange(HEADER_LINES + 1, HEADER_LINES + 1 + table.num_rows, dtype=np.int64))
+    return table.append_column("_line", lines)
+
+
+def _value(column: Column, present: set[str], missing: list[str]) -> str:
+    """SQL for the trimmed text value, NULL when absent or a declared missing-value token."""
+    if column.source not in present:
+        return "CAST(NULL AS VARCHAR)"
+    tokens = ", ".join(quote_literal(m) for m in missing)
+    src = f"trim({quote_ident(column.source)})"
+    return f"(CASE WHEN {src} IN ({tokens}) THEN NULL ELSE {src} END)"
+
+
+_NUMBER = "TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
+
+
+def _typed(column: Column, v: str) -> str:
+    """SQL that casts the text value ``v`` to the column's type (NULL when it does not cast)."""
+    t = column.type
+    if t in ("text",):
+        return v
+    if t == "insee":
+        return f"upper({v})"
+    if t == "decimal":
+        return _NUMBER.format(v=v)
+    if t == "integer":
+        d = _NUMBER.format(v=v)
+        # counts are sometimes written as floats ("154.0"): round, but refuse real fractions
+        return f"(CASE WHEN abs({d} - round({d})) <= 0.01 THEN CAST(round({d}) AS BIGINT) END)"
+    if t == "boolean":
+        return (f"(CASE lower({v}) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'vrai' THEN true "
+                f"WHEN 'false' THEN false WHEN '0' THEN false WHEN 'faux' THEN false END)")
+    if t == "date":
+        return f"CAST(try_strptime({v}, {quote_literal(column.format)}) AS DATE)"
+    if t == "timestamp":
+        if column.timezone == "offset":
+            return (f"(CASE WHEN regexp_matches({v}, '([+-][0-9]{{2}}:?[0-9]{{2}}|Z)$') "
+                    f"THEN TRY_CAST({v} AS TIMESTAMPTZ) END)")
+        local = f"try_strptime({v}, {quote_literal(column.format)})"
+        return f"({local} AT TIME ZONE {quote_literal(column.timezone)})"
+    if t == "coordinate":
+        num = r"([-+]?[0-9]+(?:[.][0-9]*)?(?:[eE][-+]?[0-9]+)?)"
+        if column.layout == "[lon, lat]":
+            pattern, first = rf"^\[\s*{num}\s*,\s*{num}\s*\]$", "lon"
+        else:
+            pattern, first = rf"^{num}\s*,\s*{num}$", "lat"
+        group = 1 if column.part == first else 2
+        return f"TRY_CAST(nullif(regexp_extract({v}, {quote_literal(pattern)}, {group}), '') AS DOUBLE)"
+    raise ValueError(f"unsupported column type {t}")
+
+
+_EXPECTED = {
+    "integer": "a whole number",
+    "decimal": "a number",
+    "boolean": "true/false",
+    "date": "a date ({fmt})",
+    "timestamp": "a date-time ({fmt})",
+    "coordinate": "a coordinate pair {layout}",
+}
+
+
+def _checks(column: Column, v: str, typed: str) -> list[str]:
+    name = quote_literal(column.name)
+    checks = []
+    if column.required:
+        checks.append(f"CASE WHEN {v} IS NULL THEN {{'code': 'missing_value', 'column': {name}, 'value': NULL}} END")
+    if column.type in _EXPECTED:
+        checks.append(
+            f"CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN "
+            f"{{'code': 'bad_{column.type}', 'column': {name}, 'value': {v}}} END"
+        )
+    if column.type == "timestamp" and column.timezone == "Europe/Paris":
+        local = f"try_strptime({v}, {quote_literal(column.format)})"
+        back = f"timezone('Europe/Paris', {typed})"
+        one = f"timezone('Europe/Paris', ({local} - INTERVAL 1 HOUR) AT TIME ZONE 'UTC')"
+        two = f"timezone('Europe/Paris', ({local} - INTERVAL 2 HOUR) AT TIME ZONE 'UTC')"
+        checks.append(
+            f"CASE WHEN {local} IS NOT NULL AND {back} <> {local} THEN "
+            f"{{'code': 'nonexistent_local_time', 'column': {name}, 'value': {v}}} "
+            f"WHEN {local} IS NOT NULL AND {one} = {local} AND {two} = {local} THEN "
+            f"{{'code': 'ambiguous_local_time', 'column': {name}, 'value': {v}}} END"
+        )
+    return checks
+
+
+_MESSAGES = {
+    "missing_value": "required value is empty",
+    "nonexistent_local_time": "{value!r} does not exist in Europe/Paris (skipped hour of the spring DST change)",
+    "ambiguous_local_time": "{value!r} is ambiguous in Europe/Paris (repeated hour of the autumn DST change); deliver it with a UTC offset",
+}
+
+
+def _message(code: str, column: Column, value: str | None) -> str:
+    if code in _MESSAGES:
+        return _MESSAGES[code].format(value=value)
+    expected = _EXPECTED[column.type].format(fmt=column.format or "ISO 8601 with offset", layout=column.layout)
+    return f"{value!r} is not {expected}"
+
+
+def typed_select(spec: FormatSpec, present: set[str]) -> str:
+    """The SQL SELECT (over a relation named ``src``) producing typed columns and ``_problems``."""
+    select, checks = ["_line AS _source_line"], []
+    for column in spec.columns:
+        v = _value(column, present, spec.missing_values)
+        typed = _typed(column, v)
+        select.append(f"CAST({typed} AS {column.sql_type}) AS {quote_ident(column.name)}")
+        checks.extend(_checks(column, v, typed))
+    problems = f"list_filter([{', '.join(checks)}], x -> x IS NOT NULL)" if checks else "[]"
+    select.append(f"{problems} AS _problems")
+    return "SELECT " + ",\n  ".join(select) + "\nFROM src"
+
+
+def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: FormatSpec, staged: str) -> None:
+    """Create temp table ``staged`` with typed columns; reject the delivery on any cast problem."""
+    present = set(table.column_names)
+    con.register("src", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS {typed_select(spec, present)}")
+    finally:
+        con.unregister("src")
+    rows = con.execute(
+        f"SELECT _source_line, p.code, p.column, p.value FROM "
+        f"(SELECT _source_line, unnest(_problems) AS p FROM {quote_ident(staged)} WHERE len(_problems) > 0) "
+        f"ORDER BY _source_line LIMIT {MAX_PROBLEMS}"
+    ).fetchall()
+    if rows:
+        by_name = {c.name: c for c in spec.columns}
+        total = con.execute(f"SELECT count(*) FROM {quote_ident(staged)} WHERE len(_problems) > 0").fetchone()[0]
+        problems = [
+            Problem(code, _message(code, by_name[col], value), line=line, column=by_name[col].source, value=value)
+            for line, code, col, value in rows
+        ]
+        if total > len(problems):
+            problems.append(Problem("more_problems", f"{total} lines have problems in all; the first {len(problems)} are listed"))
+        raise DeliveryRejected(problems)
+
+
+def check_insee(con: duckdb.DuckDBPyConnection, spec: FormatSpec, staged: str) -> None:
+    """Every INSEE column must hold a code of the COG; a postal code is named as such."""
+    problems = []
+    for column in (c for c in spec.columns if c.type == "insee"):
+        col = quote_ident(column.name)
+        rows = con.execute(
+            f"""
+            SELECT s._source_line, s.{col},
+                   (SELECT string_agg(p.code_commune, ', ' ORDER BY p.code_commune) FROM ref.postal_codes p
+                     WHERE p.code_postal = s.{col}) AS postal_of
+            FROM {quote_ident(staged)} s
+            WHERE s.{col} IS NOT NULL
+              AND s.{col} NOT IN (SELECT code_commune FROM ref.communes)
+            ORDER BY s._source_line LIMIT {MAX_PROBLEMS}
+            """
+        ).fetchall()
+        for line, code, postal_of in rows:
+            hint = f"; it is a postal code (INSEE code {postal_of})" if postal_of else ""
+            problems.append(Problem(
+                "unknown_insee_code",
+                f"{code!r} is not an INSEE commune code of the COG{hint}",
+                line=line, column=column.source, value=code,
+            ))
+    if problems:
+        raise DeliveryRejected(problems)

@@ -1,0 +1,81 @@
+"""Hub settings: one object, read from the environment with documented defaults.
+
+Every other module receives a ``Settings`` (or a value taken from it); nothing else
+reads ``os.environ``.
+
+| variable              | default                   | meaning                                   |
+|-----------------------|---------------------------|-------------------------------------------|
+| HUB_HOME              | current directory         | root for the relative paths below         |
+| HUB_DATA_DIR          | data                      | inbox, landing store, scratch files       |
+| HUB_WAREHOUSE         | warehouse/hub.duckdb      | the DuckDB warehouse (raw + landing)      |
+| HUB_INBOX             | <data>/inbox              | drop zone, one folder per partner         |
+| HUB_LANDING           | <data>/landing            | content-addressed store of deliveries     |
+| HUB_REGISTRY          | (packaged sources/registry)| folder of partner YAML files             |
+| HUB_HTTP_TIMEOUT      | 30                        | seconds, connect and read                 |
+| HUB_HTTP_RETRIES      | 3                         | retries on 5xx / connection errors        |
+| HUB_HTTP_BACKOFF      | 0.5                       | backoff factor (s) between retries        |
+| HUB_PARTNER_TOKEN_<ID>| unset                     | bearer token for partner <ID> (HTTP)      |
+| HUB_URL_<NAME>        | unset                     | base URLs used by the registry's ${...}   |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+PACKAGE_SOURCES = Path(__file__).resolve().parent.parent / "sources"
+
+
+def _path(env: Mapping[str, str], name: str, default: Path, home: Path) -> Path:
+    value = env.get(name)
+    path = Path(value) if value else default
+    return path if path.is_absolute() else (home / path)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    data_dir: Path
+    warehouse: Path
+    inbox: Path
+    landing: Path
+    registry_dir: Path
+    http_timeout: float = 30.0
+    http_retries: int = 3
+    http_backoff: float = 0.5
+    partner_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
+    url_vars: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        home = Path(env.get("HUB_HOME") or os.getcwd()).resolve()
+        data_dir = _path(env, "HUB_DATA_DIR", Path("data"), home)
+        tokens = {
+            key.removeprefix("HUB_PARTNER_TOKEN_").lower(): value
+            for key, value in env.items()
+            if key.startswith("HUB_PARTNER_TOKEN_") and value
+        }
+        return cls(
+            home=home,
+            data_dir=data_dir,
+            warehouse=_path(env, "HUB_WAREHOUSE", Path("warehouse/hub.duckdb"), home),
+            inbox=_path(env, "HUB_INBOX", data_dir / "inbox", home),
+            landing=_path(env, "HUB_LANDING", data_dir / "landing", home),
+            registry_dir=_path(env, "HUB_REGISTRY", PACKAGE_SOURCES / "registry", home),
+            http_timeout=float(env.get("HUB_HTTP_TIMEOUT", "30")),
+            http_retries=int(env.get("HUB_HTTP_RETRIES", "3")),
+            http_backoff=float(env.get("HUB_HTTP_BACKOFF", "0.5")),
+            partner_tokens=tokens,
+            url_vars={k: v for k, v in env.items() if k.startswith("HUB_URL_")},
+        )
+
+    @property
+    def scratch(self) -> Path:
+        """Folder for temporary decoded files; safe to delete between runs."""
+        return self.data_dir / "scratch"
+
+    def token_for(self, partner_id: str) -> str | None:
+        return self.partner_tokens.get(partner_id.replace("-", "_").lower())

@@ -1,0 +1,30 @@
+"""Opening the DuckDB warehouse: one function, the same session settings everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (created with its folder if needed) with UTC session time.
+
+    Timestamps are stored as TIMESTAMPTZ instants; the session zone only changes how they
+    print, and UTC keeps printed values equal to what is stored.
+    """
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier for SQL; names come from the registry, never from partner files."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
