@@ -1,0 +1,188 @@
+"""Raw load: typed values, DST-correct UTC instants, and broken deliveries quarantined with a reason."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from territoire_hub.sources.ingest import ingest_dataset
+from tests.conftest import drop
+
+TRAFFIC = "montpellier_metropole__comptages_routiers"
+TICKETS = "herault_energies__tickets_pannes"
+IRVE_STATIC_HEADER = (
+    "nom_amenageur,siren_amenageur,contact_amenageur,nom_operateur,contact_operateur,telephone_operateur,"
+    "nom_enseigne,id_station_itinerance,id_station_local,nom_station,implantation_station,adresse_station,"
+    "code_insee_commune,coordonneesXY,nbre_pdc,id_pdc_itinerance,id_pdc_local,puissance_nominale,prise_type_ef,"
+    "prise_type_2,prise_type_combo_ccs,prise_type_chademo,prise_type_autre,gratuit,paiement_acte,paiement_cb,"
+    "paiement_autre,tarification,condition_acces,reservation,horaires,accessibilite_pmr,restriction_gabarit,"
+    "station_deux_roues,raccordement,num_pdl,date_mise_en_service,observations,date_maj,cable_t2_attache"
+)
+TRAFFIC_HEADER = ("Identifiant arc;Libelle;Date et heure de comptage;Débit horaire;Taux d'occupation;Etat trafic;"
+                  "Identifiant noeud amont;Libelle noeud amont;Identifiant noeud aval;Libelle noeud aval;Etat arc;"
+                  "Date debut dispo data;Date fin dispo data;geo_point_2d;geo_shape")
+TICKETS_HEADER = "numero_ticket;code_insee;id_point_lumineux;date_signalement;date_resolution;type_panne;canal"
+
+
+def traffic_rows(local_day: str, arc: str = "101") -> list[str]:
+    """One counter's rows for every local hour of a Paris day, stamped with the Paris offset."""
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime.fromisoformat(local_day).replace(tzinfo=paris).astimezone(timezone.utc)
+    rows, instant = [], start
+    while instant.astimezone(paris).date().isoformat() == local_day:
+        stamp = instant.astimezone(paris).isoformat()
+        rows.append(f'{arc};Av. test;{stamp};{100 + instant.hour}.0;12,5;Fluide;1;A;2;B;Ouvert;2020-01-01;;"43.61, 3.87";')
+        instant += timedelta(hours=1)
+    return rows
+
+
+def traffic_file(local_day: str, rows: list[str] | None = None) -> str:
+    return "\ufeff" + "\n".join([TRAFFIC_HEADER, *(rows if rows is not None else traffic_rows(local_day))]) + "\n"
+
+
+def raw(con, key):
+    return f'raw."{key}"'
+
+
+def issues(con, filename):
+    return con.execute(
+        "SELECT i.code, i.line, i.column_name, i.message FROM landing.issues i JOIN landing.deliveries d USING (delivery_id) "
+        "WHERE d.filename = ? ORDER BY i.line NULLS FIRST", [filename]).fetchall()
+
+
+def status_of(con, filename):
+    return con.execute("SELECT status FROM landing.deliveries WHERE filename = ?", [filename]).fetchone()[0]
+
+
+@pytest.mark.parametrize("day, hours", [("2024-03-31", 23), ("2024-10-27", 25), ("2024-06-12", 24)])
+def test_dst_days_have_23_and_25_local_hours_mapped_to_utc(settings, registry, warehouse, day, hours):
+    drop(settings, "montpellier-metropole", f"comptages_routiers_{day.replace('-', '')}.csv", traffic_file(day))
+    report = ingest_dataset(warehouse, settings, registry.dataset(TRAFFIC))
+    assert (report.loaded, report.rows) == (1, hours)
+    instants = [r[0] for r in warehouse.execute(
+        f"SELECT date_et_heure_de_comptage FROM {raw(warehouse, TRAFFIC)} ORDER BY 1").fetchall()]
+    assert len(set(instants)) == hours
+    local_days = warehouse.execute(
+        f"SELECT DISTINCT CAST(timezone('Europe/Paris', date_et_heure_de_comptage) AS DATE) FROM {raw(warehouse, TRAFFIC)}"
+    ).fetchall()
+    assert [str(d[0]) for d in local_days] == [day]
+    utc = lambda *a: datetime(*a, tzinfo=timezone.utc)  # noqa: E731
+    if day == "2024-03-31":  # 00:00+01:00 … 01:00+01:00, then 03:00+02:00
+        assert instants[0] == utc(2024, 3, 30, 23)
+        assert instants[1] == utc(2024, 3, 31, 0)
+        assert instants[2] == utc(2024, 3, 31, 1)   # 03:00 local, summer time
+        assert instants[-1] == utc(2024, 3, 31, 21)  # 23:00+02:00
+    if day == "2024-10-27":  # 02:00+02:00 and 02:00+01:00 are two instants
+        assert instants[0] == utc(2024, 10, 26, 22)
+        assert instants[2] == utc(2024, 10, 27, 0)
+        assert instants[3] == utc(2024, 10, 27, 1)
+        assert instants[-1] == utc(2024, 10, 27, 22)
+
+
+def test_values_are_typed_with_decimal_comma_and_lineage(settings, registry, warehouse):
+    drop(settings, "montpellier-metropole", "comptages_routiers_20240612.csv", traffic_file("2024-06-12"))
+    ingest_dataset(warehouse, settings, registry.dataset(TRAFFIC))
+    row = warehouse.execute(
+        f"SELECT _source_line, identifiant_arc, debit_horaire, taux_d_occupation, geo_point_lat, geo_point_lon "
+        f"FROM {raw(warehouse, TRAFFIC)} ORDER BY _source_line LIMIT 1").fetchone()
+    assert row == (2, "101", 122.0, 12.5, 43.61, 3.87)  # 00:00 local = 22:00 UTC the day before
+
+
+def test_naive_local_times_in_the_dst_gap_or_overlap_are_refused(settings, registry, warehouse):
+    good = "T1;34172;PL1;30/03/2024 23:10;31/03/2024 09:00;lampe;appli"
+    gap = "T2;34172;PL2;31/03/2024 02:30;31/03/2024 10:00;lampe;appli"
+    overlap = "T3;34172;PL3;27/10/2024 02:30;27/10/2024 10:00;lampe;appli"
+    drop(settings, "herault-energies", "tickets_pannes_202403.csv", "\n".join([TICKETS_HEADER, good, gap]) + "\n")
+    drop(settings, "herault-energies", "tickets_pannes_202410.csv", "\n".join([TICKETS_HEADER, overlap]) + "\n")
+    report = ingest_dataset(warehouse, settings, registry.dataset(TICKETS))
+    assert len(report.quarantined) == 2
+    assert issues(warehouse, "tickets_pannes_202403.csv")[0][:3] == ("nonexistent_local_time", 3, "date_signalement")
+    assert "does not exist in Europe/Paris" in issues(warehouse, "tickets_pannes_202403.csv")[0][3]
+    assert issues(warehouse, "tickets_pannes_202410.csv")[0][:3] == ("ambiguous_local_time", 2, "date_signalement")
+
+
+def test_naive_local_time_converted_to_utc(settings, registry, warehouse):
+    rows = ["T1;34172;PL1;30/03/2024 23:10;31/03/2024 09:00;lampe;appli"]
+    drop(settings, "herault-energies", "tickets_pannes_202403.csv", "\n".join([TICKETS_HEADER, *rows]) + "\n")
+    ingest_dataset(warehouse, settings, registry.dataset(TICKETS))
+    opened, closed = warehouse.execute(f"SELECT date_signalement, date_resolution FROM {raw(warehouse, TICKETS)}").fetchone()
+    assert opened == datetime(2024, 3, 30, 22, 10, tzinfo=timezone.utc)  # winter, +01:00
+    assert closed == datetime(2024, 3, 31, 7, 0, tzinfo=timezone.utc)    # summer, +02:00
+
+
+GOOD_DAY = "2024-06-12"
+
+
+def _broken_cases():
+    good = traffic_file(GOOD_DAY)
+    rows = traffic_rows("2024-06-13")
+    return {
+        "wrong_encoding": (good.lstrip("\ufeff").replace("Av. test", "Av. Émile Zola").encode("latin-1"), "wrong_encoding", 1,
+                           "is not valid utf-8-sig"),
+        "wrong_separator": (good.replace(";", ","), "wrong_separator", 1, "looks ','-separated"),
+        "missing_column": (good.replace("Date et heure de comptage", "Horodatage"), "missing_column", 1,
+                           "'Date et heure de comptage' is missing"),
+        "truncated_gzip": (gzip.compress(good.encode())[:-40], "truncated_gzip", None, "truncated or corrupt"),
+        "non_numeric": (traffic_file("2024-06-13", rows[:5] + [rows[5].replace(";12,5;", ";douze;")] + rows[6:]),
+                        "bad_decimal", 7, "'douze' is not a number"),
+        "impossible_date": (traffic_file("2024-06-13", rows[:3] + [rows[3].replace("2024-06-13T03", "2024-06-31T03")] + rows[4:]),
+                            "bad_timestamp", 5, "is not a date-time"),
+        "empty_file": (b"", "empty_file", None, "file is empty"),
+        "short_line": (traffic_file("2024-06-13", rows[:8] + [rows[8].rsplit(";", 3)[0]] + rows[9:]),
+                       "wrong_field_count", 10, "expected 15 fields, found 12"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_broken_cases()))
+def test_broken_delivery_is_quarantined_with_a_clear_reason_and_others_load(settings, registry, warehouse, case):
+    content, code, line, fragment = _broken_cases()[case]
+    suffix = ".csv.gz" if case == "truncated_gzip" else ".csv"
+    bad_name = f"comptages_routiers_20240613{suffix}"
+    drop(settings, "montpellier-metropole", bad_name, content)
+    drop(settings, "montpellier-metropole", "comptages_routiers_20240612.csv", traffic_file(GOOD_DAY))
+    report = ingest_dataset(warehouse, settings, registry.dataset(TRAFFIC))
+    assert (report.loaded, len(report.quarantined)) == (1, 1)
+    assert status_of(warehouse, bad_name) == "quarantined"
+    found = issues(warehouse, bad_name)
+    assert found[0][0] == code
+    assert found[0][1] == line
+    assert fragment in found[0][3]
+    # the good delivery of the same run is in raw; nothing of the bad one is
+    counts = warehouse.execute(
+        f"SELECT d.filename, count(*) FROM {raw(warehouse, TRAFFIC)} r JOIN landing.deliveries d "
+        f"ON d.delivery_id = r._delivery_id GROUP BY 1").fetchall()
+    assert counts == [("comptages_routiers_20240612.csv", 24)]
+
+
+def test_unknown_insee_code_names_the_line_and_recognises_a_postal_code(settings, registry, warehouse):
+    rows = [
+        "T1;34172;PL1;12/06/2024 21:10;13/06/2024 09:00;lampe;appli",
+        "T2;99999;PL2;12/06/2024 21:10;13/06/2024 09:00;lampe;appli",
+        "T3;34000;PL3;12/06/2024 21:10;13/06/2024 09:00;lampe;appli",
+    ]
+    drop(settings, "herault-energies", "tickets_pannes_202406.csv", "\n".join([TICKETS_HEADER, *rows]) + "\n")
+    report = ingest_dataset(warehouse, settings, registry.dataset(TICKETS))
+    assert len(report.quarantined) == 1
+    found = issues(warehouse, "tickets_pannes_202406.csv")
+    assert [(f[0], f[1], f[2]) for f in found] == [("unknown_insee_code", 3, "code_insee"), ("unknown_insee_code", 4, "code_insee")]
+    assert "'99999' is not an INSEE commune code of the COG" == found[0][3]
+    assert "it is a postal code (INSEE code 34172)" in found[1][3]
+
+
+def test_boolean_spellings_and_lonlat_array(settings, registry, warehouse):
+    row = ("Op,123456789,a@b.fr,Op,a@b.fr,0102030405,Net,FRXYZP1,,Gare,Voirie,1 rue X 34000 Montpellier,34172,"
+           "\"[3.876716, 43.610769]\",2,FRXYZE1,,22,False,TRUE,false,0,1,true,true,true,false,,Accès libre,false,24/7,"
+           "Accessibilité inconnue,Aucune,false,Direct,,2023-05-01,,2024-11-20,true")
+    drop(settings, "recharge-sud", "irve_statique.csv", IRVE_STATIC_HEADER + "\n" + row + "\n")
+    entry = registry.dataset("recharge_sud__irve_statique")
+    from tests.sources.samples import load_file
+
+    load_file(warehouse, entry, settings.inbox / "recharge-sud" / "irve_statique.csv")
+    got = warehouse.execute(
+        'SELECT longitude, latitude, prise_type_ef, prise_type_2, prise_type_combo_ccs, prise_type_chademo, puissance_nominale '
+        'FROM raw."recharge_sud__irve_statique"').fetchone()
+    assert got == (3.876716, 43.610769, False, True, False, False, 22.0)
