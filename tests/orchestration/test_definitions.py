@@ -1,0 +1,70 @@
+"""Dagster: the definitions load and validate, raw assets materialise a partition, the inbox sensor asks for runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from territoire_hub.orchestration.definitions import defs
+from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.orchestration.assets import raw_asset
+from territoire_hub.orchestration.sensors import inbox_sensor
+from tests.conftest import drop
+from tests.sources.test_loading import TRAFFIC, traffic_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dagster_definitions_validate(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "HUB_HOME": str(tmp_path)}
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "territoire_hub.orchestration.definitions"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_one_asset_per_partner_dataset_partitioned_by_cadence(registry):
+    loaded = dg.Definitions.merge(defs())
+    graph = {spec.key: spec for spec in loaded.resolve_all_asset_specs()}
+    assert set(graph) == {dg.AssetKey(["raw", key]) for key in registry.datasets}
+    traffic = loaded.resolve_assets_def(dg.AssetKey(["raw", TRAFFIC]))
+    assert isinstance(traffic.partitions_def, dg.DailyPartitionsDefinition)
+    assert traffic.partitions_def.timezone == "Europe/Paris"
+    weather = loaded.resolve_assets_def(dg.AssetKey(["raw", "meteo_france__observations_horaires"]))
+    assert isinstance(weather.partitions_def, dg.MonthlyPartitionsDefinition)
+    assert weather.partitions_def.get_last_partition_key() == "2024-12-01"
+    assert loaded.resolve_assets_def(dg.AssetKey(["raw", "recharge_sud__irve_statique"])).partitions_def is None
+    energy = loaded.resolve_assets_def(dg.AssetKey(["raw", "enedis__conso_annuelle_commune"]))
+    assert energy.partitions_def.get_first_partition_key() == "2023"
+
+
+def test_materialising_a_daily_partition_loads_only_that_day(settings, registry):
+    drop(settings, "montpellier-metropole", "comptages_routiers_20240331.csv", traffic_file("2024-03-31"))
+    drop(settings, "montpellier-metropole", "comptages_routiers_20240401.csv", traffic_file("2024-04-01"))
+    hub = HubResource(home=str(settings.home))
+    result = dg.materialize([raw_asset(registry.dataset(TRAFFIC))], partition_key="2024-03-31", resources={"hub": hub})
+    assert result.success
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["rows_loaded"].value == 23 and meta["deliveries_quarantined"].value == 0
+    # the other day stays in the drop zone for its own partition
+    assert [p.name for p in (settings.inbox / "montpellier-metropole").iterdir()] == ["comptages_routiers_20240401.csv"]
+
+
+def test_inbox_sensor_requests_the_partition_of_each_new_file(settings, registry):
+    drop(settings, "montpellier-metropole", "comptages_routiers_20241027.csv", traffic_file("2024-10-27"))
+    drop(settings, "montpellier-metropole", "compteurs_routiers_20240101.csv", "site_id\n1\n")
+    drop(settings, "montpellier-metropole", "notes.txt", "hello")
+    sensor = inbox_sensor(registry)
+    context = dg.build_sensor_context(resources={"hub": HubResource(home=str(settings.home))})
+    requests = list(sensor(context))
+    got = sorted((r.asset_selection[0].path[-1], r.partition_key) for r in requests)
+    assert got == [("montpellier_metropole__comptages_routiers", "2024-10-27"),
+                   ("montpellier_metropole__compteurs_routiers", None)]
+    assert all(r.run_key for r in requests)
