@@ -59,7 +59,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, deliver
             compression=list(spec.compression),
         )
         table = read_text_columns(decoded, spec)
-        stage_delivery(con, table, spec, staged)
+        warnings = stage_delivery(con, table, spec, staged, entry.partner.departements)
         check_insee(con, spec, staged)
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
@@ -87,6 +87,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, deliver
         )
         rows = con.execute(f"SELECT count(*) FROM {quote_ident(staged)}").fetchone()[0]
         con.execute("DELETE FROM landing.issues WHERE delivery_id = ?", [delivery_id])
+        record_problems(con, delivery_id, warnings)
         mark(con, delivery_id, "loaded", rows=rows, encoding=decoded.encoding, separator=decoded.separator)
         con.execute("COMMIT")
     except Exception:

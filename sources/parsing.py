@@ -90,13 +90,23 @@ def _value(column: Column, present: set[str], missing: list[str]) -> str:
 _NUMBER = "TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
 
 
-def _typed(column: Column, v: str) -> str:
+def _restorable(v: str, departements: list[str]) -> str:
+    """SQL: a 4-digit code whose zero-padded form starts with one of the partner's départements."""
+    deps = [d for d in departements if len(d) == 2 and d.startswith("0")]
+    if not deps:
+        return "false"
+    listed = ", ".join(quote_literal(d) for d in deps)
+    return f"(regexp_matches({v}, '^[0-9]{{4}}$') AND substr(lpad({v}, 5, '0'), 1, 2) IN ({listed}))"
+
+
+def _typed(column: Column, v: str, departements: list[str]) -> str:
     """SQL that casts the text value ``v`` to the column's type (NULL when it does not cast)."""
     t = column.type
     if t in ("text",):
         return v
     if t == "insee":
-        return f"upper({v})"
+        # a code that lost its leading zero is recoverable only with the partner's département context
+        return f"(CASE WHEN {_restorable(v, departements)} THEN lpad({v}, 5, '0') ELSE upper({v}) END)"
     if t == "decimal":
         return _NUMBER.format(v=v)
     if t == "integer":
@@ -135,9 +145,14 @@ _EXPECTED = {
 }
 
 
-def _checks(column: Column, v: str, typed: str) -> list[str]:
+def _checks(column: Column, v: str, typed: str, departements: list[str]) -> list[str]:
     name = quote_literal(column.name)
     checks = []
+    if column.type == "insee" and departements:
+        checks.append(
+            f"CASE WHEN {_restorable(v, departements)} THEN "
+            f"{{'code': 'restored_leading_zero', 'column': {name}, 'value': {v}}} END"
+        )
     if column.required:
         checks.append(f"CASE WHEN {v} IS NULL THEN {{'code': 'missing_value', 'column': {name}, 'value': NULL}} END")
     if column.type in _EXPECTED:
@@ -159,7 +174,10 @@ def _checks(column: Column, v: str, typed: str) -> list[str]:
     return checks
 
 
+WARNINGS = {"restored_leading_zero"}
+
 _MESSAGES = {
+    "restored_leading_zero": "INSEE code {value!r} lost its leading zero; restored from the partner's département",
     "missing_value": "required value is empty",
     "nonexistent_local_time": "{value!r} does not exist in Europe/Paris (skipped hour of the spring DST change)",
     "ambiguous_local_time": "{value!r} is ambiguous in Europe/Paris (repeated hour of the autumn DST change); deliver it with a UTC offset",
@@ -173,42 +191,58 @@ def _message(code: str, column: Column, value: str | None) -> str:
     return f"{value!r} is not {expected}"
 
 
-def typed_select(spec: FormatSpec, present: set[str]) -> str:
+def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = ()) -> str:
     """The SQL SELECT (over a relation named ``src``) producing typed columns and ``_problems``."""
     select, checks = ["_line AS _source_line"], []
     for column in spec.columns:
         v = _value(column, present, spec.missing_values)
-        typed = _typed(column, v)
+        typed = _typed(column, v, list(departements))
         select.append(f"CAST({typed} AS {column.sql_type}) AS {quote_ident(column.name)}")
-        checks.extend(_checks(column, v, typed))
+        checks.extend(_checks(column, v, typed, list(departements)))
     problems = f"list_filter([{', '.join(checks)}], x -> x IS NOT NULL)" if checks else "[]"
     select.append(f"{problems} AS _problems")
     return "SELECT " + ",\n  ".join(select) + "\nFROM src"
 
 
-def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: FormatSpec, staged: str) -> None:
-    """Create temp table ``staged`` with typed columns; reject the delivery on any cast problem."""
+def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: FormatSpec, staged: str,
+                   departements: list[str] = ()) -> list[Problem]:
+    """Create temp table ``staged`` with typed columns; reject the delivery on any error.
+
+    Returns the warnings (values the hub corrected, e.g. a restored leading zero).
+    """
     present = set(table.column_names)
     con.register("src", table)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS {typed_select(spec, present)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS {typed_select(spec, present, departements)}")
     finally:
         con.unregister("src")
-    rows = con.execute(
-        f"SELECT _source_line, p.code, p.column, p.value FROM "
-        f"(SELECT _source_line, unnest(_problems) AS p FROM {quote_ident(staged)} WHERE len(_problems) > 0) "
-        f"ORDER BY _source_line LIMIT {MAX_PROBLEMS}"
-    ).fetchall()
-    if rows:
-        by_name = {c.name: c for c in spec.columns}
-        total = con.execute(f"SELECT count(*) FROM {quote_ident(staged)} WHERE len(_problems) > 0").fetchone()[0]
-        problems = [
-            Problem(code, _message(code, by_name[col], value), line=line, column=by_name[col].source, value=value)
+    by_name = {c.name: c for c in spec.columns}
+    warning_codes = "[" + ", ".join(quote_literal(c) for c in sorted(WARNINGS)) + "]"
+
+    def found(errors: bool) -> tuple[list[Problem], int]:
+        keep = "NOT" if errors else ""
+        source = (f"(SELECT _source_line, unnest(_problems) AS p FROM {quote_ident(staged)} WHERE len(_problems) > 0) "
+                  f"WHERE {keep} list_contains({warning_codes}, p.code)")
+        rows = con.execute(f"SELECT _source_line, p.code, p.column, p.value FROM {source} "
+                           f"ORDER BY _source_line LIMIT {MAX_PROBLEMS}").fetchall()
+        total = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+        severity = "error" if errors else "warning"
+        return [
+            Problem(code, _message(code, by_name[col], value), line=line, column=by_name[col].source,
+                    value=value, severity=severity)
             for line, code, col, value in rows
-        ]
+        ], total
+
+    problems, total = found(errors=True)
+    if problems:
         if total > len(problems):
-            problems.append(Problem("more_problems", f"{total} lines have problems in all; the first {len(problems)} are listed"))
+            problems.append(Problem("more_problems", f"{total} problems in all; the first {len(problems)} are listed"))
         raise DeliveryRejected(problems)
+    warnings, total = found(errors=False)
+    if total > len(warnings):
+        warnings.append(Problem("more_problems", f"{total} warnings in all; the first {len(warnings)} are listed",
+                                severity="warning"))
+    return warnings
 
 
 def check_insee(con: duckdb.DuckDBPyConnection, spec: FormatSpec, staged: str) -> None:

@@ -12,9 +12,9 @@ from territoire_hub.sources.registry import Dataset, Partner, PartnerDataset
 from territoire_hub.sources.transports import Incoming
 
 
-def plain_entry(format_id: str, dataset_id: str = "sample") -> PartnerDataset:
+def plain_entry(format_id: str, dataset_id: str = "sample", departements: list[str] = ()) -> PartnerDataset:
     """A dataset of a test partner that uses the format's own physical defaults (no override)."""
-    partner = Partner(id="test-partner", name="Test partner", kind="commune")
+    partner = Partner(id="test-partner", name="Test partner", kind="commune", departements=list(departements))
     dataset = Dataset(id=dataset_id, domain="traffic", format=format_id, transport={"type": "inbox"},
                       filename=".*", cadence="snapshot", licence="licence-ouverte-2.0", sensitivity="open")
     return PartnerDataset(partner=partner, dataset=dataset, spec=load_format(format_id))

@@ -186,3 +186,23 @@ def test_boolean_spellings_and_lonlat_array(settings, registry, warehouse):
         'SELECT longitude, latitude, prise_type_ef, prise_type_2, prise_type_combo_ccs, prise_type_chademo, puissance_nominale '
         'FROM raw."recharge_sud__irve_statique"').fetchone()
     assert got == (3.876716, 43.610769, False, True, False, False, 22.0)
+
+
+@pytest.mark.parametrize("departements, loaded", [(["01"], True), ([], False)])
+def test_lost_leading_zero_is_restored_only_with_the_partners_departement(warehouse, tmp_path, departements, loaded):
+    from tests.sources.samples import load_file, plain_entry
+
+    path = tmp_path / "tickets.csv"
+    path.write_text(TICKETS_HEADER + "\nT1;1004;PL1;12/06/2024 21:10;;lampe;appli\n", encoding="utf-8")
+    entry = plain_entry("eclairage_tickets", departements=departements)
+    delivery_id, rows = load_file(warehouse, entry, path)
+    found = warehouse.execute("SELECT severity, code, line, message FROM landing.issues WHERE delivery_id = ?",
+                              [delivery_id]).fetchall()
+    if loaded:
+        assert rows == 1
+        assert warehouse.execute(f'SELECT insee FROM raw."{entry.key}"').fetchone() == ("01004",)
+        assert found == [("warning", "restored_leading_zero", 2,
+                          "INSEE code '1004' lost its leading zero; restored from the partner's département")]
+    else:
+        assert rows == 0
+        assert [(f[0], f[1], f[2]) for f in found] == [("error", "unknown_insee_code", 2)]
