@@ -14,10 +14,8 @@ from tqdm import tqdm
 from territoire_hub.orchestration.status import collect_status, render_status
 from territoire_hub.settings import Settings
 from territoire_hub.sources.ingest import DatasetReport, ignored_inbox_files, ingest_all
-from territoire_hub.sources.registry import Registry, RegistryError, load_registry
+from territoire_hub.sources.registry import HttpTransport, Registry, RegistryError, load_registry
 from territoire_hub.warehouse import connect
-
-DEMO_TOKEN_PARTNER = "recharge-sud"
 
 
 def _registry(settings: Settings) -> Registry:
@@ -140,11 +138,26 @@ def demo_generate(settings: Settings, seed, start, days, counters, lamp_sensors,
               stations=stations, charge_points=charge_points, lamp_points=lamp_points)
 
 
+def _protected_paths(registry: Registry, token: str) -> dict[str, str]:
+    """Path prefixes the demo server protects: those of the datasets declared ``auth: bearer``."""
+    import re
+
+    paths = {}
+    for entry in registry.datasets.values():
+        transport = entry.dataset.transport
+        if isinstance(transport, HttpTransport) and transport.auth == "bearer":
+            path = re.sub(r"^\$\{[^}]+\}", "", transport.url).split("{", 1)[0]
+            paths[f"/{entry.partner.id}{path.rsplit('/', 1)[0]}/"] = token
+    return paths
+
+
 def _demo_settings(settings: Settings, registry: Registry, url: str, token: str) -> Settings:
     url_vars = {**settings.url_vars}
     for partner_id in registry.partners:
         url_vars.setdefault(f"HUB_URL_{partner_id.upper().replace('-', '_')}", f"{url}/{partner_id}")
-    tokens = {**settings.partner_tokens, DEMO_TOKEN_PARTNER.replace("-", "_"): token}
+    bearer = {e.partner.id for e in registry.datasets.values()
+              if isinstance(e.dataset.transport, HttpTransport) and e.dataset.transport.auth == "bearer"}
+    tokens = {**settings.partner_tokens, **{p.replace("-", "_"): token for p in bearer}}
     return replace(settings, url_vars=url_vars, partner_tokens=tokens)
 
 
@@ -161,7 +174,7 @@ def demo_run(settings: Settings, no_generate: bool, seed, start, **scale):
         _generate(settings, registry, seed, start, **scale)
     remote = settings.data_dir / "remote"
     token = secrets.token_urlsafe(24)  # lives only in this process: nothing to leak
-    with PartnerServer(remote, tokens={f"/{DEMO_TOKEN_PARTNER}/": token}) as server:
+    with PartnerServer(remote, tokens=_protected_paths(registry, token)) as server:
         click.echo(f"Demo HTTP partners served from {remote} at {server.url}")
         _ingest(_demo_settings(settings, registry, server.url, token), registry, None)
     con = connect(settings.warehouse, read_only=True)
@@ -187,8 +200,8 @@ def demo_serve(settings: Settings, port: int) -> None:
     from territoire_hub.sources.demo.server import PartnerServer
 
     registry = _registry(settings)
-    token = settings.token_for(DEMO_TOKEN_PARTNER) or secrets.token_urlsafe(24)
-    with PartnerServer(settings.data_dir / "remote", port=port, tokens={f"/{DEMO_TOKEN_PARTNER}/": token}) as server:
+    token = secrets.token_urlsafe(24)
+    with PartnerServer(settings.data_dir / "remote", port=port, tokens=_protected_paths(registry, token)) as server:
         demo_settings = _demo_settings(settings, registry, server.url, token)
         env_file = settings.data_dir / "demo.env"
         env_file.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +209,8 @@ def demo_serve(settings: Settings, port: int) -> None:
         with os.fdopen(fd, "w") as fh:
             for name, value in sorted(demo_settings.url_vars.items()):
                 fh.write(f"export {name}={value}\n")
-            fh.write(f"export HUB_PARTNER_TOKEN_{DEMO_TOKEN_PARTNER.upper().replace('-', '_')}={token}\n")
+            for name, value in sorted(demo_settings.partner_tokens.items()):
+                fh.write(f"export HUB_PARTNER_TOKEN_{name.upper()}={value}\n")
         click.echo(f"Serving {settings.data_dir / 'remote'} at {server.url}; `source {env_file}` before `dagster dev`.")
         click.echo("Ctrl-C to stop.", err=True)
         try:

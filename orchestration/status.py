@@ -25,6 +25,7 @@ class Status:
     deliveries: list[tuple[str, str, int, int, int, int]]  # partner, dataset, loaded, quarantined, superseded, pending
     raw_rows: list[tuple[str, int | None]]                   # raw table, rows (None: not created yet)
     quarantined: list[Quarantined]
+    transport_errors: list[tuple[str, str, str]] = ()        # dataset, origin, reason (not resolved since)
 
 
 def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
@@ -34,7 +35,7 @@ def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status:
-    deliveries, quarantined = [], []
+    deliveries, quarantined, transport_errors = [], [], []
     if _has_catalogue(con):
         deliveries = con.execute(
             """
@@ -56,6 +57,14 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status
             """
         ).fetchall()
         quarantined = [Quarantined(*r) for r in rows]
+        transport_errors = con.execute(
+            """
+            SELECT dataset_key, origin, arg_max(reason, recorded_at) FROM landing.transport_errors e
+            WHERE NOT EXISTS (SELECT 1 FROM landing.deliveries d
+                              WHERE d.origin = e.origin AND d.received_at > e.recorded_at)
+            GROUP BY ALL ORDER BY ALL
+            """
+        ).fetchall()
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [RAW_SCHEMA]
     ).fetchall()}
@@ -65,7 +74,7 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status
         if key in tables:
             count = con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{quote_ident(key)}").fetchone()[0]
         raw_rows.append((f"{RAW_SCHEMA}.{key}", count))
-    return Status(deliveries, raw_rows, quarantined)
+    return Status(deliveries, raw_rows, quarantined, transport_errors)
 
 
 def render_status(status: Status, max_reasons: int = 3) -> str:
@@ -86,4 +95,8 @@ def render_status(status: Status, max_reasons: int = 3) -> str:
             out.append(f"      … {len(q.reasons) - max_reasons} more (hub status --all)")
     if not status.quarantined:
         out.append("  none")
+    if status.transport_errors:
+        out += ["", f"Transport errors not resolved since ({len(status.transport_errors)})"]
+        for dataset, origin, reason in status.transport_errors:
+            out.append(f"  {dataset}: {origin}\n      - {reason}")
     return "\n".join(out)

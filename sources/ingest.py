@@ -14,7 +14,7 @@ import duckdb
 
 from territoire_hub.settings import Settings
 from territoire_hub.sources import cog
-from territoire_hub.sources.landing import CatalogueValidators, ensure_catalogue, land
+from territoire_hub.sources.landing import CatalogueValidators, ensure_catalogue, land, record_transport_errors
 from territoire_hub.sources.loading import load_delivery
 from territoire_hub.sources.registry import HttpTransport, PartnerDataset, Registry
 from territoire_hub.sources.transports import FetchReport, expand_urls, fetch_http, scan_inbox
@@ -76,6 +76,7 @@ def ingest_dataset(
     report = DatasetReport(entry.key)
     fetched = collect(settings, entry, con, periods)
     report.transport_errors = list(fetched.errors)
+    record_transport_errors(con, entry.key, report.transport_errors)
     report.not_modified = len(fetched.not_modified)
     report.not_published = len(fetched.not_published)
     for item in fetched.incoming:

@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS landing.issues (
     message      VARCHAR NOT NULL,
     recorded_at  TIMESTAMPTZ NOT NULL
 );
+CREATE TABLE IF NOT EXISTS landing.transport_errors (
+    dataset_key  VARCHAR NOT NULL,
+    origin       VARCHAR NOT NULL,        -- URL or inbox path
+    reason       VARCHAR NOT NULL,
+    recorded_at  TIMESTAMPTZ NOT NULL
+);
 """
 
 
@@ -151,6 +157,13 @@ def record_problems(con: duckdb.DuckDBPyConnection, delivery_id: str, problems: 
         "INSERT INTO landing.issues VALUES (?, ?, ?, ?, ?, ?, ?, now())",
         [[delivery_id, p.severity, p.code, p.line, p.column, p.value, p.message] for p in problems],
     )
+
+
+def record_transport_errors(con: duckdb.DuckDBPyConnection, dataset_key: str, errors: list[tuple[str, str]]) -> None:
+    """A URL that failed after its retries, or an inbox file that could not be claimed."""
+    if errors:
+        con.executemany("INSERT INTO landing.transport_errors VALUES (?, ?, ?, now())",
+                        [[dataset_key, origin, reason] for origin, reason in errors])
 
 
 def mark(con: duckdb.DuckDBPyConnection, delivery_id: str, status: str, *, rows: int | None = None,

@@ -86,7 +86,7 @@ def test_scan_inbox_orders_by_mtime_and_reads_period(tmp_path, registry):
     report = scan_inbox(inbox, entries)
 
     assert [(i.filename, i.dataset_key, i.period) for i in report.incoming] == [
-        ("points_lumineux_20240331.csv", "ville_beaucaire__points_lumineux", "20240331"),
+        ("points_lumineux_20240331.csv", "ville_beaucaire__points_lumineux", "snapshot"),
         ("releves_armoires_202401.csv", "herault_energies__releves_armoires", "202401"),
         ("tickets_pannes_202402_rectificatif.csv", "ville_beaucaire__tickets_pannes", "202402"),
         ("tickets_pannes_202403.csv", "ville_beaucaire__tickets_pannes", "202403"),

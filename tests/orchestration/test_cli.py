@@ -1,0 +1,87 @@
+"""The `hub` CLI as a user runs it: a small demo region end to end, twice."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+SMALL = ["--days", "4", "--start", "2024-10-26", "--counters", "3", "--lamp-sensors", "3", "--stations", "2",
+         "--charge-points", "6", "--lamp-points", "40"]
+
+
+def hub(home: Path, *args: str) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("hub")
+    env = {**os.environ, "HUB_HOME": str(home), "HUB_HTTP_BACKOFF": "0.01"}
+    return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+def raw_fingerprint(warehouse: Path) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent hash of every raw table."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1").fetchall()]
+        out = {}
+        for table in tables:
+            rows = sorted(map(repr, con.execute(f'SELECT * FROM raw."{table}"').fetchall()))
+            out[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    home = tmp_path_factory.mktemp("demo")
+    return home, hub(home, "demo", "run", *SMALL)
+
+
+def test_demo_run_lands_every_dataset_and_prints_a_summary(demo_home, registry):
+    home, result = demo_home
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Rows per raw table" in out and "Quarantined deliveries" in out
+    fingerprint = raw_fingerprint(home / "warehouse" / "hub.duckdb")
+    assert set(fingerprint) == set(registry.datasets)
+    assert all(rows > 0 for rows, _ in fingerprint.values()), fingerprint
+    for key in registry.datasets:
+        assert f"raw.{key}" in out
+
+
+def test_second_run_leaves_every_raw_table_identical(demo_home):
+    home, _ = demo_home
+    before = raw_fingerprint(home / "warehouse" / "hub.duckdb")
+    again = hub(home, "demo", "run", *SMALL)
+    assert again.returncode == 0, again.stderr
+    assert "0 new deliveries landed" in again.stdout
+    assert raw_fingerprint(home / "warehouse" / "hub.duckdb") == before
+
+
+def test_status_lists_quarantined_deliveries_with_reasons(demo_home):
+    home, _ = demo_home
+    inbox = home / "data" / "inbox" / "herault-energies"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "tickets_pannes_202411.csv").write_bytes(b"")
+    assert hub(home, "ingest", "--partner", "herault-energies").returncode == 0
+    status = hub(home, "status")
+    assert status.returncode == 0
+    assert "herault-energies / tickets_pannes / tickets_pannes_202411.csv" in status.stdout
+    assert "file is empty (no header, no rows)" in status.stdout
+
+
+def test_registry_command_lists_partners(tmp_path):
+    result = hub(tmp_path, "registry")
+    assert result.returncode == 0
+    assert "enedis__conso_annuelle_commune" in result.stdout and "commercial" in result.stdout
+
+
+def test_status_without_warehouse_says_what_to_do(tmp_path):
+    result = hub(tmp_path, "status")
+    assert result.returncode == 1
+    assert "run `hub ingest`" in result.stderr
