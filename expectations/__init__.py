@@ -1,0 +1,1 @@
+"""Quality suites, quarantine and the publication gate (Great Expectations). Built in issue 4."""
