@@ -52,7 +52,7 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status
             SELECT d.partner_id, d.dataset_id, d.filename, d.delivery_id,
                    list(coalesce('line ' || i.line || ': ', '') || i.message ORDER BY i.line NULLS FIRST)
             FROM landing.deliveries d JOIN landing.issues i USING (delivery_id)
-            WHERE d.status = 'quarantined' AND i.severity = 'error'
+            WHERE d.status = 'quarantined' AND d.superseded_by IS NULL AND i.severity = 'error'
             GROUP BY ALL ORDER BY d.partner_id, d.dataset_id, d.filename
             """
         ).fetchall()

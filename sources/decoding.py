@@ -45,13 +45,38 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+SINGLE_BYTE = ("cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "iso-8859-15")
+
+
+def _utf8_in_disguise(data: bytes, encoding: str) -> None:
+    """A single-byte encoding decodes anything, so UTF-8 bytes would become mojibake ("Ã©")
+    instead of failing: refuse a file declared single-byte whose accents are valid UTF-8."""
+    if encoding.lower() not in SINGLE_BYTE or data.isascii():
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    offset = next(i for i, byte in enumerate(data) if byte >= 0x80)
+    line = _line_of(data, offset)
+    raise DeliveryRejected([Problem(
+        "wrong_encoding",
+        f"file is UTF-8 (accents from line {line} on are UTF-8 sequences) but the dataset is declared "
+        f"{encoding}; reading it as {encoding} would garble the accents",
+        line=line,
+    )])
+
+
 def _decode(data: bytes, encodings: list[str]) -> tuple[str, str]:
     first_error: UnicodeDecodeError | None = None
     for encoding in encodings:
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except UnicodeDecodeError as exc:
             first_error = first_error or exc
+            continue
+        _utf8_in_disguise(data, encoding)
+        return text, encoding
     assert first_error is not None
     offset = first_error.start
     line = _line_of(data, offset)

@@ -7,6 +7,7 @@ from pathlib import Path
 from territoire_hub.sources.demo import energy, irve, lighting, lighting_maintenance, lighting_sensors, traffic, weather
 from territoire_hub.sources.demo.climate import regional_weather
 from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, Scale, set_mtimes
+from territoire_hub.sources.demo.mishaps import add_mishaps
 from territoire_hub.sources.demo.region import load_region
 from territoire_hub.sources.registry import Registry
 
@@ -32,5 +33,6 @@ def generate_demo(out_dir: Path, registry: Registry, seed: int = 42, scale: Scal
     files += lighting_sensors.generate(ctx, inventory)
     files += lighting_maintenance.generate(ctx, inventory)
     files += irve.generate(ctx)
+    files = add_mishaps(ctx, files)
     files.sort(key=lambda f: f.wave)  # stable: generation order inside a wave
     return set_mtimes(files)

@@ -206,3 +206,17 @@ def test_lost_leading_zero_is_restored_only_with_the_partners_departement(wareho
     else:
         assert rows == 0
         assert [(f[0], f[1], f[2]) for f in found] == [("error", "unknown_insee_code", 2)]
+
+
+def test_utf8_file_under_a_cp1252_contract_is_refused_not_garbled(settings, registry, warehouse):
+    rows = ["T1;30032;PL1;12/06/2024 21:10;13/06/2024 09:00;Lanterne cassée;Téléphone"]
+    content = "\n".join([TICKETS_HEADER, *rows]) + "\n"
+    drop(settings, "ville-beaucaire", "tickets_pannes_202406.csv", content, encoding="utf-8")
+    drop(settings, "ville-beaucaire", "tickets_pannes_202407.csv", content.replace("06/2024", "07/2024"), encoding="cp1252")
+    report = ingest_dataset(warehouse, settings, registry.dataset("ville_beaucaire__tickets_pannes"))
+    assert (report.loaded, len(report.quarantined)) == (1, 1)
+    code, line, _, message = issues(warehouse, "tickets_pannes_202406.csv")[0]
+    assert (code, line) == ("wrong_encoding", 2)
+    assert "file is UTF-8" in message and "declared cp1252" in message
+    assert warehouse.execute('SELECT type_panne, canal FROM raw."ville_beaucaire__tickets_pannes"').fetchone() == (
+        "Lanterne cassée", "Téléphone")

@@ -56,6 +56,13 @@ def _digests(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+MISHAPS = {"wrong_encoding", "truncated_gzip"}  # faulty on purpose (sources/demo/mishaps.py)
+
+
+def _clean(files: list[GeneratedFile]) -> list[GeneratedFile]:
+    return [f for f in files if f.note not in MISHAPS]
+
+
 def _by_key(files: list[GeneratedFile], key: str) -> list[GeneratedFile]:
     return [f for f in files if f.dataset_key == key]
 
@@ -91,6 +98,7 @@ def test_names_and_places_follow_the_registry(small, registry):
 
 def test_every_file_parses_with_its_declared_encoding_and_separator(small, registry):
     _, files = small
+    files = _clean(files)
     for f in files:
         spec = registry.datasets[f.dataset_key].spec
         rows = _rows(registry, f)
@@ -102,6 +110,7 @@ def test_every_file_parses_with_its_declared_encoding_and_separator(small, regis
 
 def test_every_file_loads_into_raw_without_issues(small, registry, warehouse, tmp_path):
     _, files = small
+    files = _clean(files)
     for f in files:
         entry = registry.datasets[f.dataset_key]
         delivery_id, rows = load_file(warehouse, entry, f.path, tmp_path / "landing")
@@ -112,6 +121,7 @@ def test_every_file_loads_into_raw_without_issues(small, registry, warehouse, tm
 
 def test_exact_published_headers(small, registry):
     _, files = small
+    files = _clean(files)
     first = {f.dataset_key: _rows(registry, f)[0] for f in files}
     assert first["meteo_france__observations_horaires"] == HOURLY_HEADER and len(HOURLY_HEADER) == 204
     assert first["montpellier_metropole__comptages_routiers"] == PARIS_HEADER
@@ -182,6 +192,7 @@ def test_wave_two_lands_after_wave_one(small):
 
 def test_beaucaire_files_are_windows_1252(small):
     _, files = small
+    files = _clean(files)
     beaucaire = [f for f in files if f.dataset_key.startswith("ville_beaucaire__")]
     assert {f.dataset_key for f in beaucaire} == {"ville_beaucaire__points_lumineux", "ville_beaucaire__tickets_pannes"}
     for f in beaucaire:
@@ -221,3 +232,18 @@ def test_manifest(small, tmp_path):
     path = write_manifest(files, tmp_path / "manifest.json")
     items = json.loads(path.read_text(encoding="utf-8"))
     assert len(items) == len(files) and {"dataset_key", "path", "period", "wave", "note"} <= items[0].keys()
+
+
+def test_faulty_deliveries_are_there_and_get_quarantined_for_the_right_reason(small, registry, warehouse, tmp_path):
+    _, files = small
+    faulty = {f.note: f for f in files if f.note in MISHAPS}
+    assert set(faulty) == MISHAPS
+    wrong = faulty["wrong_encoding"]
+    correction = next(f for f in files if f.dataset_key == wrong.dataset_key and f.note == "corrected")
+    assert correction.period == wrong.period and correction.wave == 2
+    assert correction.path.read_bytes().decode("cp1252") == wrong.path.read_bytes().decode("utf-8")
+    for note, f in faulty.items():
+        delivery_id, rows = load_file(warehouse, registry.datasets[f.dataset_key], f.path, tmp_path / "landing")
+        codes = [r[0] for r in warehouse.execute(
+            "SELECT code FROM landing.issues WHERE delivery_id = ?", [delivery_id]).fetchall()]
+        assert (rows, codes) == (0, [note])
