@@ -192,16 +192,20 @@ def _message(code: str, column: Column, value: str | None) -> str:
 
 
 def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = ()) -> str:
-    """The SQL SELECT (over a relation named ``src``) producing typed columns and ``_problems``."""
-    select, checks = ["_line AS _source_line"], []
-    for column in spec.columns:
-        v = _value(column, present, spec.missing_values)
-        typed = _typed(column, v, list(departements))
-        select.append(f"CAST({typed} AS {column.sql_type}) AS {quote_ident(column.name)}")
-        checks.extend(_checks(column, v, typed, list(departements)))
+    """The SQL (over a relation named ``src``) producing typed columns and ``_problems``.
+
+    An inner SELECT computes each text value and its cast once; the outer one checks them.
+    """
+    inner, outer, checks = ["_line"], ["_line AS _source_line"], []
+    for i, column in enumerate(spec.columns):
+        text, typed = f"_v{i}", f"_t{i}"
+        inner.append(f"{_value(column, present, spec.missing_values)} AS {text}")
+        inner.append(f"CAST({_typed(column, text, list(departements))} AS {column.sql_type}) AS {typed}")
+        outer.append(f"{typed} AS {quote_ident(column.name)}")
+        checks.extend(_checks(column, text, typed, list(departements)))
     problems = f"list_filter([{', '.join(checks)}], x -> x IS NOT NULL)" if checks else "[]"
-    select.append(f"{problems} AS _problems")
-    return "SELECT " + ",\n  ".join(select) + "\nFROM src"
+    outer.append(f"{problems} AS _problems")
+    return ("SELECT " + ",\n  ".join(outer) + "\nFROM (SELECT " + ",\n  ".join(inner) + "\nFROM src)")
 
 
 def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: FormatSpec, staged: str,
