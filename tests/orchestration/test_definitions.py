@@ -68,3 +68,30 @@ def test_inbox_sensor_requests_the_partition_of_each_new_file(settings, registry
     assert got == [("montpellier_metropole__comptages_routiers", "2024-10-27"),
                    ("montpellier_metropole__compteurs_routiers", None)]
     assert all(r.run_key for r in requests)
+
+
+def test_monthly_http_partition_fetches_that_month_with_conditional_get(settings, registry, monkeypatch):
+    from datetime import date
+
+    from territoire_hub.sources.demo import Scale, generate_demo
+    from territoire_hub.sources.demo.server import PartnerServer
+
+    generate_demo(settings.data_dir, registry, seed=3,
+                  scale=Scale(start=date(2024, 2, 27), days=4, counters=1, lamp_sensors=1, stations=2,
+                              charge_points=2, lamp_points=20))
+    key = "meteo_france__observations_horaires"
+    with PartnerServer(settings.data_dir / "remote") as server:
+        monkeypatch.setenv("HUB_URL_METEO_FRANCE", f"{server.url}/meteo-france")
+        hub = HubResource(home=str(settings.home))
+        asset = raw_asset(registry.dataset(key))
+        first = dg.materialize([asset], partition_key="2024-03-01", resources={"hub": hub})
+        again = dg.materialize([asset], partition_key="2024-03-01", resources={"hub": hub})
+        requested = [(path, status) for _, path, status in server.requests]
+    meta = first.get_asset_materialization_events()[0].materialization.metadata
+    # March only (two départements), not February; the second run is answered 304
+    assert sorted(requested) == sorted([
+        ("/meteo-france/horaire/H_30_202403.csv.gz", 200), ("/meteo-france/horaire/H_34_202403.csv.gz", 200),
+        ("/meteo-france/horaire/H_30_202403.csv.gz", 304), ("/meteo-france/horaire/H_34_202403.csv.gz", 304),
+    ])
+    assert meta["deliveries_loaded"].value == 2 and meta["rows_loaded"].value > 0
+    assert again.get_asset_materialization_events()[0].materialization.metadata["deliveries_landed"].value == 0
