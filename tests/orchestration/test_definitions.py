@@ -77,7 +77,7 @@ def test_monthly_http_partition_fetches_that_month_with_conditional_get(settings
     from territoire_hub.sources.demo.server import PartnerServer
 
     generate_demo(settings.data_dir, registry, seed=3,
-                  scale=Scale(start=date(2024, 2, 27), days=4, counters=1, lamp_sensors=1, stations=2,
+                  scale=Scale(start=date(2024, 2, 27), days=4, counters=1, lamp_sensors=1, stations=3,
                               charge_points=2, lamp_points=20))
     key = "meteo_france__observations_horaires"
     with PartnerServer(settings.data_dir / "remote") as server:
