@@ -23,6 +23,15 @@ from urllib3.util import Retry
 from territoire_hub.sources.registry import Cadence, HttpTransport, PartnerDataset
 
 USER_AGENT = "territoire-hub/0.1 (+regional data hub)"
+MAX_RETRY_AFTER = 60.0  # seconds: a partner's Retry-After: 3600 must not stall a whole run
+
+
+class _CappedRetry(Retry):
+    """urllib3's Retry, honouring Retry-After up to MAX_RETRY_AFTER."""
+
+    def get_retry_after(self, response):
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)
@@ -250,7 +259,7 @@ def fetch_http(
             return report
         base_headers["Authorization"] = f"Bearer {token}"
 
-    retry = Retry(
+    retry = _CappedRetry(
         total=retries,
         connect=retries,
         read=retries,
