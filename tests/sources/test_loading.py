@@ -7,19 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from territoire_hub.sources.demo.irve import STATIC_HEADER
 from territoire_hub.sources.ingest import ingest_dataset
 from tests.conftest import drop
 
 TRAFFIC = "montpellier_metropole__comptages_routiers"
 TICKETS = "herault_energies__tickets_pannes"
-IRVE_STATIC_HEADER = (
-    "nom_amenageur,siren_amenageur,contact_amenageur,nom_operateur,contact_operateur,telephone_operateur,"
-    "nom_enseigne,id_station_itinerance,id_station_local,nom_station,implantation_station,adresse_station,"
-    "code_insee_commune,coordonneesXY,nbre_pdc,id_pdc_itinerance,id_pdc_local,puissance_nominale,prise_type_ef,"
-    "prise_type_2,prise_type_combo_ccs,prise_type_chademo,prise_type_autre,gratuit,paiement_acte,paiement_cb,"
-    "paiement_autre,tarification,condition_acces,reservation,horaires,accessibilite_pmr,restriction_gabarit,"
-    "station_deux_roues,raccordement,num_pdl,date_mise_en_service,observations,date_maj,cable_t2_attache"
-)
+IRVE_STATIC_HEADER = ",".join(STATIC_HEADER)  # the official v2.3.0 header (checked against the sample)
 TRAFFIC_HEADER = ("Identifiant arc;Libelle;Date et heure de comptage;Débit horaire;Taux d'occupation;Etat trafic;"
                   "Identifiant noeud amont;Libelle noeud amont;Identifiant noeud aval;Libelle noeud aval;Etat arc;"
                   "Date debut dispo data;Date fin dispo data;geo_point_2d;geo_shape")
