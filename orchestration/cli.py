@@ -114,6 +114,7 @@ def _scale_options(fn):
         click.option("--stations", default=6, show_default=True, help="weather stations"),
         click.option("--charge-points", default=60, show_default=True),
         click.option("--lamp-points", default=1500, show_default=True),
+        click.option("--communes", type=int, default=None, help="limit to N communes of the region (default: all)"),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -132,10 +133,9 @@ def _generate(settings: Settings, registry: Registry, seed: int, start, **scale)
 @demo.command("generate")
 @_scale_options
 @click.pass_obj
-def demo_generate(settings: Settings, seed, start, days, counters, lamp_sensors, stations, charge_points, lamp_points):
+def demo_generate(settings: Settings, seed, start, **scale):
     """Write the demo partners' deliveries (deterministic for a seed)."""
-    _generate(settings, _registry(settings), seed, start, days=days, counters=counters, lamp_sensors=lamp_sensors,
-              stations=stations, charge_points=charge_points, lamp_points=lamp_points)
+    _generate(settings, _registry(settings), seed, start, **scale)
 
 
 def _protected_paths(registry: Registry, token: str) -> dict[str, str]:
