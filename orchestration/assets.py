@@ -31,7 +31,7 @@ def raw_asset(entry: PartnerDataset) -> dg.AssetsDefinition:
     def _raw(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         periods = [period_of_partition(dataset, context.partition_key)] if context.has_partition_key else None
         with hub.connect() as con:
-            prepare_warehouse(con)
+            prepare_warehouse(con, hub.registry())
             report = ingest_dataset(con, hub.settings(), entry, periods=periods)
         for origin, reason in report.transport_errors:
             context.log.warning(f"{origin}: {reason}")

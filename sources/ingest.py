@@ -17,6 +17,7 @@ from territoire_hub.sources import cog
 from territoire_hub.sources.landing import CatalogueValidators, ensure_catalogue, land, record_transport_errors
 from territoire_hub.sources.loading import load_delivery
 from territoire_hub.sources.registry import HttpTransport, PartnerDataset, Registry
+from territoire_hub.sources.registry_tables import write_registry
 from territoire_hub.sources.transports import FetchReport, expand_urls, fetch_http, scan_inbox
 
 
@@ -33,17 +34,23 @@ class DatasetReport:
     not_published: int = 0
 
 
-def prepare_warehouse(con: duckdb.DuckDBPyConnection) -> None:
-    """Catalogue tables and the COG reference the loaders check INSEE codes against."""
+def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) -> None:
+    """Catalogue tables, the COG reference the loaders check INSEE codes against, and the
+    registry mirrored for the SQL layers."""
     ensure_catalogue(con)
     if not cog.is_loaded(con):
         cog.load_reference(con)
+    if registry is not None:
+        write_registry(con, registry)
 
 
 def collect(settings: Settings, entry: PartnerDataset, con: duckdb.DuckDBPyConnection,
             periods: list[str] | None) -> FetchReport:
     if isinstance(entry.dataset.transport, HttpTransport):
-        urls = expand_urls(entry, settings.url_vars, periods)
+        try:
+            urls = expand_urls(entry, settings.url_vars, periods)
+        except ValueError as exc:  # e.g. an unset ${HUB_URL_...}: this dataset fails, the run goes on
+            return FetchReport(errors=[(entry.dataset.transport.url, str(exc))])
         return fetch_http(
             entry, urls, settings.scratch / "downloads", CatalogueValidators(con),
             timeout=settings.http_timeout, retries=settings.http_retries,
@@ -105,8 +112,8 @@ def ingest_all(
     *,
     on_delivery: Callable[[], None] | None = None,
 ) -> list[DatasetReport]:
-    prepare_warehouse(con)
-    entries = [registry.dataset(k) for k in keys] if keys else list(registry.datasets.values())
+    prepare_warehouse(con, registry)
+    entries = [registry.dataset(k) for k in keys] if keys is not None else list(registry.datasets.values())
     return [ingest_dataset(con, settings, entry, on_delivery=on_delivery) for entry in entries]
 
 

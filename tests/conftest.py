@@ -30,7 +30,7 @@ def warehouse_template(tmp_path_factory) -> Path:
     """A warehouse with the catalogue and the COG loaded, built once and copied per test."""
     path = tmp_path_factory.mktemp("template") / "hub.duckdb"
     con = connect(path)
-    prepare_warehouse(con)
+    prepare_warehouse(con, load_registry(Settings.from_env({}).registry_dir))
     con.close()
     return path
 

@@ -1,0 +1,39 @@
+"""Test harness for the dbt models: hand-made deliveries in, a real dbt build, exact values out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from territoire_hub.orchestration.dbt import run_dbt
+from territoire_hub.settings import Settings
+from territoire_hub.sources.ingest import ingest_all
+from territoire_hub.sources.registry import Registry
+from territoire_hub.warehouse import connect
+from tests.conftest import drop
+
+
+def deliver(settings: Settings, partner: str, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+    """Drop a hand-made delivery in a partner's inbox."""
+    return drop(settings, partner, name, content, encoding)
+
+
+def ingest(settings: Settings, registry: Registry, keys: list[str] | None = None):
+    con = connect(settings.warehouse)
+    try:
+        return ingest_all(con, settings, registry, keys)
+    finally:
+        con.close()
+
+
+def build(settings: Settings, *select: str, full_refresh: bool = False, variables: dict | None = None):
+    """``dbt build`` (models + tests) of the selection ('+model' for its parents)."""
+    args = ["build"] + (["--select", *select] if select else []) + (["--full-refresh"] if full_refresh else [])
+    return run_dbt(settings, args, variables=variables)
+
+
+def query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
