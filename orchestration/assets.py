@@ -3,21 +3,22 @@
 
 import dagster as dg
 
-from territoire_hub.orchestration.partitions import partitions_for, period_of_partition
+from territoire_hub.orchestration.partitions import HubPartitions, period_of_partition
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.sources.ingest import ingest_dataset, prepare_warehouse
 from territoire_hub.sources.registry import PartnerDataset, Registry
 
 
-def raw_asset(entry: PartnerDataset) -> dg.AssetsDefinition:
+def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefinition:
     dataset = entry.dataset
 
     @dg.asset(
         name=entry.key,
         key_prefix=["raw"],
         group_name=dataset.domain,
-        partitions_def=partitions_for(dataset),
+        partitions_def=partitions.for_dataset(dataset),
         kinds={"duckdb"},
+        pool="duckdb_warehouse",
         description=f"{entry.partner.name} — {dataset.id} ({entry.spec.title}); "
                     f"licence {dataset.licence}, sensitivity {dataset.sensitivity.value}.",
         metadata={
@@ -49,5 +50,5 @@ def raw_asset(entry: PartnerDataset) -> dg.AssetsDefinition:
     return _raw
 
 
-def raw_assets(registry: Registry) -> list[dg.AssetsDefinition]:
-    return [raw_asset(entry) for entry in registry.datasets.values()]
+def raw_assets(registry: Registry, partitions: HubPartitions) -> list[dg.AssetsDefinition]:
+    return [raw_asset(entry, partitions) for entry in registry.datasets.values()]

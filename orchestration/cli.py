@@ -84,6 +84,26 @@ def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -
     _ingest(settings, registry, keys)
 
 
+def _build(settings: Settings, full_refresh: bool = False) -> None:
+    from territoire_hub.orchestration.dbt import DbtError, run_dbt
+
+    click.echo("Building the indicators (dbt build: seeds, models, tests)…")
+    try:
+        run_dbt(settings, ["build"] + (["--full-refresh"] if full_refresh else []), echo=True)
+    except DbtError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--full-refresh", is_flag=True, help="rebuild incremental models from the whole history")
+@click.pass_obj
+def build(settings: Settings, full_refresh: bool) -> None:
+    """Build the dbt models (staging → intermediate → marts) and run their tests."""
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` first")
+    _build(settings, full_refresh)
+
+
 @main.command()
 @click.option("--all", "show_all", is_flag=True, help="every reason of every quarantined delivery")
 @click.pass_obj
@@ -164,9 +184,10 @@ def _demo_settings(settings: Settings, registry: Registry, url: str, token: str)
 @demo.command("run")
 @_scale_options
 @click.option("--no-generate", is_flag=True, help="ingest what is already in the inbox and remote folders")
+@click.option("--no-build", is_flag=True, help="stop after ingestion (no dbt build)")
 @click.pass_obj
-def demo_run(settings: Settings, no_generate: bool, seed, start, **scale):
-    """Generate the demo deliveries, serve the HTTP partners on loopback, ingest, print the status."""
+def demo_run(settings: Settings, no_generate: bool, no_build: bool, seed, start, **scale):
+    """Generate the demo deliveries, serve the HTTP partners on loopback, ingest, build, print the status."""
     from territoire_hub.sources.demo.server import PartnerServer
 
     registry = _registry(settings)
@@ -177,6 +198,8 @@ def demo_run(settings: Settings, no_generate: bool, seed, start, **scale):
     with PartnerServer(remote, tokens=_protected_paths(registry, token)) as server:
         click.echo(f"Demo HTTP partners served from {remote} at {server.url}")
         _ingest(_demo_settings(settings, registry, server.url, token), registry, None)
+    if not no_build:
+        _build(settings)
     con = connect(settings.warehouse, read_only=True)
     try:
         click.echo("")

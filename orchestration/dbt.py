@@ -7,10 +7,44 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from territoire_hub.dbt_project import DBT_PROJECT_DIR
 from territoire_hub.settings import Settings
+
+
+def target_path(settings: Settings) -> Path:
+    return settings.data_dir / "dbt" / "target"
+
+
+def dbt_project(settings: Settings):
+    """The DbtProject for Dagster, its manifest (re)parsed when missing or older than the project files.
+
+    """
+    from dagster_dbt import DbtProject
+
+    manifest = target_path(settings) / "manifest.json"
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".csv") and "target" not in p.parts]
+    newest = max((p.stat().st_mtime for p in sources), default=0)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        run_dbt(settings, ["parse"])
+    return DbtProject(project_dir=DBT_PROJECT_DIR, target_path=target_path(settings), profiles_dir=DBT_PROJECT_DIR)
+
+
+@contextmanager
+def warehouse_for_dbt(settings: Settings) -> Iterator[None]:
+    """dagster-dbt passes os.environ to dbt: point dbt's profile (HUB_WAREHOUSE) at the hub's
+    warehouse for the duration of one dbt step, then restore it."""
+    previous = os.environ.get("HUB_WAREHOUSE")
+    os.environ["HUB_WAREHOUSE"] = str(settings.warehouse)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HUB_WAREHOUSE", None)
+        else:
+            os.environ["HUB_WAREHOUSE"] = previous
 
 
 class DbtError(RuntimeError):
@@ -24,7 +58,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "HUB_WAREHOUSE": str(settings.warehouse),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
-        "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target"),
+        "DBT_TARGET_PATH": str(target_path(settings)),
         "DBT_LOG_PATH": str(settings.data_dir / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }

@@ -1,13 +1,16 @@
-"""The map of the platform: every asset, sensor and resource, in one Definitions object.
+"""The map of the platform: every asset, sensor, job and resource, in one Definitions object.
 
-Nothing happens at import: Dagster calls ``defs()`` when it loads the code location.
+Nothing happens at import: Dagster calls ``defs()`` when it loads the code location (which
+parses the dbt project if its manifest is missing or stale).
 """
 
-from __future__ import annotations
-
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from territoire_hub.orchestration.assets import raw_assets
+from territoire_hub.orchestration.dbt import dbt_executable, dbt_project
+from territoire_hub.orchestration.dbt_assets import dbt_model_assets
+from territoire_hub.orchestration.partitions import HubPartitions
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.orchestration.sensors import inbox_sensor
 
@@ -15,9 +18,22 @@ from territoire_hub.orchestration.sensors import inbox_sensor
 @dg.definitions
 def defs() -> dg.Definitions:
     hub = HubResource()
-    registry = hub.registry()
+    settings, registry = hub.settings(), hub.registry()
+    project = dbt_project(settings)
+    partitions = HubPartitions.from_registry(registry)
+    daily = partitions.daily
+    assets = raw_assets(registry, partitions) + dbt_model_assets(project, daily)
+    partitioned = [a for a in assets if a.partitions_def is not None]
+    daily_assets = [a for a in partitioned if a.partitions_def == daily]
     return dg.Definitions(
-        assets=raw_assets(registry),
+        assets=assets,
         sensors=[inbox_sensor(registry)],
-        resources={"hub": hub},
+        jobs=[
+            dg.define_asset_job("daily_job", selection=dg.AssetSelection.assets(*daily_assets), partitions_def=daily,
+                                description="One Europe/Paris day: its raw deliveries and the day-grain models."),
+            dg.define_asset_job("refresh_job", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*partitioned),
+                                description="Inventories and every unpartitioned model (marts)."),
+        ],
+        resources={"hub": hub, "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
+        executor=dg.in_process_executor,  # one DuckDB writer: steps run one after the other
     )

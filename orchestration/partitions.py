@@ -1,43 +1,47 @@
-"""Partitions, declared once: a dataset's cadence decides its partitioning."""
+"""Partitions, declared once from the registry and shared: a dataset's cadence picks one.
+
+All daily datasets share one daily definition (Europe/Paris days from the earliest start in
+the registry), so a day's raw assets and day-grain models run together in ``daily_job``;
+likewise monthly and yearly. A dataset's own start/end only bound what is fetched.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 import dagster as dg
 
-from territoire_hub.sources.registry import Cadence, Dataset
+from territoire_hub.sources.registry import Cadence, Dataset, Registry
 
 YEARLY_CRON = "0 0 1 1 *"
+TIMEZONE = "Europe/Paris"
 
 
-def _exclusive_end(dataset: Dataset) -> datetime | None:
-    """Dagster's end date is exclusive; the registry's is the last day included."""
-    if dataset.end is None:
-        return None
-    last = dataset.end
-    if dataset.cadence is Cadence.daily:
-        nxt = last + timedelta(days=1)
-    elif dataset.cadence is Cadence.monthly:
-        nxt = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
-    else:
-        nxt = date(last.year + 1, 1, 1)
-    return datetime.combine(nxt, datetime.min.time())
+@dataclass(frozen=True)
+class HubPartitions:
+    daily: dg.DailyPartitionsDefinition
+    monthly: dg.MonthlyPartitionsDefinition
+    yearly: dg.TimeWindowPartitionsDefinition
 
+    @classmethod
+    def from_registry(cls, registry: Registry) -> "HubPartitions":
+        def start(cadence: Cadence) -> datetime:
+            days = [e.dataset.start for e in registry.datasets.values() if e.dataset.cadence is cadence]
+            days = days or [e.dataset.start for e in registry.datasets.values() if e.dataset.start]
+            return datetime.combine(min(days), datetime.min.time())
 
-def partitions_for(dataset: Dataset) -> dg.PartitionsDefinition | None:
-    """Daily, monthly or yearly time windows in Europe/Paris; inventories are unpartitioned."""
-    if dataset.cadence is Cadence.snapshot:
-        return None
-    start = datetime.combine(dataset.start, datetime.min.time())
-    end = _exclusive_end(dataset)
-    if dataset.cadence is Cadence.daily:
-        return dg.DailyPartitionsDefinition(start_date=start, end_date=end, timezone="Europe/Paris")
-    if dataset.cadence is Cadence.monthly:
-        return dg.MonthlyPartitionsDefinition(start_date=start, end_date=end, timezone="Europe/Paris")
-    return dg.TimeWindowPartitionsDefinition(
-        cron_schedule=YEARLY_CRON, start=start, end=end, fmt="%Y", timezone="Europe/Paris"
-    )
+        return cls(
+            daily=dg.DailyPartitionsDefinition(start_date=start(Cadence.daily), timezone=TIMEZONE),
+            monthly=dg.MonthlyPartitionsDefinition(start_date=start(Cadence.monthly), timezone=TIMEZONE),
+            yearly=dg.TimeWindowPartitionsDefinition(cron_schedule=YEARLY_CRON, start=start(Cadence.yearly),
+                                                     fmt="%Y", timezone=TIMEZONE),
+        )
+
+    def for_dataset(self, dataset: Dataset) -> dg.PartitionsDefinition | None:
+        """Inventories (snapshots) are unpartitioned."""
+        return {Cadence.daily: self.daily, Cadence.monthly: self.monthly,
+                Cadence.yearly: self.yearly}.get(dataset.cadence)
 
 
 def period_of_partition(dataset: Dataset, partition_key: str) -> str:

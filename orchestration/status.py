@@ -26,6 +26,7 @@ class Status:
     raw_rows: list[tuple[str, int | None]]                   # raw table, rows (None: not created yet)
     quarantined: list[Quarantined]
     transport_errors: list[tuple[str, str, str]] = ()        # dataset, origin, reason (not resolved since)
+    marts: list[tuple[str, int]] = ()                        # marts.<model>, rows
 
 
 def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
@@ -74,7 +75,12 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status
         if key in tables:
             count = con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{quote_ident(key)}").fetchone()[0]
         raw_rows.append((f"{RAW_SCHEMA}.{key}", count))
-    return Status(deliveries, raw_rows, quarantined, transport_errors)
+    marts = [
+        (f"marts.{name}", con.execute(f"SELECT count(*) FROM marts.{quote_ident(name)}").fetchone()[0])
+        for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()
+    ]
+    return Status(deliveries, raw_rows, quarantined, transport_errors, marts)
 
 
 def render_status(status: Status, max_reasons: int = 3) -> str:
@@ -86,6 +92,11 @@ def render_status(status: Status, max_reasons: int = 3) -> str:
     out += ["", "Rows per raw table"]
     for table, rows in status.raw_rows:
         out.append(f"  {table:<52}{'—' if rows is None else f'{rows:,}':>14}")
+    out += ["", "Marts (regional indicators)"]
+    for table, rows in status.marts:
+        out.append(f"  {table:<52}{rows:>14,}")
+    if not status.marts:
+        out.append("  (none built yet: run `hub build`)")
     out += ["", f"Quarantined deliveries ({len(status.quarantined)})"]
     for q in status.quarantined:
         out.append(f"  {q.partner_id} / {q.dataset_id} / {q.filename}  [{q.delivery_id}]")

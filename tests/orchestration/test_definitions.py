@@ -12,6 +12,7 @@ import dagster as dg
 from territoire_hub.orchestration.definitions import defs
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.orchestration.assets import raw_asset
+from territoire_hub.orchestration.partitions import HubPartitions
 from territoire_hub.orchestration.sensors import inbox_sensor
 from tests.conftest import drop
 from tests.sources.test_loading import TRAFFIC, traffic_file
@@ -33,23 +34,36 @@ def test_dagster_definitions_validate(tmp_path):
 def test_one_asset_per_partner_dataset_partitioned_by_cadence(registry):
     loaded = dg.Definitions.merge(defs())
     graph = {spec.key: spec for spec in loaded.resolve_all_asset_specs()}
-    assert set(graph) == {dg.AssetKey(["raw", key]) for key in registry.datasets}
+    raw = {k for k in graph if k.path[0] == "raw"}
+    assert raw == {dg.AssetKey(["raw", key]) for key in registry.datasets}
     traffic = loaded.resolve_assets_def(dg.AssetKey(["raw", TRAFFIC]))
     assert isinstance(traffic.partitions_def, dg.DailyPartitionsDefinition)
     assert traffic.partitions_def.timezone == "Europe/Paris"
     weather = loaded.resolve_assets_def(dg.AssetKey(["raw", "meteo_france__observations_horaires"]))
     assert isinstance(weather.partitions_def, dg.MonthlyPartitionsDefinition)
-    assert weather.partitions_def.get_last_partition_key() == "2024-12-01"
+    assert weather.partitions_def.get_first_partition_key() == "2024-01-01"
     assert loaded.resolve_assets_def(dg.AssetKey(["raw", "recharge_sud__irve_statique"])).partitions_def is None
     energy = loaded.resolve_assets_def(dg.AssetKey(["raw", "enedis__conso_annuelle_commune"]))
     assert energy.partitions_def.get_first_partition_key() == "2023"
+
+
+def test_dbt_models_are_assets_downstream_of_the_raw_assets(registry):
+    loaded = dg.Definitions.merge(defs())
+    graph = {spec.key: spec for spec in loaded.resolve_all_asset_specs()}
+    territory = graph[dg.AssetKey(["intermediate", "int_territory__communes"])]
+    assert dg.AssetKey(["ref", "communes"]) in {d.asset_key for d in territory.deps}
+    staging = [spec for key, spec in graph.items() if key.path[0] == "staging"]
+    for spec in staging:  # every staging model reads a raw asset of the registry (lineage is connected)
+        parents = {d.asset_key for d in spec.deps if d.asset_key.path[0] == "raw"}
+        assert parents and parents <= {dg.AssetKey(["raw", k]) for k in registry.datasets}, spec.key
+    assert {j.name for j in loaded.resolve_all_job_defs()} >= {"daily_job", "refresh_job"}
 
 
 def test_materialising_a_daily_partition_loads_only_that_day(settings, registry):
     drop(settings, "montpellier-metropole", "comptages_routiers_20240331.csv", traffic_file("2024-03-31"))
     drop(settings, "montpellier-metropole", "comptages_routiers_20240401.csv", traffic_file("2024-04-01"))
     hub = HubResource(home=str(settings.home))
-    result = dg.materialize([raw_asset(registry.dataset(TRAFFIC))], partition_key="2024-03-31", resources={"hub": hub})
+    result = dg.materialize([raw_asset(registry.dataset(TRAFFIC), HubPartitions.from_registry(registry))], partition_key="2024-03-31", resources={"hub": hub})
     assert result.success
     meta = result.get_asset_materialization_events()[0].materialization.metadata
     assert meta["rows_loaded"].value == 23 and meta["deliveries_quarantined"].value == 0
@@ -83,7 +97,7 @@ def test_monthly_http_partition_fetches_that_month_with_conditional_get(settings
     with PartnerServer(settings.data_dir / "remote") as server:
         monkeypatch.setenv("HUB_URL_METEO_FRANCE", f"{server.url}/meteo-france")
         hub = HubResource(home=str(settings.home))
-        asset = raw_asset(registry.dataset(key))
+        asset = raw_asset(registry.dataset(key), HubPartitions.from_registry(registry))
         first = dg.materialize([asset], partition_key="2024-03-01", resources={"hub": hub})
         again = dg.materialize([asset], partition_key="2024-03-01", resources={"hub": hub})
         requested = [(path, status) for _, path, status in server.requests]

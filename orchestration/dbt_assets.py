@@ -1,0 +1,61 @@
+"""dbt models as Dagster assets (dagster-dbt), downstream of the raw assets.
+
+Two ``@dbt_assets``, one per partitioning scheme: the incremental day-grain models are
+partitioned by Europe/Paris day (the partition window reaches dbt as ``--vars min_date/max_date``),
+every other model is unpartitioned. dbt sources ``raw.<key>`` map onto the raw assets' keys.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from territoire_hub.orchestration.dbt import warehouse_for_dbt
+from territoire_hub.orchestration.resources import HubResource
+
+INCREMENTAL = "config.materialized:incremental"
+WAREHOUSE_POOL = "duckdb_warehouse"  # one writer at a time on the DuckDB file
+
+
+class HubDbtTranslator(DagsterDbtTranslator):
+    """Sources keep their schema as key prefix (``raw/<partner>__<dataset>`` = the raw assets);
+    models are keyed ``<layer>/<model>`` and grouped by domain folder."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        fqn = dbt_resource_props["fqn"]
+        return dg.AssetKey([fqn[1], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props["fqn"]
+        if dbt_resource_props["resource_type"] == "source":
+            return None
+        layer = fqn[1]
+        if layer == "staging" or len(fqn) < 4:
+            return layer
+        return fqn[2]
+
+
+def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    translator = HubDbtTranslator()
+
+    @dbt_assets(manifest=project.manifest_path, project=project, exclude=INCREMENTAL,
+                dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_models")
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource):
+        with warehouse_for_dbt(hub.settings()):
+            yield from dbt.cli(["build"], context=context).stream()
+
+    @dbt_assets(manifest=project.manifest_path, project=project, select=INCREMENTAL, partitions_def=daily,
+                dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_daily_models")
+    def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource):
+        window = context.partition_time_window
+        last_day = window.end.date().toordinal() - 1  # the window's end is exclusive
+        variables = {"min_date": window.start.date().isoformat(),
+                     "max_date": type(window.start.date()).fromordinal(last_day).isoformat()}
+        with warehouse_for_dbt(hub.settings()):
+            yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
+
+    return [dbt_models, dbt_daily_models]
