@@ -94,7 +94,7 @@ def _text(ctx: Context, rows: dict[str, list]) -> str:
     housing = np.array([h if h is not None else [np.nan] * len(HOUSING) for h in rows["housing"]], dtype=np.float64)
     epci_type = np.array([EPCI_TYPES.get(t, t) for t in region.epci_type])
     cells = [
-        "Enedis", "Electricité", str(ctx.scale.start.year - 1),
+        "Enedis", "Electricité", str(ctx.scale.start.year),
         region.code[c], w.quote_needed(region.name[c], ";"), region.epci[c], w.quote_needed(region.epci_name[c], ";"),
         epci_type[c], region.dep[c], region.dep_name[c], region.reg[c], region.reg_name[c],
         np.asarray(rows["cat"]), sector, np.asarray(rows["naf"]),
@@ -106,11 +106,13 @@ def _text(ctx: Context, rows: dict[str, list]) -> str:
 
 
 def generate(ctx: Context) -> list[GeneratedFile]:
-    year = ctx.scale.start.year - 1
+    # the consumption of the simulated year, so that it meets that year's weather (climate
+    # correction); in reality ORE publishes year N during year N+1
+    year = ctx.scale.start.year
     rows = _rows(ctx)
     path = ctx.inbox_path(KEY, f"conso_elec_commune_{year}.csv")
     w.write_csv(path, _text(ctx, rows), bom=True)
-    files = [ctx.record(KEY, path, 1, "", delivery_time(ctx.scale.start, minutes=20))]
+    files = [ctx.record(KEY, path, 1, "", delivery_time(ctx.scale.end, minutes=20))]
 
     # a rectified delivery: a few communes' consumption revised (metering corrections)
     rng = ctx.rng("energy", "rectificatif")

@@ -142,7 +142,7 @@ def test_physical_quirks(small, registry):
     _, files = small
     by_name = {f.path.name: f for f in files}
     assert by_name["comptages_routiers_20241022.csv"].path.read_bytes().startswith(b"\xef\xbb\xbf")
-    assert by_name["conso_elec_commune_2023.csv"].path.read_bytes().startswith(b"\xef\xbb\xbfoperateur;")
+    assert by_name["conso_elec_commune_2024.csv"].path.read_bytes().startswith(b"\xef\xbb\xbfoperateur;")
     assert any(f.path.suffix == ".gz" for f in _by_key(files, "montpellier_metropole__capteurs_eclairage"))
     padded = [f for f in _by_key(files, "meteo_france__observations_horaires") if f.note == "num_poste_padded"]
     assert len(padded) == 1 and all(r[0].startswith(" ") for r in _rows(registry, padded[0])[1:])
