@@ -15,7 +15,7 @@ import duckdb
 from territoire_hub.settings import Settings
 from territoire_hub.sources import cog
 from territoire_hub.sources.landing import CatalogueValidators, ensure_catalogue, land, record_transport_errors
-from territoire_hub.sources.loading import load_delivery
+from territoire_hub.sources.loading import ensure_raw_table, load_delivery
 from territoire_hub.sources.registry import HttpTransport, PartnerDataset, Registry
 from territoire_hub.sources.registry_tables import write_registry
 from territoire_hub.sources.transports import FetchReport, expand_urls, fetch_http, scan_inbox
@@ -42,6 +42,8 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None 
         cog.load_reference(con)
     if registry is not None:
         write_registry(con, registry)
+        for entry in registry.datasets.values():  # empty until the first delivery: models still build
+            ensure_raw_table(con, entry)
 
 
 def collect(settings: Settings, entry: PartnerDataset, con: duckdb.DuckDBPyConnection,

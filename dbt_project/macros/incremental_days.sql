@@ -23,7 +23,7 @@
             interval 1 day)) as d
     ) as window_days
 {%- else -%}
-    select distinct cast(touched.day + offs.k as date) as day
+    select distinct cast(touched.day + cast(offs.k as integer) as date) as day
     from (
         select {{ day_expr }} as day
         from {{ relation }}

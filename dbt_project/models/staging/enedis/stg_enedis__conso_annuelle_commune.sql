@@ -1,0 +1,52 @@
+-- Annual electricity (and gas) consumption per commune, customer category, sector and NAF
+-- division (Agence ORE layout delivered by Enedis), current deliveries only: a
+-- `_rectificatif` delivery supersedes the original of its year (current_rows).
+-- Grain: one row per (operator, energy, year, code_commune, customer_category, sector,
+-- naf_division) — the ORE cell.
+-- Statistical secrecy: the source blanks nb_sites and conso_totale_mwh (or writes 's', read
+-- as missing by the loader) and writes 0.0 in conso_moyenne_mwh. Such a cell stays NULL and
+-- is flagged is_secret; it never becomes 0.
+with current_cells as (
+    {{ current_rows(source('raw', 'enedis__conso_annuelle_commune'),
+                    ['operateur', 'filiere', 'annee', 'code_commune', 'code_categorie_consommation',
+                     'code_grand_secteur', 'code_secteur_naf2']) }}
+),
+
+cells as (
+    select
+        *,
+        nb_sites is null and conso_totale_mwh is null as secret_cell
+    from current_cells
+)
+
+select
+    trim(operateur) as operator,
+    -- 'Electricité' / 'Gaz' (and spellings seen in other exports); anything else stays NULL
+    -- and fails the accepted_values test instead of being dropped
+    case
+        when lower(trim(filiere)) in ('electricité', 'électricité', 'electricite', 'électricite', 'elec', 'electricity') then 'electricity'
+        when lower(trim(filiere)) in ('gaz', 'gas') then 'gas'
+    end as energy,
+    cast(annee as {{ dbt.type_int() }}) as year,
+    code_commune,
+    upper(trim(code_categorie_consommation)) as customer_category,
+    upper(trim(code_grand_secteur)) as sector,
+    -- NAF rev.2 division, two digits (a division that lost its leading zero is padded back)
+    case
+        when length(trim(code_secteur_naf2)) = 1 then '0' || trim(code_secteur_naf2)
+        else nullif(trim(code_secteur_naf2), '')
+    end as naf_division,
+    nb_sites as delivery_points,
+    conso_totale_mwh as consumption_mwh,
+    conso_totale_mwh * 1000 as consumption_kwh,
+    -- the source writes 0.0 under secrecy: NULL here
+    case when secret_cell then null else conso_moyenne_mwh end as mean_mwh_per_site,
+    secret_cell as is_secret,
+    -- INSEE context attached by ORE to residential rows (pandas exports add float noise)
+    round(nombre_d_habitants, 3) as population_context,
+    taux_de_chauffage_electrique as electric_heating_rate,
+    _delivery_id,
+    _source_line,
+    _delivery_sequence,
+    _delivered_at
+from cells
