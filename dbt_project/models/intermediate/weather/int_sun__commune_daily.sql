@@ -1,0 +1,23 @@
+-- Sunrise, sunset and civil twilight of every region commune (chef-lieu coordinates) on
+-- every calendar day (sun_event macro, NOAA equations). Grain: (code_commune, local_day).
+with sun as (
+    select
+        c.code_commune,
+        d.local_day,
+        {{ sun_event('d.local_day', 'c.latitude', 'c.longitude', 'sunrise') }} as sunrise_at,
+        {{ sun_event('d.local_day', 'c.latitude', 'c.longitude', 'sunset') }} as sunset_at,
+        {{ sun_event('d.local_day', 'c.latitude', 'c.longitude', 'sunrise', -6) }} as civil_dawn_at,
+        {{ sun_event('d.local_day', 'c.latitude', 'c.longitude', 'sunset', -6) }} as civil_dusk_at
+    from {{ ref('int_calendar__days') }} as d
+    cross join {{ ref('int_territory__communes') }} as c
+)
+
+select
+    code_commune,
+    local_day,
+    sunrise_at,
+    sunset_at,
+    civil_dawn_at,
+    civil_dusk_at,
+    {{ dbt.datediff("sunrise_at", "sunset_at", "second") }} / 3600.0 as daylight_hours
+from sun
