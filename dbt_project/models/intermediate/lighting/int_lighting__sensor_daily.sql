@@ -1,0 +1,98 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['sensor_id', 'local_day'],
+) }}
+-- Lamp sensors per Europe/Paris local day: hours lit, hours lit in daylight and the energy
+-- they stand for. Grain: one row per (sensor_id, local_day).
+--
+-- Each reading stands for the 10-minute step that starts at its timestamp
+-- (lamp_sensor_step_minutes): a lamp seen 'on' at 12:00 counts as lit from 12:00 to 12:10, so
+-- hours_lit = readings on × 10 / 60 and energy = power_w × 10 / 60 / 1000 kWh per reading on. Lost
+-- readings are not imputed: compare readings_count with expected_readings (138, 144 or 150 for
+-- a 23-, 24- or 25-hour day). "In daylight" = readings on whose timestamp is strictly between
+-- sunrise and sunset (Sun's centre at −0.833°) of the light point's commune that local day
+-- (int_sun__commune_daily, chef-lieu coordinates). The sensors' point_id is a light point of the
+-- syndicate's inventory (Hérault Énergies), which gives the commune; a sensor whose point is not
+-- in the inventory has no commune and null daylight measures.
+--
+-- Incremental: rebuilds the local days touched by new deliveries (or the Dagster window); a
+-- full refresh gives the same rows. A change of the inventory (a point moving commune) needs a
+-- full refresh.
+{%- set step_hours = lamp_sensor_step_minutes() ~ ' / 60.0' %}
+{%- set rebuild_filter = '1 = 1' %}
+{%- if is_incremental() and execute %}
+{#- The days to rebuild, fetched once and inlined as literals: DuckDB then pushes the UTC range
+    below the staging model's dedup window (observed_at is in its partition), so only those
+    days are read instead of the whole sensor history. -#}
+{%- set rebuilt_days = run_query(days_to_rebuild(ref('stg_montpellier_metropole__capteurs_eclairage'), local_day('observed_at'))).columns[0].values() | reject('none') | sort | list %}
+{%- if rebuilt_days %}
+{%- set one_day = modules.datetime.timedelta(days=1) %}
+{%- set day_literals = [] %}
+{%- for day in rebuilt_days %}{% do day_literals.append("cast('" ~ day.isoformat() ~ "' as date)") %}{% endfor %}
+{%- set rebuild_filter = "observed_at >= cast('" ~ (rebuilt_days[0] - one_day).isoformat() ~ " 00:00:00+00' as timestamp with time zone)"
+    ~ "\n      and observed_at < cast('" ~ (rebuilt_days[-1] + one_day + one_day).isoformat() ~ " 00:00:00+00' as timestamp with time zone)"
+    ~ "\n      and " ~ local_day('observed_at') ~ " in (" ~ day_literals | join(', ') ~ ")" %}
+{%- else %}
+{%- set rebuild_filter = '1 = 0' %}
+{%- endif %}
+{%- endif %}
+
+with readings as (
+    select
+        sensor_id,
+        point_id,
+        observed_at,
+        {{ local_day('observed_at') }} as local_day,
+        is_on,
+        power_w
+    from {{ ref('stg_montpellier_metropole__capteurs_eclairage') }}
+    {% if is_incremental() %}
+    where {{ rebuild_filter }}
+    {% endif %}
+),
+
+sensor_points as (
+    select point_id, code_commune
+    from {{ ref('int_lighting__points') }}
+    where owner_partner_id = 'herault-energies'
+),
+
+located as (
+    select
+        r.*,
+        p.code_commune,
+        s.sunrise_at,
+        s.sunset_at,
+        r.is_on and r.observed_at > s.sunrise_at and r.observed_at < s.sunset_at as is_on_in_daylight
+    from readings as r
+    left join sensor_points as p on p.point_id = r.point_id
+    left join {{ ref('int_sun__commune_daily') }} as s
+        on s.code_commune = p.code_commune
+       and s.local_day = r.local_day
+)
+
+select
+    sensor_id,
+    local_day,
+    -- one point per sensor and day in practice; max() keeps the grain if a sensor is moved
+    max(point_id) as point_id,
+    max(code_commune) as code_commune,
+    max(sunrise_at) as sunrise_at,
+    max(sunset_at) as sunset_at,
+    count(*) as readings_count,
+    sum(case when is_on then 1 else 0 end) as readings_on_count,
+    sum(case when is_on and power_w is null then 1 else 0 end) as readings_on_without_power,
+    cast({{ local_day_hours('local_day') }} * 60 / {{ lamp_sensor_step_minutes() }} as {{ dbt.type_int() }}) as expected_readings,
+    sum(case when is_on then 1 else 0 end) * {{ step_hours }} as hours_lit,
+    case when max(sunrise_at) is not null then
+        sum(case when is_on_in_daylight then 1 else 0 end) * {{ step_hours }}
+    end as hours_lit_in_daylight,
+    -- powers summed as exact decimals: a float sum depends on the order of the rows, a rebuild must not
+    coalesce(sum(case when is_on then cast(power_w as {{ dbt.type_numeric() }}) end), 0) * {{ step_hours }} / 1000.0 as energy_kwh,
+    case when max(sunrise_at) is not null then
+        coalesce(sum(case when is_on_in_daylight then cast(power_w as {{ dbt.type_numeric() }}) end), 0) * {{ step_hours }} / 1000.0
+    end as energy_in_daylight_kwh,
+    current_timestamp as _built_at
+from located
+group by sensor_id, local_day
