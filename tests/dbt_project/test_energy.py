@@ -214,7 +214,7 @@ def test_a_rectified_delivery_replaces_the_original(built, registry):
     assert report.quarantined == [] and report.loaded == 1
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DBT_INDIRECT_SELECTION", "cautious")
-        build(built, "stg_enedis__conso_annuelle_commune+")  # what a new energy delivery touches
+        build(built, "stg_enedis__conso_annuelle_commune+,+energie_territoire_annee")  # what a new energy delivery touches, up to the energy mart
     # the original's rows stay in raw; only the correction is current
     assert query(built, f"SELECT count(*) FROM raw.{ENERGY} WHERE annee = 2023") == [(18,)]
     assert query(built, "SELECT count(*), count(DISTINCT _delivery_id) FROM staging.stg_enedis__conso_annuelle_commune "

@@ -37,8 +37,10 @@ select
         else nullif(trim(code_secteur_naf2), '')
     end as naf_division,
     nb_sites as delivery_points,
-    conso_totale_mwh as consumption_mwh,
-    conso_totale_mwh * 1000 as consumption_kwh,
+    -- exact decimals (ORE publishes 3 decimals): sums then do not depend on the order in which
+    -- parallel threads add them, so an incremental build and a full refresh agree to the last digit
+    cast(conso_totale_mwh as decimal(18, 3)) as consumption_mwh,
+    cast(conso_totale_mwh as decimal(18, 3)) * 1000 as consumption_kwh,
     -- the source writes 0.0 under secrecy: NULL here
     case when secret_cell then null else conso_moyenne_mwh end as mean_mwh_per_site,
     secret_cell as is_secret,

@@ -1,0 +1,138 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['charge_point_id', 'local_day'],
+) }}
+-- How long each charging point spent in each state on each Europe/Paris local day (23, 24 or
+-- 25 hours), from the IRVE dynamic status events. Grain: one row per (charge_point_id,
+-- local_day), from the day of the point's first event, for every local day on which the feed
+-- has at least one event (of any point): a day the feed did not cover has no row.
+--
+-- Method: an event's state holds from its horodatage until the point's next event; the last
+-- event holds until the end of the last local day of the feed. So the state at 00:00 comes
+-- from the point's last event before midnight, possibly days earlier (status feeds publish
+-- changes, not heartbeats). Each interval is cut at local midnights, durations are in UTC
+-- seconds (a 25-hour day counts 25 hours).
+-- * occupied_hours: occupancy 'occupied' or 'reserved' (occupe | reserve: not available to
+--   another driver); in_service_hours: status 'in_service'; observed_hours: any state
+--   reported (the time before the point's very first event is not observed);
+-- * occupied_share_pct / in_service_share_pct: those hours / day_hours (the whole local day):
+--   a point seen 08:00 occupe, 10:00 libre and never before is occupied 2 h / 24 h = 8.33 %.
+--   Ratios over the observed time are built from the hours by the marts.
+--
+-- Incremental: rebuilds every feed day from the earliest local day touched by new status
+-- deliveries (days_to_rebuild) to the end of the feed, because a late event changes the state
+-- carried into all the following days; in the daily routine that is the last day only.
+{%- set tz = var('timezone') %}
+with events as (
+    select charge_point_id, observed_at, status, occupancy
+    from {{ ref('stg_recharge_sud__irve_dynamique') }}
+),
+
+feed_days as (
+    select distinct {{ local_day('observed_at') }} as local_day
+    from events
+),
+
+feed_end as (  -- the end of the feed: midnight after its last local day (a UTC instant)
+    select cast(cast({{ dbt.dateadd('day', 1, 'max(local_day)') }} as date) as timestamp) at time zone '{{ tz }}' as ends_at
+    from feed_days
+),
+
+days as (
+    select
+        local_day,
+        cast(local_day as timestamp) at time zone '{{ tz }}' as day_start,
+        cast(cast({{ dbt.dateadd('day', 1, 'local_day') }} as date) as timestamp) at time zone '{{ tz }}' as day_end,
+        cast({{ local_day_hours('local_day') }} as {{ dbt.type_int() }}) as day_hours
+    from feed_days
+    {%- if is_incremental() %}
+    -- a new event changes the state carried into every later day: rebuild from the earliest
+    -- touched day to the end of the feed
+    where local_day >= (
+        select min(day) from ({{ days_to_rebuild(ref('stg_recharge_sud__irve_dynamique'), local_day('observed_at')) }}) as touched
+    )
+    {%- endif %}
+),
+
+build_window as (
+    select min(day_start) as starts_at, max(day_end) as ends_at
+    from days
+),
+
+window_events as (
+    -- the events inside the days to build …
+    select e.charge_point_id, e.observed_at, e.status, e.occupancy
+    from events as e
+    cross join build_window as w
+    where e.observed_at >= w.starts_at and e.observed_at < w.ends_at
+    union all
+    -- … and each point's last event before them: the state it is in when the window opens
+    select e.charge_point_id, e.observed_at, e.status, e.occupancy
+    from events as e
+    inner join (
+        select ev.charge_point_id, max(ev.observed_at) as observed_at
+        from events as ev
+        cross join build_window as w
+        where ev.observed_at < w.starts_at
+        group by ev.charge_point_id
+    ) as last_before
+        on last_before.charge_point_id = e.charge_point_id and last_before.observed_at = e.observed_at
+),
+
+intervals as (
+    select
+        we.charge_point_id,
+        we.status,
+        we.occupancy,
+        we.observed_at as starts_at,
+        coalesce(
+            lead(we.observed_at) over (partition by we.charge_point_id order by we.observed_at),
+            fe.ends_at
+        ) as ends_at
+    from window_events as we
+    cross join feed_end as fe
+),
+
+pieces as (  -- each interval cut at local midnights
+    select
+        i.charge_point_id,
+        d.local_day,
+        d.day_hours,
+        i.status,
+        i.occupancy,
+        {{ dbt.datediff(
+            'case when i.starts_at > d.day_start then i.starts_at else d.day_start end',
+            'case when i.ends_at < d.day_end then i.ends_at else d.day_end end',
+            'second') }} as seconds
+    from intervals as i
+    inner join days as d
+        on i.starts_at < d.day_end and i.ends_at > d.day_start
+),
+
+daily as (
+    select
+        charge_point_id,
+        local_day,
+        day_hours,
+        sum(seconds) / 3600.0 as observed_hours,
+        sum(case when occupancy in ('occupied', 'reserved') then seconds else 0 end) / 3600.0 as occupied_hours,
+        sum(case when status = 'in_service' then seconds else 0 end) / 3600.0 as in_service_hours,
+        sum(case when occupancy = 'unknown' or status = 'unknown' then seconds else 0 end) / 3600.0 as unknown_hours
+    from pieces
+    group by charge_point_id, local_day, day_hours
+)
+
+select
+    charge_point_id,
+    local_day,
+    day_hours,
+    observed_hours,
+    occupied_hours,
+    in_service_hours,
+    unknown_hours,
+    100.0 * occupied_hours / day_hours as occupied_share_pct,
+    100.0 * in_service_hours / day_hours as in_service_share_pct,
+    observed_hours = day_hours as is_fully_observed,
+    current_timestamp as _built_at
+from daily

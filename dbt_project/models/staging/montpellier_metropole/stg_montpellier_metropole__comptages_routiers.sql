@@ -1,0 +1,40 @@
+-- Hourly traffic counts of the métropole's permanent road counters (Paris permanent-counter
+-- layout), current deliveries only. Grain: one row per (counter_id, counted_at).
+-- counted_at is the START of the counted hour, a UTC instant: the row covers
+-- [counted_at, counted_at + 1 h). The partner stamps it in local time with the Paris offset, so
+-- the two 02:00 hours of the autumn change are two distinct instants.
+-- flow_veh_h: vehicles counted in that hour (NULL when not measured, e.g. 'Inconnu' rows);
+-- occupancy_pct: share of the hour the loop was occupied, % (0–100).
+with current_counts as (
+    {{ current_rows(source('raw', 'montpellier_metropole__comptages_routiers'),
+                    ['trim(identifiant_arc)', 'date_et_heure_de_comptage']) }}
+)
+
+select
+    trim(identifiant_arc) as counter_id,
+    trim(libelle) as section_label,
+    date_et_heure_de_comptage as counted_at,
+    cast(debit_horaire as {{ dbt.type_float() }}) as flow_veh_h,
+    cast(taux_d_occupation as {{ dbt.type_float() }}) as occupancy_pct,
+    -- the city's traffic state, in English; an unknown label is kept (trimmed, lower-case)
+    case trim(etat_trafic)
+        when 'Fluide' then 'free_flow'
+        when 'Pré-saturé' then 'heavy'
+        when 'Saturé' then 'saturated'
+        when 'Bloqué' then 'blocked'
+        when 'Inconnu' then 'unknown'
+        else lower(trim(etat_trafic))
+    end as traffic_state,
+    case trim(etat_arc)
+        when 'Ouvert' then 'open'
+        when 'Barré' then 'closed'
+        when 'Invalide' then 'invalid'
+        else lower(trim(etat_arc))
+    end as section_state,
+    geo_point_lat as latitude,
+    geo_point_lon as longitude,
+    _delivery_id,
+    _source_line,
+    _delivery_sequence,
+    _delivered_at
+from current_counts

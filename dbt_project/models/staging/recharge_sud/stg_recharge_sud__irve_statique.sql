@@ -1,0 +1,46 @@
+-- Recharge Sud's charging points (national IRVE static schema v2.3.0), current inventory.
+-- Grain: one row per charge_point_id (id_pdc_itinerance). The inventory is a snapshot: the
+-- latest delivery listing a point wins. power_kw is the point's nominal power as delivered, kW
+-- (the schema's unit; not rescaled: a value > 1000 would be a file in W, flagged by a test).
+with current_points as (
+    {{ current_rows(source('raw', 'recharge_sud__irve_statique'), ['trim(id_pdc_itinerance)']) }}
+)
+
+select
+    trim(id_pdc_itinerance) as charge_point_id,
+    trim(id_station_itinerance) as station_id,
+    nom_station as station_name,
+    case trim(implantation_station)
+        when 'Voirie' then 'on_street'
+        when 'Parking public' then 'public_car_park'
+        when 'Parking privé à usage public' then 'private_car_park_public_use'
+        when 'Parking privé réservé à la clientèle' then 'private_car_park_customers'
+        when 'Station dédiée à la recharge rapide' then 'fast_charging_station'
+        else lower(trim(implantation_station))
+    end as site_type,
+    code_insee_commune as code_commune,
+    latitude,
+    longitude,
+    nbre_pdc as station_declared_points,
+    cast(puissance_nominale as {{ dbt.type_float() }}) as power_kw,
+    prise_type_ef as has_type_ef,
+    prise_type_2 as has_type_2,
+    prise_type_combo_ccs as has_combo_ccs,
+    prise_type_chademo as has_chademo,
+    gratuit as is_free,
+    case trim(condition_acces)
+        when 'Accès libre' then 'open'
+        when 'Accès réservé' then 'restricted'
+        else lower(trim(condition_acces))
+    end as access_condition,
+    nom_amenageur as owner_name,
+    siren_amenageur as owner_siren,
+    nom_operateur as operator_name,
+    nom_enseigne as brand_name,
+    date_mise_en_service as commissioned_on,
+    date_maj as updated_on,
+    _delivery_id,
+    _source_line,
+    _delivery_sequence,
+    _delivered_at
+from current_points
