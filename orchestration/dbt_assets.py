@@ -39,6 +39,19 @@ class HubDbtTranslator(DagsterDbtTranslator):
         return fqn[2]
 
 
+def warehouse_table_specs(project: DbtProject) -> list[dg.AssetSpec]:
+    """The non-raw dbt sources (landing catalogue, COG reference, registry mirror): tables the
+    hub's ingestion writes, declared so the models' lineage and the dbt tests resolve them."""
+    manifest = json.loads(project.manifest_path.read_text())
+    return [
+        dg.AssetSpec(key=[source["source_name"], source["name"]], group_name="warehouse",
+                     description=source.get("description") or source.get("source_description") or None,
+                     kinds={"duckdb"})
+        for source in manifest["sources"].values()
+        if source["source_name"] != "raw"
+    ]
+
+
 def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     translator = HubDbtTranslator()
 

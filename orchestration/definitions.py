@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource
 
 from territoire_hub.orchestration.assets import raw_assets
 from territoire_hub.orchestration.dbt import dbt_executable, dbt_project
-from territoire_hub.orchestration.dbt_assets import dbt_model_assets
+from territoire_hub.orchestration.dbt_assets import dbt_model_assets, warehouse_table_specs
 from territoire_hub.orchestration.partitions import HubPartitions
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.orchestration.sensors import inbox_sensor
@@ -26,7 +26,7 @@ def defs() -> dg.Definitions:
     partitioned = [a for a in assets if a.partitions_def is not None]
     daily_assets = [a for a in partitioned if a.partitions_def == daily]
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, *warehouse_table_specs(project)],
         sensors=[inbox_sensor(registry)],
         jobs=[
             dg.define_asset_job("daily_job", selection=dg.AssetSelection.assets(*daily_assets), partitions_def=daily,

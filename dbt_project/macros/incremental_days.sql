@@ -8,6 +8,10 @@
   widens each day by ±N days for indicators whose window crosses midnight (Météo-France
   TN/TX windows).
 
+  Finding the touched days must not cost a scan of the whole history: the periods of the new
+  deliveries (landing.deliveries, a small table) bound a date window first, written into the
+  query as literal dates so the engine prunes the staging view to it.
+
   Usage in a model:
     {% if is_incremental() %}
       where {{ local_day('s.observed_at') }} in ({{ days_to_rebuild(ref('stg_x'), local_day('observed_at')) }})
@@ -23,12 +27,57 @@
             interval 1 day)) as d
     ) as window_days
 {%- else -%}
+    {%- set window = new_delivery_window(relation) -%}
     select distinct cast(touched.day + cast(offs.k as integer) as date) as day
     from (
         select {{ day_expr }} as day
         from {{ relation }}
         where _delivered_at > (select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from {{ this }})
+        {%- if window == 'none' %}
+          and false
+        {%- elif window %}
+          and {{ day_expr }} between cast('{{ window[0] }}' as date) and cast('{{ window[1] }}' as date)
+        {%- endif %}
     ) as touched
     cross join (select unnest(generate_series(-{{ margin_days }}, {{ margin_days }})) as k) as offs
 {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+  The local-day window covered by the periods of the deliveries loaded since {{ this }} was
+  built, for the raw datasets the staging `relation` reads: [first day − 1, last day + 1]
+  (a day of slack for files stamped in UTC), 'none' when there is no new delivery, or
+  none (no bound) when a period is not a date ('snapshot') or at parse time.
+-#}
+{% macro new_delivery_window(relation) -%}
+{%- if not execute -%}{{ return(none) }}{%- endif -%}
+{%- set keys = [] -%}
+{%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == relation.identifier -%}
+    {%- for dep in node.depends_on.nodes if dep.startswith('source.territoire_hub.raw.') -%}
+        {%- do keys.append(dep.split('.')[-1]) -%}
+    {%- endfor -%}
+{%- endfor -%}
+{%- if not keys -%}{{ return(none) }}{%- endif -%}
+{%- set query -%}
+    select
+        count(*) as deliveries,
+        count(*) filter (where not regexp_matches(period, '^[0-9]{4}([0-9]{2}([0-9]{2})?)?$')) as undated,
+        min(case length(period)
+            when 8 then strptime(period, '%Y%m%d')
+            when 6 then strptime(period || '01', '%Y%m%d')
+            when 4 then strptime(period || '0101', '%Y%m%d') end) as first_day,
+        max(case length(period)
+            when 8 then strptime(period, '%Y%m%d')
+            when 6 then strptime(period || '01', '%Y%m%d') + interval 1 month - interval 1 day
+            when 4 then strptime(period || '0101', '%Y%m%d') + interval 1 year - interval 1 day end) as last_day
+    from {{ source('landing', 'deliveries') }}
+    where dataset_key in ('{{ keys | join("', '") }}')
+      and processed_at > (select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from {{ this }})
+{%- endset -%}
+{%- set row = run_query(query).rows[0] -%}
+{%- if row[0] == 0 -%}{{ return('none') }}{%- endif -%}
+{%- if row[1] > 0 -%}{{ return(none) }}{%- endif -%}
+{{ return([(row[2] - modules.datetime.timedelta(days=1)).date().isoformat(),
+           (row[3] + modules.datetime.timedelta(days=1)).date().isoformat()]) }}
 {%- endmacro %}

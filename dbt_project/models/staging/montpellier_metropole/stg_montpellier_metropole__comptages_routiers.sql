@@ -14,8 +14,8 @@ select
     trim(identifiant_arc) as counter_id,
     trim(libelle) as section_label,
     date_et_heure_de_comptage as counted_at,
-    cast(debit_horaire as {{ dbt.type_float() }}) as flow_veh_h,
-    cast(taux_d_occupation as {{ dbt.type_float() }}) as occupancy_pct,
+    cast(debit_horaire as {{ type_double() }}) as flow_veh_h,
+    cast(taux_d_occupation as {{ type_double() }}) as occupancy_pct,
     -- the city's traffic state, in English; an unknown label is kept (trimmed, lower-case)
     case trim(etat_trafic)
         when 'Fluide' then 'free_flow'
