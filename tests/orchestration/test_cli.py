@@ -54,6 +54,11 @@ def test_demo_run_lands_every_dataset_and_prints_a_summary(demo_home, registry):
         assert f"raw.{key}" in out
     # the demo's faulty deliveries: a gzip cut in transfer stays quarantined with its reason;
     # Beaucaire's UTF-8 tickets were superseded by the cp1252 correction, so they are not listed
+    # make run builds every mart of the demo region; the status lists them with row counts
+    marts = dict(line.split() for line in out.split("Marts (regional indicators)")[1].split("\n\n")[0].strip().splitlines())
+    assert {"marts.fiche_territoire", "marts.meteo_territoire_jour", "marts.energie_territoire_annee",
+            "marts.eclairage_territoire_annee", "marts.trafic_territoire_annee", "marts.recharge_territoire"} <= set(marts)
+    assert all(int(rows.replace(",", "")) > 0 for rows in marts.values()), marts
     assert "Quarantined deliveries (1)" in out
     assert "montpellier-metropole / capteurs_eclairage / capteurs_eclairage_" in out
     assert "gzip stream is truncated or corrupt" in out
