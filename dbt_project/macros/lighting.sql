@@ -58,3 +58,55 @@
   at its timestamp (a lamp seen 'on' at 12:00 is counted lit from 12:00 to 12:10).
 -#}
 {% macro lamp_sensor_step_minutes() -%}10{%- endmacro %}
+
+
+{#- Staging of a light-point inventory (format eclairage_points_lumineux), whichever partner
+    delivers it: one definition, one staging model per partner dataset. A new inventory
+    supersedes the previous one as a whole, so current_rows keeps exactly the latest one. -#}
+{% macro stage_light_points(raw_relation) -%}
+with source as (
+    {{ current_rows(raw_relation, ['id_point_lumineux']) }}
+)
+
+select
+    id_point_lumineux as point_id,
+    insee as code_commune,
+    id_armoire as cabinet_id,
+    x as x_l93_m,
+    y as y_l93_m,
+    {{ lamp_technology('type_source') }} as lamp_technology,
+    {{ lamp_technology('type_source') }} = 'LED' as is_led,
+    -- EclExt exports write 0 for an unknown power or colour temperature
+    case when puissance <> 0 then puissance end as power_w,
+    case when temperature_couleur <> 0 then temperature_couleur end as colour_temperature_k,
+    hauteur_feu as height_m,
+    {{ light_mounting('support') }} as mounting,
+    {{ lighting_mode('eclairage_adaptatif') }} as lighting_mode,
+    date_premiere_installation as installed_on,
+    _delivery_id,
+    _source_line,
+    _delivered_at
+from source
+{%- endmacro %}
+
+
+{#- Staging of lighting failure tickets (format eclairage_tickets). Times were naive
+    Europe/Paris and are UTC instants since the raw load; no resolution = still open. -#}
+{% macro stage_lighting_tickets(raw_relation) -%}
+with source as (
+    {{ current_rows(raw_relation, ['numero_ticket']) }}
+)
+
+select
+    numero_ticket as ticket_id,
+    insee as code_commune,
+    id_point_lumineux as point_id,
+    date_signalement as opened_at,
+    date_resolution as resolved_at,
+    type_panne as failure_type,
+    canal as report_channel,
+    _delivery_id,
+    _source_line,
+    _delivered_at
+from source
+{%- endmacro %}

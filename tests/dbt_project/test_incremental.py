@@ -27,9 +27,15 @@ def _ingest_demo(settings: Settings, registry) -> None:
         ingest(_demo_settings(settings, registry, server.url, "t0k"), registry)
 
 
-def _marts(settings: Settings) -> dict[str, list[tuple]]:
+def _canonical(row: tuple) -> str:
+    # doubles summed by parallel threads may differ in the last bit between two builds:
+    # compare them to 1e-9 relative, everything else exactly
+    return repr(tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row))
+
+
+def _marts(settings: Settings) -> dict[str, list[str]]:
     names = [r[0] for r in query(settings, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'")]
-    return {n: sorted(map(repr, query(settings, f'SELECT * FROM marts."{n}"'))) for n in names}
+    return {n: sorted(map(_canonical, query(settings, f'SELECT * FROM marts."{n}"'))) for n in names}
 
 
 def _built(settings: Settings) -> dict[str, dict]:

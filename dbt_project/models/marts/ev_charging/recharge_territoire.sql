@@ -19,7 +19,7 @@ rolled as (
     {{ rollup_territories('points', measures={
         'points_de_charge': 'count(*)',
         'stations': 'count(distinct f.station_id)',
-        'puissance_installee_kw': 'sum(f.power_kw)',
+        'puissance_installee_kw': 'cast(sum(f.power_kw) as ' ~ type_double() ~ ')',
         'points_jusqu_a_7_4kw': "count(case when f.power_class = 'up_to_7_4kw' then 1 end)",
         'points_7_4_a_22kw': "count(case when f.power_class = '7_4_to_22kw' then 1 end)",
         'points_22_a_50kw': "count(case when f.power_class = '22_to_50kw' then 1 end)",

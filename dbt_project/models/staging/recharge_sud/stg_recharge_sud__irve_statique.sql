@@ -22,7 +22,8 @@ select
     latitude,
     longitude,
     nbre_pdc as station_declared_points,
-    cast(puissance_nominale as {{ type_double() }}) as power_kw,
+    -- exact decimals: sums of powers do not depend on the order parallel threads add them
+    cast(puissance_nominale as decimal(12, 3)) as power_kw,
     prise_type_ef as has_type_ef,
     prise_type_2 as has_type_2,
     prise_type_combo_ccs as has_combo_ccs,
