@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,7 @@ from territoire_hub.sources.transports import (
     scan_inbox,
 )
 
-TOKEN = "tok-4f1c9e0d-very-secret"
+TOKEN = "tok-" + secrets.token_hex(12)  # a fresh fake token per run: none is written in the repo
 FAST = {"timeout": 0.5, "retries": 2, "backoff": 0.01}
 
 
