@@ -165,7 +165,7 @@ def test_inventory_per_territory_with_power_classes(built):
         SELECT sum(points_de_charge), sum(stations), sum(puissance_installee_kw)
         FROM marts.recharge_territoire m JOIN intermediate.int_territory__communes c ON c.code_commune = m.code_territoire
         WHERE m.niveau = 'commune' AND c.code_epci = '{METROPOLE}'""")[0]
-    assert summed == (7, 4, 576.1)
+    assert summed[:2] == (7, 4) and summed[2] == pytest.approx(576.1, abs=1e-9)  # the test's own float sum
     assert inventory("region", "76")[0] == 8
 
 
