@@ -3,6 +3,6 @@
 -- Populations are sums of the region's communes (a département or région is only partly in
 -- the demo region: its figure covers the communes of the region).
 {{ rollup_territories(ref('int_territory__communes'), measures={
-    'population': 'sum(f.population)',
+    'population': 'cast(sum(f.population) as bigint)',
     'nb_communes': 'count(*)',
 }) }}

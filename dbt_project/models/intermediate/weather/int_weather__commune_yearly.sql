@@ -6,9 +6,10 @@
 select
     d.code_commune,
     cast(extract(year from d.local_day) as {{ dbt.type_int() }}) as year,
-    sum(d.dju_18) as dju_18,
-    sum(case when extract(month from d.local_day) not between 6 and 9 then d.dju_17 end) as dju_17_heating_season,
-    sum(d.rain_mm) as rain_mm,
+    -- exact decimal sums: a full refresh and an incremental build agree to the last digit
+    cast(sum(cast(d.dju_18 as decimal(18, 6))) as {{ type_double() }}) as dju_18,
+    cast(sum(case when extract(month from d.local_day) not between 6 and 9 then cast(d.dju_17 as decimal(18, 6)) end) as {{ type_double() }}) as dju_17_heating_season,
+    cast(sum(cast(d.rain_mm as decimal(18, 6))) as {{ type_double() }}) as rain_mm,
     sum(case when d.is_rainy then 1 else 0 end) as rainy_days,
     count(d.dju_18) as days_with_data,
     count(case when extract(month from d.local_day) not between 6 and 9 then d.dju_17 end) as heating_season_days_with_data,

@@ -57,7 +57,7 @@ local_days as (
     select
         station_id,
         local_day,
-        avg(temperature_c) as tmean_all_c,
+        cast(avg(cast(temperature_c as decimal(8, 2))) as {{ type_double() }}) as tmean_all_c,  -- exact sum: order-independent
         count(temperature_c) as hours_observed,
         sum(rain_mm) as rain_all_mm,
         count(rain_mm) as rain_hours_observed

@@ -30,10 +30,10 @@ years as (
 
 rolled as (
     {{ rollup_territories('commune_yearly', measures={
-        'dju_18': 'avg(f.dju_18)',
-        'dju_17_saison_chauffe': 'avg(f.dju_17_heating_season)',
-        'pluie_mm': 'avg(f.rain_mm)',
-        'jours_de_pluie': 'avg(f.rainy_days)',
+        'dju_18': 'avg(cast(f.dju_18 as decimal(18, 6)))',
+        'dju_17_saison_chauffe': 'avg(cast(f.dju_17_heating_season as decimal(18, 6)))',
+        'pluie_mm': 'avg(cast(f.rain_mm as decimal(18, 6)))',
+        'jours_de_pluie': 'avg(cast(f.rainy_days as decimal(18, 6)))',
         'jours_avec_donnees': 'max(f.days_with_data)',
     }, by=['year']) }}
 ),

@@ -13,11 +13,11 @@ days as (
 
 rolled as (
     {{ rollup_territories('commune_daily', measures={
-        'temperature_min_c': 'avg(f.tmin_c)',
-        'temperature_moyenne_c': 'avg(f.tmean_c)',
-        'temperature_max_c': 'avg(f.tmax_c)',
-        'pluie_mm': 'avg(f.rain_mm)',
-        'dju_18': 'avg(f.dju_18)',
+        'temperature_min_c': 'avg(cast(f.tmin_c as decimal(18, 6)))',
+        'temperature_moyenne_c': 'avg(cast(f.tmean_c as decimal(18, 6)))',
+        'temperature_max_c': 'avg(cast(f.tmax_c as decimal(18, 6)))',
+        'pluie_mm': 'avg(cast(f.rain_mm as decimal(18, 6)))',
+        'dju_18': 'avg(cast(f.dju_18 as decimal(18, 6)))',
     }, by=['local_day']) }}
 ),
 
