@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.partitions import HubPartitions, period_of_partition
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.sources.ingest import ingest_dataset, prepare_warehouse
@@ -11,6 +12,7 @@ from territoire_hub.sources.registry import PartnerDataset, Registry
 
 def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefinition:
     dataset = entry.dataset
+    key = dg.AssetKey(["raw", entry.key])
 
     @dg.asset(
         name=entry.key,
@@ -19,6 +21,10 @@ def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefi
         partitions_def=partitions.for_dataset(dataset),
         kinds={"duckdb"},
         pool="duckdb_warehouse",
+        check_specs=[dg.AssetCheckSpec(
+            "delivery_quality", asset=key,
+            description="Great Expectations suites of each delivery of the run (expectations/deliveries.py): "
+                        "critical failures are quarantined (they never reach the table), warnings are flagged.")],
         description=f"{entry.partner.name} — {dataset.id} ({entry.spec.title}); "
                     f"licence {dataset.licence}, sensitivity {dataset.sensitivity.value}.",
         metadata={
@@ -29,22 +35,33 @@ def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefi
             "sensitivity": dataset.sensitivity.value,
         },
     )
-    def _raw(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
+    def _raw(context: dg.AssetExecutionContext, hub: HubResource):
         periods = [period_of_partition(dataset, context.partition_key)] if context.has_partition_key else None
         with hub.connect() as con:
             prepare_warehouse(con, hub.registry())
-            report = ingest_dataset(con, hub.settings(), entry, periods=periods)
+            report = ingest_dataset(con, hub.settings(), entry, periods=periods, run_id=context.run_id)
+            flagged = con.execute(
+                "SELECT count(DISTINCT v.subject) FROM quality.validations v JOIN landing.deliveries d "
+                "ON d.delivery_id = v.subject WHERE v.run_id = ? AND d.dataset_key = ? AND d.status = 'loaded' "
+                "AND NOT v.success AND v.severity = 'warning'", [context.run_id, entry.key]).fetchone()[0]
+        QualityContext.for_settings(hub.settings()).build_docs()
         for origin, reason in report.transport_errors:
             context.log.warning(f"{origin}: {reason}")
         if report.quarantined:
             context.log.warning(f"{len(report.quarantined)} deliveries quarantined: {report.quarantined}")
-        return dg.MaterializeResult(metadata={
+        yield dg.AssetCheckResult(
+            check_name="delivery_quality", passed=not report.quarantined, severity=dg.AssetCheckSeverity.WARN,
+            description=(f"{len(report.quarantined)} deliveries quarantined" if report.quarantined else None),
+            metadata={"quarantined": dg.MetadataValue.json(report.quarantined), "flagged": flagged,
+                      "loaded": report.loaded})
+        yield dg.MaterializeResult(metadata={
             "deliveries_landed": report.landed,
             "deliveries_already_landed": report.already_landed,
             "deliveries_loaded": report.loaded,
             "rows_loaded": report.rows,
             "deliveries_quarantined": len(report.quarantined),
             "transport_errors": len(report.transport_errors),
+            "deliveries_flagged": flagged,
         })
 
     return _raw

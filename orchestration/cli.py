@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import secrets
 import sys
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
+from territoire_hub.expectations.reports import latest_run, write_reports
+from territoire_hub.expectations.results import new_run_id
+from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.status import collect_status, render_status
 from territoire_hub.settings import Settings
 from territoire_hub.sources.ingest import DatasetReport, ignored_inbox_files, ingest_all
-from territoire_hub.sources.registry import HttpTransport, Registry, RegistryError, load_registry
+from territoire_hub.sources.registry import Registry, RegistryError, load_registry
 from territoire_hub.warehouse import connect
 
 
@@ -47,11 +49,11 @@ def registry_cmd(settings: Settings) -> None:
                        f"{d.licence:<20} {d.sensitivity.value}")
 
 
-def _ingest(settings: Settings, registry: Registry, keys: list[str] | None) -> list[DatasetReport]:
+def _ingest(settings: Settings, registry: Registry, keys: list[str] | None, run_id: str) -> list[DatasetReport]:
     con = connect(settings.warehouse)
     try:
         with tqdm(desc="deliveries", unit="file", file=sys.stderr, disable=None) as bar:
-            reports = ingest_all(con, settings, registry, keys, on_delivery=lambda: bar.update(1))
+            reports = ingest_all(con, settings, registry, keys, on_delivery=lambda: bar.update(1), run_id=run_id)
     finally:
         con.close()
     for report in reports:
@@ -81,17 +83,46 @@ def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -
             keys = [e.key for e in registry.of_partner(partner)]
         except KeyError as exc:
             raise click.ClickException(str(exc)) from None
-    _ingest(settings, registry, keys)
+    run_id = new_run_id()
+    _ingest(settings, registry, keys, run_id)
+    _quality_outputs(settings, run_id)
 
 
-def _build(settings: Settings, full_refresh: bool = False) -> None:
-    from territoire_hub.orchestration.dbt import DbtError, run_dbt
+def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
+    """dbt build, then the publication gate: each mart validated, the passing ones approved."""
+    from territoire_hub.expectations.gate import gate_marts  # imports Great Expectations (seconds)
+    from territoire_hub.orchestration.dbt import DbtError, mart_datasets, run_dbt
 
     click.echo("Building the indicators (dbt build: seeds, models, tests)…")
     try:
         run_dbt(settings, ["build"] + (["--full-refresh"] if full_refresh else []), echo=True)
     except DbtError as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo("Validating the marts (Great Expectations) before publication…")
+    con = connect(settings.warehouse)
+    try:
+        verdicts = gate_marts(con, QualityContext.for_settings(settings), run_id, mart_datasets(settings))
+    finally:
+        con.close()
+    for v in verdicts:
+        state = "publishable" if v.publishable else "NOT PUBLISHABLE"
+        flags = len(v.warnings) + len(v.upstream_flags)
+        click.echo(f"  marts.{v.mart:<30} {state}" + (f" ({flags} flags)" if flags else ""))
+        for reason in v.critical[:5]:
+            click.echo(f"      - {reason}")
+
+
+def _quality_outputs(settings: Settings, run_id: str) -> None:
+    """The run's quality reports and the Data Docs pages of its validations."""
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        folder = write_reports(con, settings, run_id)
+    finally:
+        con.close()
+    if folder is not None:
+        docs = QualityContext.for_settings(settings).build_docs()
+        click.echo(f"Quality report: {folder / 'summary.md'} (partners' reports in {folder / 'partners'}); "
+                   f"Data Docs: {docs}")
 
 
 @main.command()
@@ -101,7 +132,9 @@ def build(settings: Settings, full_refresh: bool) -> None:
     """Build the dbt models (staging → intermediate → marts) and run their tests."""
     if not settings.warehouse.exists():
         raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` first")
-    _build(settings, full_refresh)
+    run_id = new_run_id()
+    _build(settings, run_id, full_refresh)
+    _quality_outputs(settings, run_id)
 
 
 @main.command()
@@ -117,6 +150,40 @@ def status(settings: Settings, show_all: bool) -> None:
         click.echo(render_status(collect_status(con, registry), max_reasons=10_000 if show_all else 3))
     finally:
         con.close()
+
+
+@main.group()
+def quality() -> None:
+    """Quality reports and Great Expectations Data Docs."""
+
+
+@quality.command("report")
+@click.option("--run", "run_id", help="run id (default: the latest run that validated something)")
+@click.pass_obj
+def quality_report(settings: Settings, run_id: str | None) -> None:
+    """Write a run's quality report (JSON + summary) and one report per partner; print the summary."""
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` first")
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        run_id = run_id or latest_run(con)
+        folder = write_reports(con, settings, run_id) if run_id else None
+    finally:
+        con.close()
+    if folder is None:
+        raise click.ClickException("nothing validated yet: run `hub ingest`")
+    click.echo((folder / "summary.md").read_text())
+    click.echo(f"Written to {folder}")
+
+
+@quality.command("docs")
+@click.pass_obj
+def quality_docs(settings: Settings) -> None:
+    """Where the Great Expectations Data Docs are (built after each ingest and build)."""
+    index = settings.data_dir / "quality" / "docs" / "index.html"
+    if not index.exists():
+        raise click.ClickException("no Data Docs yet: run `hub ingest` or `hub build`")
+    click.echo(index)
 
 
 @main.group()
@@ -158,29 +225,6 @@ def demo_generate(settings: Settings, seed, start, **scale):
     _generate(settings, _registry(settings), seed, start, **scale)
 
 
-def _protected_paths(registry: Registry, token: str) -> dict[str, str]:
-    """Path prefixes the demo server protects: those of the datasets declared ``auth: bearer``."""
-    import re
-
-    paths = {}
-    for entry in registry.datasets.values():
-        transport = entry.dataset.transport
-        if isinstance(transport, HttpTransport) and transport.auth == "bearer":
-            path = re.sub(r"^\$\{[^}]+\}", "", transport.url).split("{", 1)[0]
-            paths[f"/{entry.partner.id}{path.rsplit('/', 1)[0]}/"] = token
-    return paths
-
-
-def _demo_settings(settings: Settings, registry: Registry, url: str, token: str) -> Settings:
-    url_vars = {**settings.url_vars}
-    for partner_id in registry.partners:
-        url_vars.setdefault(f"HUB_URL_{partner_id.upper().replace('-', '_')}", f"{url}/{partner_id}")
-    bearer = {e.partner.id for e in registry.datasets.values()
-              if isinstance(e.dataset.transport, HttpTransport) and e.dataset.transport.auth == "bearer"}
-    tokens = {**settings.partner_tokens, **{p.replace("-", "_"): token for p in bearer}}
-    return replace(settings, url_vars=url_vars, partner_tokens=tokens)
-
-
 @demo.command("run")
 @_scale_options
 @click.option("--no-generate", is_flag=True, help="ingest what is already in the inbox and remote folders")
@@ -188,18 +232,20 @@ def _demo_settings(settings: Settings, registry: Registry, url: str, token: str)
 @click.pass_obj
 def demo_run(settings: Settings, no_generate: bool, no_build: bool, seed, start, **scale):
     """Generate the demo deliveries, serve the HTTP partners on loopback, ingest, build, print the status."""
-    from territoire_hub.sources.demo.server import PartnerServer
+    from territoire_hub.sources.demo.server import PartnerServer, demo_settings, protected_paths
 
     registry = _registry(settings)
+    run_id = new_run_id()
     if not no_generate:
         _generate(settings, registry, seed, start, **scale)
     remote = settings.data_dir / "remote"
     token = secrets.token_urlsafe(24)  # lives only in this process: nothing to leak
-    with PartnerServer(remote, tokens=_protected_paths(registry, token)) as server:
+    with PartnerServer(remote, tokens=protected_paths(registry, token)) as server:
         click.echo(f"Demo HTTP partners served from {remote} at {server.url}")
-        _ingest(_demo_settings(settings, registry, server.url, token), registry, None)
+        _ingest(demo_settings(settings, registry, server.url, token), registry, None, run_id)
     if not no_build:
-        _build(settings)
+        _build(settings, run_id)
+    _quality_outputs(settings, run_id)
     con = connect(settings.warehouse, read_only=True)
     try:
         click.echo("")
@@ -220,7 +266,7 @@ def demo_serve(settings: Settings, port: int) -> None:
     import os
     import threading
 
-    from territoire_hub.sources.demo.server import PartnerServer
+    from territoire_hub.sources.demo.server import PartnerServer, demo_settings, protected_paths
 
     registry = _registry(settings)
     token = secrets.token_urlsafe(24)

@@ -4,6 +4,8 @@ Nothing happens at import: Dagster calls ``defs()`` when it loads the code locat
 parses the dbt project if its manifest is missing or stale).
 """
 
+import json
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -11,6 +13,7 @@ from territoire_hub.orchestration.assets import raw_assets
 from territoire_hub.orchestration.dbt import dbt_executable, dbt_project
 from territoire_hub.orchestration.dbt_assets import dbt_model_assets, warehouse_table_specs
 from territoire_hub.orchestration.partitions import HubPartitions
+from territoire_hub.orchestration.quality import publication_gate
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.orchestration.sensors import inbox_sensor
 
@@ -22,11 +25,15 @@ def defs() -> dg.Definitions:
     project = dbt_project(settings)
     partitions = HubPartitions.from_registry(registry)
     daily = partitions.daily
-    assets = raw_assets(registry, partitions) + dbt_model_assets(project, daily)
+    models = {n["name"] for n in json.loads(project.manifest_path.read_text())["nodes"].values()
+              if n["resource_type"] == "model"}
+    gate_checks, publication = publication_gate(models)
+    assets = raw_assets(registry, partitions) + dbt_model_assets(project, daily) + publication
     partitioned = [a for a in assets if a.partitions_def is not None]
     daily_assets = [a for a in partitioned if a.partitions_def == daily]
     return dg.Definitions(
         assets=[*assets, *warehouse_table_specs(project)],
+        asset_checks=gate_checks,
         sensors=[inbox_sensor(registry)],
         jobs=[
             dg.define_asset_job("daily_job", selection=dg.AssetSelection.assets(*daily_assets), partitions_def=daily,

@@ -27,6 +27,8 @@ class Status:
     quarantined: list[Quarantined]
     transport_errors: list[tuple[str, str, str]] = ()        # dataset, origin, reason (not resolved since)
     marts: list[tuple[str, int]] = ()                        # marts.<model>, rows
+    gate: list[tuple[str, bool, list[str], int]] = ()        # mart, publishable, blocking checks, flags
+    flagged: list[tuple[str, str, int, list[str]]] = ()      # partner, dataset, deliveries, warning checks
 
 
 def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
@@ -51,7 +53,8 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status
         rows = con.execute(
             """
             SELECT d.partner_id, d.dataset_id, d.filename, d.delivery_id,
-                   list(coalesce('line ' || i.line || ': ', '') || i.message ORDER BY i.line NULLS FIRST)
+                   list(coalesce('line ' || i.line || ': ', '') || i.message || ' [' || i.code || ']'
+                        ORDER BY i.line NULLS FIRST)
             FROM landing.deliveries d JOIN landing.issues i USING (delivery_id)
             WHERE d.status = 'quarantined' AND d.superseded_by IS NULL AND i.severity = 'error'
             GROUP BY ALL ORDER BY d.partner_id, d.dataset_id, d.filename
@@ -80,7 +83,21 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status
         for (name,) in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY 1").fetchall()
     ]
-    return Status(deliveries, raw_rows, quarantined, transport_errors, marts)
+    gate, flagged = [], []
+    if con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = 'quality' "
+                   "AND table_name = 'mart_gate'").fetchone():
+        gate = [(m, p, list(c), n) for m, p, c, n in con.execute(
+            "SELECT mart, publishable, critical_failed, len(warnings) + len(upstream_flags) "
+            "FROM quality.mart_status ORDER BY mart").fetchall()]
+    if deliveries:
+        flagged = [(p, d, n, list(codes)) for p, d, n, codes in con.execute(
+            """
+            SELECT d.partner_id, d.dataset_id, count(DISTINCT d.delivery_id), list(DISTINCT i.code ORDER BY i.code)
+            FROM landing.deliveries d JOIN landing.issues i USING (delivery_id)
+            WHERE d.status = 'loaded' AND d.superseded_by IS NULL AND i.severity = 'warning'
+            GROUP BY ALL ORDER BY ALL
+            """).fetchall()]
+    return Status(deliveries, raw_rows, quarantined, transport_errors, marts, gate, flagged)
 
 
 def render_status(status: Status, max_reasons: int = 3) -> str:
@@ -97,6 +114,17 @@ def render_status(status: Status, max_reasons: int = 3) -> str:
         out.append(f"  {table:<52}{rows:>14,}")
     if not status.marts:
         out.append("  (none built yet: run `hub build`)")
+    if status.gate:
+        out += ["", "Publication gate (latest validation of each mart)"]
+        for mart, publishable, critical, flags in status.gate:
+            state = "publishable" if publishable else "BLOCKED"
+            out.append(f"  marts.{mart:<46}{state:>12}" + (f"  ({flags} flags)" if flags else ""))
+            for reason in critical[:max_reasons]:
+                out.append(f"      - {reason}")
+    if status.flagged:
+        out += ["", "Flagged deliveries (warnings: loaded, the flag travels to the publication)"]
+        for partner, dataset, n, codes in status.flagged:
+            out.append(f"  {partner} / {dataset}: {n} deliveries ({', '.join(codes)})")
     out += ["", f"Quarantined deliveries ({len(status.quarantined)})"]
     for q in status.quarantined:
         out.append(f"  {q.partner_id} / {q.dataset_id} / {q.filename}  [{q.delivery_id}]")

@@ -13,9 +13,10 @@ from typing import Callable, Iterable
 import duckdb
 
 from territoire_hub.settings import Settings
+from territoire_hub.expectations.results import ensure_quality_tables
 from territoire_hub.sources import cog
 from territoire_hub.sources.landing import CatalogueValidators, ensure_catalogue, land, record_transport_errors
-from territoire_hub.sources.loading import ensure_raw_table, load_delivery
+from territoire_hub.sources.loading import ensure_raw_table, load_deliveries
 from territoire_hub.sources.registry import HttpTransport, PartnerDataset, Registry
 from territoire_hub.sources.registry_tables import write_registry
 from territoire_hub.sources.transports import FetchReport, expand_urls, fetch_http, scan_inbox
@@ -38,6 +39,7 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None 
     """Catalogue tables, the COG reference the loaders check INSEE codes against, and the
     registry mirrored for the SQL layers."""
     ensure_catalogue(con)
+    ensure_quality_tables(con)
     if not cog.is_loaded(con):
         cog.load_reference(con)
     if registry is not None:
@@ -80,8 +82,14 @@ def ingest_dataset(
     *,
     periods: list[str] | None = None,
     on_delivery: Callable[[], None] | None = None,
+    run_id: str | None = None,
 ) -> DatasetReport:
-    """Collect, land and load one dataset (optionally only some periods)."""
+    """Collect, land, validate and load one dataset (optionally only some periods)."""
+    from territoire_hub.expectations.results import new_run_id
+    from territoire_hub.expectations.runtime import QualityContext
+
+    quality = QualityContext.for_settings(settings)
+    run_id = run_id or new_run_id()
     report = DatasetReport(entry.key)
     fetched = collect(settings, entry, con, periods)
     report.transport_errors = list(fetched.errors)
@@ -94,15 +102,14 @@ def ingest_dataset(
         report.already_landed += not landed.new
         # the landing store now holds the bytes; the drop zone and the download are emptied
         Path(item.path).unlink(missing_ok=True)
-    for delivery_id, stored_path in _pending(con, entry, periods):
-        rows = load_delivery(con, entry, delivery_id, Path(stored_path))
+    pending = [(delivery_id, Path(stored_path)) for delivery_id, stored_path in _pending(con, entry, periods)]
+    for delivery_id, rows in load_deliveries(con, entry, pending, quality=quality, run_id=run_id,
+                                             on_delivery=on_delivery):
         if rows:
             report.loaded += 1
             report.rows += rows
         else:
             report.quarantined.append(delivery_id)
-        if on_delivery:
-            on_delivery()
     return report
 
 
@@ -113,10 +120,14 @@ def ingest_all(
     keys: Iterable[str] | None = None,
     *,
     on_delivery: Callable[[], None] | None = None,
+    run_id: str | None = None,
 ) -> list[DatasetReport]:
+    from territoire_hub.expectations.results import new_run_id
+
     prepare_warehouse(con, registry)
+    run_id = run_id or new_run_id()
     entries = [registry.dataset(k) for k in keys] if keys is not None else list(registry.datasets.values())
-    return [ingest_dataset(con, settings, entry, on_delivery=on_delivery) for entry in entries]
+    return [ingest_dataset(con, settings, entry, on_delivery=on_delivery, run_id=run_id) for entry in entries]
 
 
 def ignored_inbox_files(settings: Settings, registry: Registry) -> list[str]:

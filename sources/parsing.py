@@ -247,30 +247,3 @@ def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: Format
         warnings.append(Problem("more_problems", f"{total} warnings in all; the first {len(warnings)} are listed",
                                 severity="warning"))
     return warnings
-
-
-def check_insee(con: duckdb.DuckDBPyConnection, spec: FormatSpec, staged: str) -> None:
-    """Every INSEE column must hold a code of the COG; a postal code is named as such."""
-    problems = []
-    for column in (c for c in spec.columns if c.type == "insee"):
-        col = quote_ident(column.name)
-        rows = con.execute(
-            f"""
-            SELECT s._source_line, s.{col},
-                   (SELECT string_agg(p.code_commune, ', ' ORDER BY p.code_commune) FROM ref.postal_codes p
-                     WHERE p.code_postal = s.{col}) AS postal_of
-            FROM {quote_ident(staged)} s
-            WHERE s.{col} IS NOT NULL
-              AND s.{col} NOT IN (SELECT code_commune FROM ref.communes)
-            ORDER BY s._source_line LIMIT {MAX_PROBLEMS}
-            """
-        ).fetchall()
-        for line, code, postal_of in rows:
-            hint = f"; it is a postal code (INSEE code {postal_of})" if postal_of else ""
-            problems.append(Problem(
-                "unknown_insee_code",
-                f"{code!r} is not an INSEE commune code of the COG{hint}",
-                line=line, column=column.source, value=code,
-            ))
-    if problems:
-        raise DeliveryRejected(problems)

@@ -9,16 +9,21 @@ told to misbehave (5xx, stall, truncated body, reset) to exercise client retries
 from __future__ import annotations
 
 import hashlib
+import re
 import hmac
 import socket
 import struct
 import threading
 from collections import deque
+from dataclasses import replace
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import unquote, urlsplit
+
+from territoire_hub.settings import Settings
+from territoire_hub.sources.registry import HttpTransport, Registry
 
 FAULTS = ("500", "503", "timeout", "truncate", "reset")
 
@@ -131,6 +136,9 @@ class _QuietServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 10  # drop idle keep-alive connections so threads do not linger
+    # headers and body leave in separate writes: without TCP_NODELAY each response waits ~40 ms
+    # for the client's delayed ACK (Nagle)
+    disable_nagle_algorithm = True
     partner_server: PartnerServer
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - stdlib signature
@@ -221,3 +229,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if body and self.command != "HEAD":
             self.wfile.write(body)
+
+
+def protected_paths(registry: Registry, token: str) -> dict[str, str]:
+    """Path prefixes the demo server protects: those of the datasets declared ``auth: bearer``."""
+    paths = {}
+    for entry in registry.datasets.values():
+        transport = entry.dataset.transport
+        if isinstance(transport, HttpTransport) and transport.auth == "bearer":
+            path = re.sub(r"^\$\{[^}]+\}", "", transport.url).split("{", 1)[0]
+            paths[f"/{entry.partner.id}{path.rsplit('/', 1)[0]}/"] = token
+    return paths
+
+
+def demo_settings(settings: Settings, registry: Registry, url: str, token: str) -> Settings:
+    """The settings pointing every HTTP partner at the demo server, with its one-run token."""
+    url_vars = {**settings.url_vars}
+    for partner_id in registry.partners:
+        url_vars.setdefault(f"HUB_URL_{partner_id.upper().replace('-', '_')}", f"{url}/{partner_id}")
+    bearer = {e.partner.id for e in registry.datasets.values()
+              if isinstance(e.dataset.transport, HttpTransport) and e.dataset.transport.auth == "bearer"}
+    tokens = {**settings.partner_tokens, **{p.replace("-", "_"): token for p in bearer}}
+    return replace(settings, url_vars=url_vars, partner_tokens=tokens)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from territoire_hub.orchestration.cli import _demo_settings
+from territoire_hub.sources.demo.server import demo_settings
 from territoire_hub.settings import Settings
 from territoire_hub.sources.demo import Scale, generate_demo
 from territoire_hub.sources.demo.server import PartnerServer
@@ -24,7 +24,7 @@ NEW_DAY = date(2024, 10, 29)
 
 def _ingest_demo(settings: Settings, registry) -> None:
     with PartnerServer(settings.data_dir / "remote", tokens={"/recharge-sud/irve/dynamique/": "t0k"}) as server:
-        ingest(_demo_settings(settings, registry, server.url, "t0k"), registry)
+        ingest(demo_settings(settings, registry, server.url, "t0k"), registry)
 
 
 def _canonical(row: tuple) -> str:

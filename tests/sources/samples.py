@@ -23,7 +23,8 @@ def plain_entry(format_id: str, dataset_id: str = "sample", departements: list[s
 def load_file(con, entry: PartnerDataset, path: Path, landing_dir: Path | None = None) -> tuple[str, int]:
     """Land ``path`` and load it; returns (delivery id, rows loaded)."""
     landing_dir = landing_dir or Path(path).parent / "_landing"
-    item = Incoming(entry.key, Path(path).name, f"inbox:{path}", Path(path), "snapshot")
+    period = entry.period_of(Path(path).name) or "snapshot"
+    item = Incoming(entry.key, Path(path).name, f"inbox:{path}", Path(path), period)
     landed = land(con, landing_dir, entry, item)
     return landed.delivery_id, load_delivery(con, entry, landed.delivery_id, landing_dir / _sha_path(con, landed.delivery_id))
 

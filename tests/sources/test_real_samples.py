@@ -19,8 +19,15 @@ def _load(warehouse, tmp_path, fmt, relative):
     entry = plain_entry(fmt)
     delivery_id, rows = load_file(warehouse, entry, path)
     issues = warehouse.execute(
-        "SELECT code, line, message FROM landing.issues WHERE delivery_id = ? ORDER BY line", [delivery_id]).fetchall()
+        "SELECT code, line, message FROM landing.issues WHERE delivery_id = ? AND severity = 'error' ORDER BY line",
+        [delivery_id]).fetchall()
     return entry, rows, issues
+
+
+def _warnings(warehouse, entry) -> list[tuple[str, int]]:
+    return warehouse.execute(
+        "SELECT i.code, i.line FROM landing.issues i JOIN landing.deliveries d USING (delivery_id) "
+        "WHERE d.dataset_key = ? AND i.severity = 'warning' ORDER BY i.line", [entry.key]).fetchall()
 
 
 def test_meteo_france_hourly_sample(warehouse, tmp_path):
@@ -31,6 +38,8 @@ def test_meteo_france_hourly_sample(warehouse, tmp_path):
     assert got[:5] == ("01014002", "ARBENT", 46.278167, 5.669, 534)
     assert str(got[5]) == "2023-01-01 00:00:00+00:00"
     assert got[6:] == (0.0, 12.3, 11.9, 12.9, 73, 2.6, 200)
+    # a one-hour sample is an incomplete day: flagged, not refused
+    assert _warnings(warehouse, entry) == [("incomplete_day", 2)]
 
 
 def test_ore_commune_extract_with_secrecy_cells(warehouse, tmp_path):
@@ -44,6 +53,8 @@ def test_ore_commune_extract_with_secrecy_cells(warehouse, tmp_path):
     assert secret == 4
     grabels = warehouse.execute(f'SELECT count(*) FROM raw."{entry.key}" WHERE code_commune = \'34116\'').fetchone()[0]
     assert grabels > 0
+    # ORE documents the electric-heating rate as a 0–1 ratio; its own extract has 1.31: a warning
+    assert ("out_of_range", 5) in _warnings(warehouse, entry)
 
 
 def test_paris_permanent_counters_extract(warehouse, tmp_path):
@@ -54,6 +65,8 @@ def test_paris_permanent_counters_extract(warehouse, tmp_path):
         f'FROM raw."{entry.key}" WHERE _source_line = 2').fetchone()
     assert first[0] == "5462" and str(first[1]) == "2025-11-04 16:00:00+00:00"
     assert first[2] is None and first[3] == 5.25 and first[4] == "Fluide" and first[5] == pytest.approx(48.82639270403309)
+    # an extract of a few hours per arc: every arc-day is flagged incomplete, nothing is refused
+    assert {code for code, _ in _warnings(warehouse, entry)} == {"incomplete_day"}
 
 
 def test_mobility_counting_sites_without_final_newline(warehouse, tmp_path):

@@ -108,15 +108,20 @@ def test_every_file_parses_with_its_declared_encoding_and_separator(small, regis
         assert {len(r) for r in rows} == {len(header)}, f.path
 
 
-def test_every_file_loads_into_raw_without_issues(small, registry, warehouse, tmp_path):
+def test_every_file_loads_into_raw_without_errors(small, registry, warehouse, tmp_path):
     _, files = small
     files = _clean(files)
+    warned: dict[str, set[str]] = {}
     for f in files:
         entry = registry.datasets[f.dataset_key]
         delivery_id, rows = load_file(warehouse, entry, f.path, tmp_path / "landing")
         issues = warehouse.execute(
-            "SELECT code, line, message FROM landing.issues WHERE delivery_id = ? LIMIT 3", [delivery_id]).fetchall()
-        assert rows == len(_rows(registry, f)) - 1 and issues == [], (f.path, issues)
+            "SELECT severity, code, line, message FROM landing.issues WHERE delivery_id = ?", [delivery_id]).fetchall()
+        errors = [i for i in issues if i[0] == "error"]
+        assert rows == len(_rows(registry, f)) - 1 and errors == [], (f.path, errors[:3])
+        warned.setdefault(f.dataset_key, set()).update(i[1] for i in issues)
+    # the only warnings are the Paris layout's repeated rows, which the generator reproduces
+    assert {k: v for k, v in warned.items() if v} == {"montpellier_metropole__comptages_routiers": {"duplicate_record"}}
 
 
 def test_exact_published_headers(small, registry):

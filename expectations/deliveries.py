@@ -1,0 +1,338 @@
+"""Expectation suites for partner deliveries, one per partner dataset, built from its format.
+
+Each format declares its rules below (ranges, event time, completeness, meters). From them
+two GX suites are built per dataset:
+
+* ``<dataset>__rows`` on the delivery's rows: value ranges, INSEE codes of the COG, accepted
+  values, timestamps inside the delivery's period, unique keys (an exact copy of a record is a
+  warning, two different records for one key are critical);
+* ``<dataset>__days`` on what the delivery says about each entity and day, computed in DuckDB:
+  completeness (share of the expected hours or readings present, DST days counted right) and
+  plausibility over time (a cabinet meter's daily consumption against its usual value, from a
+  bounded window of earlier readings: the cost grows with the new data, not with history).
+
+``critical`` failures quarantine the delivery; ``warning`` failures let it through, flagged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from territoire_hub.expectations.custom import ExpectColumnValuesToBeInseeCommunes
+from territoire_hub.sources.formats import FormatSpec
+from territoire_hub.sources.registry import Cadence, PartnerDataset
+from territoire_hub.warehouse import quote_ident
+
+PARIS = ZoneInfo("Europe/Paris")
+CRITICAL, WARNING = "critical", "warning"
+
+
+@dataclass(frozen=True)
+class Range:
+    column: str
+    min: float | None = None
+    max: float | None = None
+    severity: str = CRITICAL
+    strict_min: bool = False
+    unit: str = ""
+    where: object = None                # only rows matching this GX row condition (marts)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    column: str
+    values: tuple[str, ...]
+    severity: str = CRITICAL
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """``entity`` must report at least ``min_share`` of the expected readings of each day."""
+
+    entity: str
+    per_hour: int                       # readings expected per hour (1 hourly, 6 every 10 minutes)
+    min_share: float = 0.9
+    severity: str = WARNING
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A cumulative index read daily: consumption = today's index − the previous one."""
+
+    entity: str
+    index: str
+    max_ratio_to_usual: float = 10.0   # a day above 10× the meter's median day is a spike
+    history_days: int = 60
+
+
+@dataclass(frozen=True)
+class Rules:
+    ranges: tuple[Range, ...] = ()
+    accepted: tuple[Accepted, ...] = ()
+    event_time: str | None = None       # the column that must fall inside the delivery period
+    # the time stamps the end of an interval (Météo-France's AAAAMMJJHH is the hour ending then):
+    # the first instant of the next period still belongs to this one
+    event_ends_interval: bool = False
+    period_severity: str = CRITICAL
+    completeness: Completeness | None = None
+    meter: Meter | None = None
+    extra: tuple = field(default=())
+
+
+RULES: dict[str, Rules] = {
+    "meteo_france_horaire": Rules(
+        ranges=(Range("t", -40, 50, unit="°C"), Range("tn", -40, 50, unit="°C"), Range("tx", -40, 50, unit="°C"),
+                Range("rr1", 0, 300, unit="mm"), Range("u", 0, 100, unit="%"), Range("ff", 0, 100, unit="m/s"),
+                Range("lat", 41, 51.5), Range("lon", -5.5, 10)),
+        event_time="aaaammjjhh",
+        event_ends_interval=True,
+        completeness=Completeness("num_poste", per_hour=1),
+    ),
+    "comptage_routier_horaire": Rules(
+        ranges=(Range("debit_horaire", 0, 20000, unit="veh/h"), Range("taux_d_occupation", 0, 100, unit="%")),
+        event_time="date_et_heure_de_comptage",
+        completeness=Completeness("identifiant_arc", per_hour=1),
+    ),
+    "eclairage_capteurs": Rules(
+        ranges=(Range("puissance_w", 0, 2000, unit="W"),),
+        event_time="horodatage",
+        completeness=Completeness("id_capteur", per_hour=6),
+    ),
+    "eclairage_releves_armoire": Rules(
+        ranges=(Range("index_kwh", 0, None, unit="kWh"),),
+        event_time="date_releve",
+        meter=Meter("id_armoire", "index_kwh"),
+    ),
+    "eclairage_tickets": Rules(event_time="date_signalement", period_severity=WARNING),
+    "eclairage_points_lumineux": Rules(
+        # (TemperatureCouleur is 0 for "not given" in EclExt exports: not checked)
+        ranges=(Range("puissance", 0, 2000, strict_min=True, unit="W"), Range("hauteur_feu", 0, 40, unit="m")),
+    ),
+    "ore_conso_commune": Rules(
+        ranges=(Range("conso_totale_mwh", 0, None, unit="MWh"), Range("nb_sites", 0, None),
+                # documented as a 0–1 ratio, but ORE's own extracts hold values above 1 (Grabels 2023: 1.31)
+                Range("taux_de_chauffage_electrique", 0, 1, severity=WARNING)),
+        event_time="annee",
+    ),
+    "irve_statique": Rules(
+        ranges=(Range("puissance_nominale", 0, 1000, strict_min=True, unit="kW"), Range("nbre_pdc", 1, 500),
+                Range("latitude", -90, 90), Range("longitude", -180, 180)),
+    ),
+    "irve_dynamique": Rules(
+        accepted=(Accepted("etat_pdc", ("en_service", "hors_service", "inconnu")),
+                  Accepted("occupation_pdc", ("libre", "occupe", "reserve", "inconnu"))),
+        event_time="horodatage",
+    ),
+    "comptage_mobilites_site": Rules(ranges=(Range("xlong", -180, 180), Range("ylat", -90, 90))),
+}
+
+
+def rules_for(spec: FormatSpec) -> Rules:
+    return RULES.get(spec.id, Rules())
+
+
+# -- the suites ----------------------------------------------------------------------------------
+
+def _meta(check: str, column: str | None, message: str) -> dict:
+    return {"check": check, "column": column, "message": message}
+
+
+def dated(entry: PartnerDataset) -> bool:
+    """Deliveries of this dataset cover a period their times must fall in."""
+    return rules_for(entry.spec).event_time is not None and entry.dataset.cadence is not Cadence.snapshot
+
+
+def rows_suite(entry: PartnerDataset) -> gx.ExpectationSuite:
+    spec, rules = entry.spec, rules_for(entry.spec)
+    source = {c.name: c.source for c in spec.columns}
+    expectations = [gxe.ExpectTableColumnsToMatchSet(
+        column_set=["_delivery_id", "_source_line", "_copies", "_versions", "_period", "_period_start", "_period_end"]
+        + [c.name for c in spec.columns],
+        exact_match=True, meta=_meta("schema", None, "the delivery does not have the columns of its format"))]
+    for c in spec.columns:
+        if c.required:
+            expectations.append(gxe.ExpectColumnValuesToNotBeNull(
+                column=c.name, meta=_meta("missing_value", c.source, "required value is empty")))
+        if c.type == "insee":
+            expectations.append(ExpectColumnValuesToBeInseeCommunes(
+                column=c.name, meta=_meta("unknown_insee_code", c.source,
+                                          "{value!r} is not an INSEE commune code of the COG")))
+    for r in rules.ranges:
+        bounds = f"{'>' if r.strict_min else '≥'} {r.min}" if r.max is None else f"between {r.min} and {r.max}"
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column=r.column, min_value=r.min, max_value=r.max, strict_min=r.strict_min, severity=r.severity,
+            meta=_meta("out_of_range", source[r.column], "{value!r} is out of range: expected " + bounds
+                       + (f" {r.unit}" if r.unit else ""))))
+    for a in rules.accepted:
+        expectations.append(gxe.ExpectColumnValuesToBeInSet(
+            column=a.column, value_set=list(a.values), severity=a.severity,
+            meta=_meta("unexpected_value", source[a.column], "{value!r} is not one of " + ", ".join(a.values))))
+    if spec.grain:
+        key = ", ".join(source[g] for g in spec.grain)
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column="_copies", max_value=1, severity=WARNING,
+            meta=_meta("duplicate_record", key, "the same record is delivered {value} times (kept once)")))
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column="_versions", max_value=1,
+            meta=_meta("conflicting_duplicates", key, "{value} different records share this key")))
+    if dated(entry):
+        # each row against its own delivery's period (a batch holds several deliveries)
+        message = _meta("outside_period", source[rules.event_time], "{value} is outside the delivery's period {period}")
+        message["value_from"] = rules.event_time
+        common = dict(or_equal=True, ignore_row_if="either_value_is_missing", severity=rules.period_severity,
+                      meta=message)
+        expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=rules.event_time, column_B="_period_start", **common))
+        expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="_period_end", column_B=rules.event_time, **common))
+    return gx.ExpectationSuite(name=f"{entry.key}__rows", expectations=expectations,
+                               meta={"partner": entry.partner.id, "dataset": entry.dataset.id, "format": spec.id})
+
+
+def days_suite(entry: PartnerDataset) -> gx.ExpectationSuite | None:
+    rules = rules_for(entry.spec)
+    expectations = []
+    if rules.completeness:
+        c = rules.completeness
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column="share_present", min_value=c.min_share, severity=c.severity,
+            meta=_meta("incomplete_day", c.entity,
+                       "{entity} on {day}: {present} of {expected} expected readings ({value:.0%}; "
+                       f"at least {c.min_share:.0%} expected)")))
+    if rules.meter:
+        m = rules.meter
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column="consumption", min_value=0,
+            meta=_meta("meter_went_backwards", m.index, "{entity} on {day}: the index went down by {value}")))
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column="ratio_to_usual", max_value=m.max_ratio_to_usual,
+            meta=_meta("meter_spike", m.index,
+                       "{entity} on {day}: {consumption} consumed, {value:.0f}× its usual day ({usual}); "
+                       f"more than {m.max_ratio_to_usual:.0f}× is not plausible")))
+    if not expectations:
+        return None
+    return gx.ExpectationSuite(name=f"{entry.key}__days", expectations=expectations,
+                               meta={"partner": entry.partner.id, "dataset": entry.dataset.id})
+
+
+# -- the batches ----------------------------------------------------------------------------------
+
+def rows_sql(entry: PartnerDataset, staged: str) -> str:
+    """The staged delivery with its period bounds and, per row, how many rows share its key and
+    how many different records they are. Parameters: delivery id, period, period start, end."""
+    spec = entry.spec
+    columns = ", ".join(quote_ident(c.name) for c in spec.columns)
+    if spec.grain:
+        key = ", ".join(quote_ident(g) for g in spec.grain)
+        others = ", ".join(f"{quote_ident(c.name)}: {quote_ident(c.name)}" for c in spec.columns)
+        counts = (f"count(*) OVER (PARTITION BY {key}) AS _copies, "
+                  f"count(DISTINCT {{{others}}}) OVER (PARTITION BY {key}) AS _versions")
+    else:
+        counts = "1 AS _copies, 1 AS _versions"
+    event = rules_for(spec).event_time
+    bound_type = next((c.sql_type for c in spec.columns if c.name == event), "VARCHAR")
+    return (f"SELECT ?::VARCHAR AS _delivery_id, _source_line, {counts}, ?::VARCHAR AS _period, "
+            f"CAST(? AS {bound_type}) AS _period_start, CAST(? AS {bound_type}) AS _period_end, {columns} "
+            f"FROM {quote_ident(staged)}")
+
+
+def period_bounds(entry: PartnerDataset, period: str) -> dict | None:
+    """``period_start``/``period_end`` for the event-time column, in its own terms.
+
+    Days and months are Europe/Paris local periods, except for formats whose times are UTC
+    (Météo-France's hourly files cover UTC days). None for inventories.
+    """
+    rules, cadence = rules_for(entry.spec), entry.dataset.cadence
+    if not rules.event_time or cadence is Cadence.snapshot:
+        return None
+    try:
+        start = dt.datetime.strptime(period, cadence.period_format)
+    except (TypeError, ValueError):
+        return None
+    end = {Cadence.daily: lambda d: d + dt.timedelta(days=1),
+           Cadence.monthly: lambda d: (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1),
+           Cadence.yearly: lambda d: d.replace(year=d.year + 1)}[cadence](start)
+    column = next(c for c in entry.spec.columns if c.name == rules.event_time)
+    if column.type == "integer":          # a year column
+        return {"period_start": start.year, "period_end": end.year - 1, "period": period}
+    if column.type == "date":
+        return {"period_start": start.date(), "period_end": (end - dt.timedelta(days=1)).date(), "period": period}
+    tz = dt.timezone.utc if column.timezone == "UTC" else PARIS
+    # the last instant of the period (the comparison is inclusive on both ends)
+    last = end.replace(tzinfo=tz) - (dt.timedelta(0) if rules.event_ends_interval else dt.timedelta(microseconds=1))
+    return {"period_start": start.replace(tzinfo=tz).astimezone(dt.timezone.utc),
+            "period_end": last.astimezone(dt.timezone.utc), "period": period}
+
+
+def days_sql(con, entry: PartnerDataset, staged: str, bounds: dict | None) -> str | None:
+    rules = rules_for(entry.spec)
+    if rules.completeness:
+        return _completeness_sql(entry, staged, rules.completeness)
+    if rules.meter:
+        return _meter_sql(entry, staged, rules.meter, bounds)
+    return None
+
+
+def _completeness_sql(entry: PartnerDataset, staged: str, c: Completeness) -> str:
+    """Readings present per entity and day against those expected (23/24/25 local hours)."""
+    time_col = quote_ident(rules_for(entry.spec).event_time)
+    column = next(col for col in entry.spec.columns if col.name == rules_for(entry.spec).event_time)
+    tz = "UTC" if column.timezone == "UTC" else "Europe/Paris"
+    entity = quote_ident(c.entity)
+    return f"""
+        WITH readings AS (
+            SELECT {entity} AS entity, timezone('{tz}', {time_col})::DATE AS day,
+                   count(DISTINCT {time_col}) AS present, min(_source_line) AS _source_line
+            FROM {quote_ident(staged)} WHERE {entity} IS NOT NULL AND {time_col} IS NOT NULL
+            GROUP BY ALL
+        )
+        SELECT ?::VARCHAR AS _delivery_id, ?::VARCHAR AS _period, _source_line, entity, day, present,
+               {c.per_hour} * CAST(round(epoch(timezone('{tz}', (day + 1)::TIMESTAMP)
+                                             - timezone('{tz}', day::TIMESTAMP)) / 3600) AS INTEGER) AS expected,
+               present / expected AS share_present
+        FROM readings
+    """
+
+
+def _meter_sql(entry: PartnerDataset, staged: str, m: Meter, bounds: dict | None) -> str:
+    """Daily consumption per meter, with its median day over this delivery and a bounded window
+    of earlier current readings (the previous index too, so the first day has a consumption)."""
+    from territoire_hub.sources.loading import raw_table
+
+    time_col = quote_ident(rules_for(entry.spec).event_time)
+    entity, index = quote_ident(m.entity), quote_ident(m.index)
+    start = bounds["period_start"] if bounds else None
+    history = "SELECT NULL::VARCHAR AS entity, NULL::DATE AS day, NULL::DOUBLE AS idx, NULL::BIGINT AS _source_line, " \
+              "NULL::VARCHAR AS origin WHERE false"
+    if start is not None:
+        history = f"""
+            SELECT r.{entity} AS entity, r.{time_col} AS day, r.{index} AS idx, NULL::BIGINT AS _source_line,
+                   'history' AS origin
+            FROM {raw_table(entry)} r JOIN landing.deliveries d ON d.delivery_id = r._delivery_id
+            WHERE d.status = 'loaded' AND d.superseded_by IS NULL
+              AND r.{time_col} >= DATE '{start}' - INTERVAL {m.history_days} DAY AND r.{time_col} < DATE '{start}'
+              AND r.{entity} IN (SELECT {entity} FROM {quote_ident(staged)})
+        """
+    return f"""
+        WITH readings AS (
+            SELECT {entity} AS entity, {time_col} AS day, {index} AS idx, _source_line, 'delivery' AS origin
+            FROM {quote_ident(staged)} WHERE {entity} IS NOT NULL AND {index} IS NOT NULL
+            UNION ALL {history}
+        ),
+        days AS (
+            SELECT *, idx - lag(idx) OVER (PARTITION BY entity ORDER BY day) AS consumption FROM readings
+        ),
+        usual AS (
+            SELECT entity, median(consumption) FILTER (consumption > 0) AS usual FROM days GROUP BY entity
+        )
+        SELECT ?::VARCHAR AS _delivery_id, ?::VARCHAR AS _period, d._source_line, d.entity, d.day,
+               round(d.consumption, 3) AS consumption,
+               round(u.usual, 3) AS usual, d.consumption / nullif(u.usual, 0) AS ratio_to_usual
+        FROM days d JOIN usual u USING (entity)
+        WHERE d.origin = 'delivery' AND d.consumption IS NOT NULL
+    """
