@@ -1,9 +1,10 @@
 """Where the suites decide: a delivery is loaded, flagged or quarantined; a mart is publishable or not.
 
-Deliveries are validated one by one, right after parsing and before they reach ``raw`` (the
-loader calls :func:`validate_delivery`). Marts are validated after each build
-(:func:`validate_mart`); only a mart whose critical expectations all pass is copied to the
-``publication`` schema, the one place the portal and the analysts' snapshot read from.
+Deliveries are validated right after parsing and before they reach ``raw``, a dataset's pending
+deliveries together (the loader calls :func:`validate_deliveries`); each keeps its own verdict.
+Marts are validated after each build (:func:`validate_mart`); only a mart whose critical
+expectations all pass is copied to the ``publication`` schema (:func:`approve_mart`), the one
+place the portal and the analysts' snapshot read from.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
         bounds = deliveries.period_bounds(entry, item.period) or {}
         rows_parts.append(deliveries.rows_sql(entry, item.staged))
         params += [item.delivery_id, item.period, bounds.get("period_start"), bounds.get("period_end")]
-        sql = deliveries.days_sql(con, entry, item.staged, bounds or None) if days_suite is not None else None
+        sql = deliveries.days_sql(entry, item.staged, bounds or None) if days_suite is not None else None
         if sql is not None:
             days_parts.append(f"SELECT * FROM ({sql})")
             days_params += [item.delivery_id, item.period]

@@ -23,7 +23,10 @@ from territoire_hub.settings import Settings
 
 
 def latest_run(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = con.execute("SELECT run_id FROM quality.validations ORDER BY validated_at DESC LIMIT 1").fetchone()
+    """The latest run that processed a delivery or validated a mart."""
+    row = con.execute(
+        "SELECT run_id FROM (SELECT run_id, processed_at AS done_at FROM landing.deliveries WHERE run_id IS NOT NULL "
+        "UNION ALL SELECT run_id, checked_at FROM quality.mart_gate) ORDER BY done_at DESC LIMIT 1").fetchone()
     return row[0] if row else None
 
 
@@ -32,15 +35,14 @@ def collect(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
         """
         SELECT d.delivery_id, d.partner_id, d.dataset_id, d.filename, d.period, d.status,
                d.rows_loaded, d.superseded_by IS NOT NULL AS superseded
-        FROM landing.deliveries d
-        WHERE d.delivery_id IN (SELECT subject FROM quality.validations WHERE run_id = ? AND subject_type = 'delivery')
+        FROM landing.deliveries d WHERE d.run_id = ?
         ORDER BY d.partner_id, d.dataset_id, d.period, d.sequence
         """, [run_id]).fetchall()
     issues: dict[str, list[dict]] = {}
     for delivery_id, severity, code, line, column, value, message in con.execute(
             """
             SELECT delivery_id, severity, code, line, column_name, value, message FROM landing.issues
-            WHERE delivery_id IN (SELECT subject FROM quality.validations WHERE run_id = ? AND subject_type = 'delivery')
+            WHERE delivery_id IN (SELECT delivery_id FROM landing.deliveries WHERE run_id = ?)
             ORDER BY delivery_id, line NULLS FIRST, code
             """, [run_id]).fetchall():
         issues.setdefault(delivery_id, []).append(

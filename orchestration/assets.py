@@ -39,11 +39,11 @@ def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefi
         periods = [period_of_partition(dataset, context.partition_key)] if context.has_partition_key else None
         with hub.connect() as con:
             prepare_warehouse(con, hub.registry())
-            report = ingest_dataset(con, hub.settings(), entry, periods=periods, run_id=context.run_id)
+            report = ingest_dataset(con, hub.settings(), entry, periods=periods, run_id=context.run.run_id)
             flagged = con.execute(
                 "SELECT count(DISTINCT v.subject) FROM quality.validations v JOIN landing.deliveries d "
                 "ON d.delivery_id = v.subject WHERE v.run_id = ? AND d.dataset_key = ? AND d.status = 'loaded' "
-                "AND NOT v.success AND v.severity = 'warning'", [context.run_id, entry.key]).fetchone()[0]
+                "AND NOT v.success AND v.severity = 'warning'", [context.run.run_id, entry.key]).fetchone()[0]
         QualityContext.for_settings(hub.settings()).build_docs()
         for origin, reason in report.transport_errors:
             context.log.warning(f"{origin}: {reason}")

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS landing.deliveries (
     encoding       VARCHAR,
     separator      VARCHAR,
     rows_loaded    BIGINT,
-    processed_at   TIMESTAMPTZ
+    processed_at   TIMESTAMPTZ,
+    run_id         VARCHAR                -- the run that loaded or quarantined it
 );
 CREATE TABLE IF NOT EXISTS landing.issues (
     delivery_id  VARCHAR NOT NULL,
@@ -77,6 +78,7 @@ class Landed:
 
 def ensure_catalogue(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(CATALOGUE_DDL)
+    con.execute("ALTER TABLE landing.deliveries ADD COLUMN IF NOT EXISTS run_id VARCHAR")  # warehouses of 0.1
 
 
 def sha256_of(path: Path) -> str:
@@ -167,11 +169,11 @@ def record_transport_errors(con: duckdb.DuckDBPyConnection, dataset_key: str, er
 
 
 def mark(con: duckdb.DuckDBPyConnection, delivery_id: str, status: str, *, rows: int | None = None,
-         encoding: str | None = None, separator: str | None = None) -> None:
+         encoding: str | None = None, separator: str | None = None, run_id: str | None = None) -> None:
     con.execute(
         "UPDATE landing.deliveries SET status = ?, rows_loaded = ?, encoding = ?, separator = ?, "
-        "processed_at = now() WHERE delivery_id = ?",
-        [status, rows, encoding, separator, delivery_id],
+        "processed_at = now(), run_id = ? WHERE delivery_id = ?",
+        [status, rows, encoding, separator, run_id, delivery_id],
     )
 
 

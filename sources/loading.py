@@ -61,7 +61,7 @@ class Parsed:
 
 
 def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str,
-                   stored_path: Path) -> Parsed | None:
+                   stored_path: Path, run_id: str) -> Parsed | None:
     """Decode and type a landed delivery; on a parse error quarantine it and return None."""
     spec = entry.spec
     period = con.execute("SELECT period FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
@@ -79,22 +79,22 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
         warnings = stage_delivery(con, table, spec, staged, entry.partner.departements)
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
-        quarantine(con, delivery_id, rejected.problems)
+        quarantine(con, delivery_id, rejected.problems, run_id)
         return None
     except OSError as exc:
-        quarantine(con, delivery_id, [Problem("unreadable_landing", f"landed file cannot be read: {exc}")])
+        quarantine(con, delivery_id, [Problem("unreadable_landing", f"landed file cannot be read: {exc}")], run_id)
         return None
     rows = con.execute(f"SELECT count(*) FROM {quote_ident(staged)}").fetchone()[0]
     return Parsed(delivery_id, staged, period, rows, warnings, decoded.encoding, decoded.separator)
 
 
 def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parsed: Parsed,
-                    problems: list[Problem]) -> int:
+                    problems: list[Problem], run_id: str) -> int:
     """Quarantine the delivery if a critical expectation failed, else load it with its warnings."""
     problems = parsed.warnings + problems
     try:
         if any(p.severity == "error" for p in problems):
-            quarantine(con, parsed.delivery_id, problems)
+            quarantine(con, parsed.delivery_id, problems, run_id)
             return 0
         ensure_raw_table(con, entry)
         names = ", ".join(quote_ident(c.name) for c in entry.spec.columns)
@@ -109,7 +109,7 @@ def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parse
             con.execute("DELETE FROM landing.issues WHERE delivery_id = ?", [parsed.delivery_id])
             record_problems(con, parsed.delivery_id, problems)
             mark(con, parsed.delivery_id, "loaded", rows=parsed.rows, encoding=parsed.encoding,
-                 separator=parsed.separator)
+                 separator=parsed.separator, run_id=run_id)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -147,13 +147,13 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
         verdicts = validate_deliveries(con, quality, entry, [Staged(p.delivery_id, p.staged, p.period, p.rows)
                                                               for p in batch], run_id)
         for parsed in batch:
-            loaded.append((parsed.delivery_id, commit_delivery(con, entry, parsed, verdicts[parsed.delivery_id])))
+            loaded.append((parsed.delivery_id, commit_delivery(con, entry, parsed, verdicts[parsed.delivery_id], run_id)))
             if on_delivery:
                 on_delivery()
         batch.clear()
 
     for delivery_id, stored_path in pending:
-        parsed = parse_delivery(con, entry, delivery_id, stored_path)
+        parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id)
         if parsed is None:
             loaded.append((delivery_id, 0))
             if on_delivery:
@@ -172,14 +172,14 @@ def load_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, deliver
     return load_deliveries(con, entry, [(delivery_id, Path(stored_path))], quality=quality, run_id=run_id)[0][1]
 
 
-def quarantine(con: duckdb.DuckDBPyConnection, delivery_id: str, problems: list[Problem]) -> None:
+def quarantine(con: duckdb.DuckDBPyConnection, delivery_id: str, problems: list[Problem], run_id: str | None = None) -> None:
     """Keep the delivery in landing with its problems; the deliveries it was to replace become
     current again (a bad correction must not erase good data)."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM landing.issues WHERE delivery_id = ?", [delivery_id])
         record_problems(con, delivery_id, problems)
-        mark(con, delivery_id, "quarantined")
+        mark(con, delivery_id, "quarantined", run_id=run_id)
         con.execute("UPDATE landing.deliveries SET superseded_by = NULL WHERE superseded_by = ?", [delivery_id])
         con.execute("COMMIT")
     except Exception:

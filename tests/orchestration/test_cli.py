@@ -64,6 +64,25 @@ def test_demo_run_lands_every_dataset_and_prints_a_summary(demo_home, registry):
     assert "gzip stream is truncated or corrupt" in out
 
 
+def test_demo_run_gates_the_marts_and_writes_the_quality_outputs(demo_home):
+    home, result = demo_home
+    out = result.stdout
+    gate = out.split("Publication gate (latest validation of each mart)")[1].split("\n\n")[0]
+    assert "marts.energie_territoire_annee" in gate and "BLOCKED" not in gate
+    assert gate.count("publishable") == 9
+    # the Paris layout's repeated rows are flagged, loaded, and counted in the status
+    assert "montpellier-metropole / comptages_routiers:" in out.split("Flagged deliveries")[1]
+    reports = home / "data" / "quality" / "reports"
+    (run,) = list(reports.iterdir())
+    assert (run / "summary.md").exists() and (run / "quality_report.json").exists()
+    assert {p.name for p in (run / "partners").iterdir()} >= {"enedis.json", "enedis.md", "montpellier-metropole.md"}
+    assert (home / "data" / "quality" / "docs" / "index.html").exists()
+    report = hub(home, "quality", "report")
+    assert report.returncode == 0, report.stderr
+    assert "QUARANTINED — montpellier-metropole / capteurs_eclairage" in report.stdout
+    assert "| energie_territoire_annee | yes |" in report.stdout
+
+
 def test_second_run_leaves_every_raw_table_identical(demo_home):
     home, _ = demo_home
     before = raw_fingerprint(home / "warehouse" / "hub.duckdb")
