@@ -57,6 +57,12 @@ def test_dbt_models_are_assets_downstream_of_the_raw_assets(registry):
         parents = {d.asset_key for d in spec.deps if d.asset_key.path[0] == "raw"}
         assert parents and parents <= {dg.AssetKey(["raw", k]) for k in registry.datasets}, spec.key
     assert {j.name for j in loaded.resolve_all_job_defs()} >= {"daily_job", "refresh_job"}
+    # every mart has its blocking publication gate and an approved copy downstream of it
+    checks = {key for key in loaded.resolve_asset_graph().asset_check_keys if key.name == "publication_gate"}
+    marts = {key for key in graph if key.path[0] == "marts"}
+    assert {c.asset_key for c in checks} == marts
+    for mart in marts:
+        assert mart in {d.asset_key for d in graph[dg.AssetKey(["publication", mart.path[1]])].deps}
 
 
 def test_materialising_a_daily_partition_loads_only_that_day(settings, registry):
@@ -67,6 +73,8 @@ def test_materialising_a_daily_partition_loads_only_that_day(settings, registry)
     assert result.success
     meta = result.get_asset_materialization_events()[0].materialization.metadata
     assert meta["rows_loaded"].value == 23 and meta["deliveries_quarantined"].value == 0
+    (check,) = result.get_asset_check_evaluations()      # the delivery suites' verdict, in the UI
+    assert check.check_name == "delivery_quality" and check.passed
     # the other day stays in the drop zone for its own partition
     assert [p.name for p in (settings.inbox / "montpellier-metropole").iterdir()] == ["comptages_routiers_20240401.csv"]
 
