@@ -7,13 +7,23 @@ BIN      := $(VENV)/bin
 HUB      := $(BIN)/hub
 STAMP    := $(VENV)/.installed
 
-.PHONY: run test install system-deps dagster reference clean
+.PHONY: run test install system-deps test-deps portal dagster reference clean
 
 run: $(STAMP)
 	$(HUB) demo run
 
-test: $(STAMP)
+test: $(STAMP) test-deps
 	$(BIN)/pytest -q
+
+# What the tests need beyond the Python packages: Debian's chromium (the portal's page test).
+# The portal's own needs (PostgreSQL, Redis, CKAN's virtualenv) are installed by `hub portal up`.
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (Debian)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The local CKAN portal (CKAN 2.12, search served by PostgreSQL) at http://127.0.0.1:5055.
+portal: $(STAMP)
+	$(HUB) portal up
 
 install: $(STAMP)
 

@@ -187,6 +187,64 @@ def quality_docs(settings: Settings) -> None:
 
 
 @main.group()
+def portal() -> None:
+    """The local CKAN portal (CKAN 2.12, search served by PostgreSQL): up, down, status, reset."""
+
+
+def _portal(settings: Settings):
+    from territoire_hub.publish.portal import Portal
+
+    return Portal.from_settings(settings)
+
+
+@portal.command("up")
+@click.pass_obj
+def portal_up(settings: Settings) -> None:
+    """Install what is missing (Debian packages, CKAN's virtualenv), start PostgreSQL, Redis and
+    CKAN, and wait until the API answers. Idempotent."""
+    from territoire_hub.publish.portal import PortalError
+
+    click.echo("Starting the portal…")
+    try:
+        _portal(settings).up(echo=click.echo)
+    except PortalError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@portal.command("down")
+@click.pass_obj
+def portal_down(settings: Settings) -> None:
+    """Stop the web server, Redis and PostgreSQL (data kept)."""
+    _portal(settings).down(echo=click.echo)
+    click.echo("Portal stopped.")
+
+
+@portal.command("status")
+@click.pass_obj
+def portal_status(settings: Settings) -> None:
+    """Whether the portal answers, with its CKAN version and extensions (exit 1 when down)."""
+    target = _portal(settings)
+    status = target.status()
+    if status is None:
+        click.echo(f"Portal not running at {target.url} (`hub portal up`).")
+        sys.exit(1)
+    click.echo(f"Portal up at {target.url}: CKAN {status['ckan_version']}, extensions {', '.join(status['extensions'])}")
+
+
+@portal.command("reset")
+@click.confirmation_option(prompt="Delete the portal's database, uploads and token, then start it afresh?")
+@click.pass_obj
+def portal_reset(settings: Settings) -> None:
+    """Stop, delete the portal's data (its virtualenv is kept) and start a fresh portal."""
+    from territoire_hub.publish.portal import PortalError
+
+    try:
+        _portal(settings).reset(echo=click.echo)
+    except PortalError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
 def demo() -> None:
     """The demo region: generate partner deliveries, serve the HTTP partners, run it all."""
 

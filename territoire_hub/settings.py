@@ -16,6 +16,11 @@ reads ``os.environ``.
 | HUB_HTTP_BACKOFF      | 0.5                       | backoff factor (s) between retries        |
 | HUB_PARTNER_TOKEN_<ID>| unset                     | bearer token for partner <ID> (HTTP)      |
 | HUB_URL_<NAME>        | unset                     | base URLs used by the registry's ${...}   |
+| HUB_PORTAL_DIR        | <data>/portal             | local CKAN portal: database, config, logs |
+| HUB_PORTAL_VENV       | <data>/portal/venv        | CKAN 2.12's own virtualenv                |
+| HUB_PORTAL_PORT       | 5055                      | portal web server (127.0.0.1)             |
+| HUB_PORTAL_PG_PORT    | 55432                     | the portal's private PostgreSQL           |
+| HUB_PORTAL_REDIS_PORT | 56379                     | the portal's private Redis                |
 """
 
 from __future__ import annotations
@@ -47,6 +52,11 @@ class Settings:
     http_backoff: float = 0.5
     partner_tokens: Mapping[str, str] = field(default_factory=dict, repr=False)
     url_vars: Mapping[str, str] = field(default_factory=dict)
+    portal_dir: Path | None = None         # the local CKAN portal (hub portal up): data, config, logs
+    portal_venv: Path | None = None        # CKAN's own virtualenv (its pins clash with Dagster's)
+    portal_port: int = 5055
+    portal_pg_port: int = 55432
+    portal_redis_port: int = 56379
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -70,6 +80,11 @@ class Settings:
             http_backoff=float(env.get("HUB_HTTP_BACKOFF", "0.5")),
             partner_tokens=tokens,
             url_vars={k: v for k, v in env.items() if k.startswith("HUB_URL_")},
+            portal_dir=_path(env, "HUB_PORTAL_DIR", data_dir / "portal", home),
+            portal_venv=_path(env, "HUB_PORTAL_VENV", data_dir / "portal" / "venv", home),
+            portal_port=int(env.get("HUB_PORTAL_PORT", "5055")),
+            portal_pg_port=int(env.get("HUB_PORTAL_PG_PORT", "55432")),
+            portal_redis_port=int(env.get("HUB_PORTAL_REDIS_PORT", "56379")),
         )
 
     @property
