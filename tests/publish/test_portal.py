@@ -212,3 +212,25 @@ def test_cli_status_and_down_up(portal):
     up = subprocess.run([str(exe), "portal", "up"], env=env, capture_output=True, text=True, timeout=600)
     assert up.returncode == 0, up.stderr
     assert portal.status()["ckan_version"] == "2.12.0"
+
+
+def test_an_organisation_member_sees_its_private_dataset(admin, portal, corpus):
+    from ckanapi import RemoteCKAN
+
+    admin.action.user_create(name="agent-metropole", email="agent@localhost", password="Agent-pass-1234-x")
+    admin.action.organization_member_create(id="metropole-montpellier", username="agent-metropole", role="member")
+    token = admin.action.api_token_create(user="agent-metropole", name="test")["token"]
+    agent = RemoteCKAN(portal.url, apikey=token)
+    assert names(agent.action.package_search(q="brutes", include_private=True)) == ["capteurs-eclairage-brut"]
+    admin.action.user_create(name="agent-herault", email="agent2@localhost", password="Agent-pass-1234-y")
+    admin.action.organization_member_create(id="herault-energies", username="agent-herault", role="member")
+    other = RemoteCKAN(portal.url, apikey=admin.action.api_token_create(user="agent-herault", name="t")["token"])
+    assert other.action.package_search(q="brutes", include_private=True)["count"] == 0
+
+
+def test_the_hub_s_dcat_fields_are_kept_and_exported(anonymous, portal, corpus):
+    dataset = anonymous.action.package_show(id="trafic-routier")
+    assert (dataset["frequency"], dataset["spatial_coverage_insee"], dataset["theme"]) == ("ANNUAL", "76", "mobilite")
+    with urllib.request.urlopen(f"{portal.url}/dataset/trafic-routier.ttl", timeout=20) as response:
+        turtle = response.read().decode()
+    assert "dcat:Dataset" in turtle and "Trafic routier moyen journalier" in turtle
