@@ -186,6 +186,35 @@ def quality_docs(settings: Settings) -> None:
     click.echo(index)
 
 
+def _publish(settings: Settings, registry: Registry, run_id: str) -> None:
+    from territoire_hub.orchestration.dbt import mart_datasets
+    from territoire_hub.publish.ckan import PortalUnavailable
+    from territoire_hub.publish.publisher import client_from, publish_all
+
+    try:
+        client = client_from(settings)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Publishing the approved indicators to {client.url}…")
+    try:
+        results = publish_all(settings, registry, client, run_id=run_id, mart_datasets=mart_datasets(settings),
+                              echo=click.echo)
+    except PortalUnavailable as exc:
+        raise click.ClickException(f"{exc} — run `hub publish` again when the portal is back") from None
+    published = [r for r in results if r.url]
+    click.echo(f"{len(published)} datasets on the portal: {client.url}/dataset/")
+
+
+@main.command()
+@click.pass_obj
+def publish(settings: Settings) -> None:
+    """Publish the approved indicators (publication.*) to CKAN: HUB_CKAN_URL/HUB_CKAN_TOKEN, or the
+    local portal of `hub portal up`. Unchanged files are not re-sent."""
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` and `hub build` first")
+    _publish(settings, _registry(settings), new_run_id())
+
+
 @main.group()
 def portal() -> None:
     """The local CKAN portal (CKAN 2.12, search served by PostgreSQL): up, down, status, reset."""
@@ -287,9 +316,11 @@ def demo_generate(settings: Settings, seed, start, **scale):
 @_scale_options
 @click.option("--no-generate", is_flag=True, help="ingest what is already in the inbox and remote folders")
 @click.option("--no-build", is_flag=True, help="stop after ingestion (no dbt build)")
+@click.option("--no-publish", is_flag=True, help="do not start the local portal nor publish")
 @click.pass_obj
-def demo_run(settings: Settings, no_generate: bool, no_build: bool, seed, start, **scale):
-    """Generate the demo deliveries, serve the HTTP partners on loopback, ingest, build, print the status."""
+def demo_run(settings: Settings, no_generate: bool, no_build: bool, no_publish: bool, seed, start, **scale):
+    """Generate the demo deliveries, serve the HTTP partners on loopback, ingest, build, publish to the
+    local portal, print the status."""
     from territoire_hub.sources.demo.server import PartnerServer, demo_settings, protected_paths
 
     registry = _registry(settings)
@@ -304,6 +335,15 @@ def demo_run(settings: Settings, no_generate: bool, no_build: bool, seed, start,
     if not no_build:
         _build(settings, run_id)
     _quality_outputs(settings, run_id)
+    if not no_build and not no_publish:
+        from territoire_hub.publish.portal import Portal, PortalError
+
+        click.echo("Starting the local portal…")
+        try:
+            Portal.from_settings(settings).up(echo=click.echo)
+        except PortalError as exc:
+            raise click.ClickException(str(exc)) from None
+        _publish(settings, registry, run_id)
     con = connect(settings.warehouse, read_only=True)
     try:
         click.echo("")

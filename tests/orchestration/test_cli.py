@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 SMALL = ["--days", "4", "--start", "2024-10-26", "--counters", "3", "--lamp-sensors", "3", "--stations", "2",
-         "--charge-points", "6", "--lamp-points", "40"]
+         "--charge-points", "6", "--lamp-points", "40", "--no-publish"]
 
 
 def hub(home: Path, *args: str) -> subprocess.CompletedProcess:

@@ -1,0 +1,120 @@
+"""What the portal shows: one CKAN dataset per indicator family, in French, with its tables.
+
+Each family lists the approved marts it publishes (``publication.<mart>``), the chart that sums it
+up, and — for marts built from commercial or restricted sources — the statistical secrecy to apply
+(the rule itself comes from the registry: ``Dataset.secrecy`` of the source).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ORGANISATION = {
+    "name": "territoire-hub",
+    "title": "Structure régionale de mutualisation des données territoriales",
+    "description": "Indicateurs agrégés calculés à partir des données des collectivités et de leurs partenaires "
+                   "(gestionnaire de réseau, opérateur de recharge, Météo-France).",
+}
+
+
+@dataclass(frozen=True)
+class Secrecy:
+    source: str                     # dataset key whose registry rule applies
+    contributors: str
+    group: tuple[str, ...]
+    measures: tuple[str, ...]
+    dominant_share: str | None = None
+    dominant_share_scale: float = 1.0   # 100 when the column is a percentage
+    sector_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart of one measure for the EPCIs of the region, latest year."""
+
+    mart: str
+    measure: str
+    label: str
+    where: str = "TRUE"
+
+
+@dataclass(frozen=True)
+class Table:
+    mart: str
+    title: str
+    secrecy: Secrecy | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    title: str
+    notes: str
+    domain: str
+    tags: tuple[str, ...]
+    tables: tuple[Table, ...]
+    chart: Chart
+    frequency: str = "ANNUAL"
+    extra_tags: tuple[str, ...] = field(default=())
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        "meteo-degres-jours", "Météo et degrés-jours par territoire",
+        "Températures, pluie et degrés-jours unifiés (base 18 °C, fenêtres Météo-France) par commune, EPCI, "
+        "département et région, chaque jour et chaque année. Chaque commune prend la station la plus proche "
+        "ayant des données ce jour-là.",
+        "weather", ("météo", "degrés-jours", "climat"),
+        (Table("meteo_territoire_annee", "Météo par territoire et par an"),
+         Table("meteo_territoire_jour", "Météo par territoire et par jour")),
+        Chart("meteo_territoire_annee", "dju_18", "Degrés-jours unifiés (base 18 °C)")),
+    Family(
+        "consommation-electricite", "Consommation d'électricité par territoire et par secteur",
+        "Consommation annuelle d'électricité (MWh) par territoire et secteur, par habitant, corrigée du climat "
+        "pour le résidentiel. Secret statistique appliqué : une cellule de moins de 3 points de livraison "
+        "(10 pour le résidentiel) ou dominée à plus de 85 % par un point est masquée et signalée.",
+        "energy", ("énergie", "électricité", "consommation"),
+        (Table("energie_territoire_annee", "Consommation d'électricité par territoire, secteur et an",
+               Secrecy("enedis__conso_annuelle_commune", "points_de_livraison", ("annee", "energie", "secteur"),
+                       ("conso_mwh", "conso_mwh_par_habitant", "conso_kwh_par_point", "conso_corrigee_climat_mwh"),
+                       dominant_share="part_point_dominant_max", sector_column="secteur")),),
+        Chart("energie_territoire_annee", "conso_mwh_par_habitant", "Électricité résidentielle (MWh par habitant)",
+              where="secteur = 'RESIDENTIEL'")),
+    Family(
+        "eclairage-public", "Éclairage public par territoire",
+        "Parc de points lumineux, part de LED, puissance installée, consommation des armoires relevées, "
+        "allumages en journée et pannes (délai médian de réparation), par territoire et par an.",
+        "lighting", ("éclairage public", "énergie", "LED"),
+        (Table("eclairage_territoire_annee", "Éclairage public par territoire et par an"),),
+        Chart("eclairage_territoire_annee", "part_led_pct", "Part de LED dans le parc (%)")),
+    Family(
+        "trafic-routier", "Trafic routier par territoire et par compteur",
+        "Trafic moyen journalier (tous jours, jours ouvrés), part de l'heure de pointe, heures de congestion "
+        "et écart entre jours de pluie et jours secs, par compteur permanent et par territoire.",
+        "traffic", ("mobilité", "trafic", "comptages"),
+        (Table("trafic_territoire_annee", "Trafic par territoire et par an"),
+         Table("trafic_compteur", "Trafic par compteur et par an")),
+        Chart("trafic_territoire_annee", "tmj_moyen_par_compteur", "Trafic moyen journalier par compteur")),
+    Family(
+        "recharge-vehicules-electriques", "Recharge des véhicules électriques par territoire",
+        "Points de recharge (par puissance), points pour 1 000 habitants, taux d'occupation et de service. "
+        "Secret statistique appliqué à l'usage : moins de 3 points observés ou un point dominant à plus de "
+        "85 % masque la cellule.",
+        "ev_charging", ("mobilité", "recharge", "véhicules électriques"),
+        (Table("recharge_territoire", "Points de recharge par territoire",
+               Secrecy("recharge_sud__irve_dynamique", "points_observes", ("annee_usage",),
+                       ("taux_occupation_pct", "taux_en_service_pct"),
+                       dominant_share="part_point_dominant_pct", dominant_share_scale=100.0)),
+         Table("recharge_territoire_annee", "Usage des points de recharge par territoire et par an",
+               Secrecy("recharge_sud__irve_dynamique", "points_observes", ("annee",),
+                       ("heures_observees", "taux_occupation_pct", "taux_en_service_pct"),
+                       dominant_share="part_point_dominant_pct", dominant_share_scale=100.0))),
+        Chart("recharge_territoire", "points_pour_1000_habitants", "Points de recharge pour 1 000 habitants")),
+    Family(
+        "fiche-territoire", "Fiche territoire : les indicateurs clés",
+        "Une ligne par territoire et par an rassemblant les indicateurs clés des autres jeux de données "
+        "(climat, électricité, éclairage, trafic, recharge), avec les motifs d'absence.",
+        "territory", ("territoire", "synthèse"),
+        (Table("fiche_territoire", "Fiche territoire par an"),),
+        Chart("fiche_territoire", "conso_electricite_mwh_par_habitant", "Électricité (MWh par habitant)")),
+)

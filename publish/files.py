@@ -1,0 +1,114 @@
+"""The files of a published table: CSV, Parquet, Table Schema, chart — written deterministically,
+so the same data gives the same bytes (and the same checksum: nothing to re-upload).
+
+CSV: UTF-8, header, ``,`` separator, ``.`` decimal point, empty cell for a missing value; a text
+cell a spreadsheet would execute (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return)
+is prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SEPARATOR = ","
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def neutralise(value: str) -> str:
+    """A text cell that would run as a formula in a spreadsheet gets a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _cell(value, is_text: bool) -> str:
+    if value is None:
+        return ""
+    if is_text:
+        return neutralise(str(value))
+    if isinstance(value, float):
+        return repr(value) if value == value else ""
+    return str(value)
+
+
+def write_csv(table: pa.Table, path: Path) -> Path:
+    text_columns = [pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in table.schema]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=SEPARATOR, lineterminator="\n")
+    writer.writerow(table.column_names)
+    for row in zip(*(table.column(i).to_pylist() for i in range(table.num_columns))):
+        writer.writerow([_cell(v, t) for v, t in zip(row, text_columns)])
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def write_parquet(table: pa.Table, path: Path) -> Path:
+    pq.write_table(table, path, compression="zstd", write_statistics=True, store_schema=True)
+    return path
+
+
+_FRICTIONLESS_TYPES = [
+    (pa.types.is_boolean, "boolean"), (pa.types.is_integer, "integer"), (pa.types.is_floating, "number"),
+    (pa.types.is_decimal, "number"), (pa.types.is_date, "date"), (pa.types.is_timestamp, "datetime"),
+]
+
+
+def table_schema(table: pa.Table, descriptions: dict[str, str], primary_key: list[str]) -> dict:
+    """A Frictionless Table Schema (validated by the frictionless library) for the CSV."""
+    from frictionless import Schema
+
+    fields = []
+    for f in table.schema:
+        kind = next((name for test, name in _FRICTIONLESS_TYPES if test(f.type)), "string")
+        field = {"name": f.name, "type": kind}
+        if descriptions.get(f.name):
+            field["description"] = descriptions[f.name]
+        fields.append(field)
+    descriptor = {"fields": fields, "missingValues": [""], "primaryKey": primary_key}
+    Schema.from_descriptor(descriptor)          # raises if the descriptor is not a valid Table Schema
+    return descriptor
+
+
+def write_schema(descriptor: dict, path: Path) -> Path:
+    path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def write_chart(con: duckdb.DuckDBPyConnection, relation: str, measure: str, label: str, where: str,
+                path: Path) -> Path:
+    """Horizontal bars: the measure for each EPCI of the region, latest year with a value."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    has_year = "annee" in [c[0] for c in con.execute(f"DESCRIBE {relation}").fetchall()]
+    year_filter = (f"AND annee = (SELECT max(annee) FROM {relation} WHERE {measure} IS NOT NULL AND {where})"
+                   if has_year else "")
+    rows = con.execute(
+        f"SELECT nom_territoire, {measure}{', annee' if has_year else ', NULL'} FROM {relation} "
+        f"WHERE niveau = 'epci' AND {where} {year_filter} ORDER BY nom_territoire").fetchall()
+    figure, axes = plt.subplots(figsize=(8, 0.6 * max(len(rows), 1) + 1.2), dpi=100)
+    names = [r[0] for r in rows]
+    values = [float(r[1]) if r[1] is not None else 0.0 for r in rows]
+    axes.barh(names, values, color="#1f5fa8")
+    for y, (value, row) in enumerate(zip(values, rows)):
+        axes.text(value, y, " non diffusé" if row[1] is None else f" {value:,.1f}".replace(",", " "), va="center")
+    year = rows[0][2] if rows and rows[0][2] is not None else ""
+    axes.set_title(f"{label} — EPCI de la région {year}".strip())
+    axes.invert_yaxis()
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path, format="png", metadata={"Software": None})   # no timestamp: same data, same bytes
+    plt.close(figure)
+    return path

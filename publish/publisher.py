@@ -1,0 +1,202 @@
+"""Publish the approved indicators (``publication.*``) to a CKAN portal.
+
+For each indicator family of ``catalogue.py``: statistical secrecy applied in the warehouse
+(rules from the registry), then CSV, Parquet, Table Schema, a chart and the quality report written
+under ``<data>/publish/<family>/``, then one CKAN dataset synchronised (``ckan.py``: changed files
+only, metadata last). A family whose marts are not publishable is skipped with the reason: the
+portal keeps its previous version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+
+from territoire_hub.publish import catalogue, files
+from territoire_hub.publish.ckan import Client, ResourceFile, ensure_group, ensure_organization, sync_dataset
+from territoire_hub.settings import Settings
+from territoire_hub.sources.registry import LICENCES, Registry
+from territoire_hub.warehouse import connect, quote_ident
+
+DOMAIN_GROUPS = {"weather": "Climat", "energy": "Énergie", "lighting": "Éclairage public",
+                 "traffic": "Mobilité", "ev_charging": "Mobilité électrique", "territory": "Territoires"}
+LICENCE_IDS = {"licence-ouverte-2.0": "lo-2.0", "odbl": "odbl-1.0"}
+
+
+@dataclass
+class FamilyResult:
+    family: str
+    url: str | None = None
+    changed: int = 0
+    skipped: str | None = None           # why the family was not published
+    secret_cells: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+def client_from(settings: Settings) -> Client:
+    """The portal given by HUB_CKAN_URL / HUB_CKAN_TOKEN, else the local portal's env file."""
+    from territoire_hub.publish.portal import Portal
+
+    url, token = settings.ckan_url, settings.ckan_token
+    if not (url and token):
+        local = Portal.from_settings(settings).secrets()
+        url, token = url or local.get("HUB_CKAN_URL"), token or local.get("HUB_CKAN_TOKEN")
+    if not (url and token):
+        raise RuntimeError("no portal: set HUB_CKAN_URL and HUB_CKAN_TOKEN, or run `hub portal up`")
+    return Client(url, token)
+
+
+def _publishable(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
+    """None when the mart may be published, else the reason."""
+    row = con.execute("SELECT publishable, critical_failed FROM quality.mart_status WHERE mart = ?", [mart]).fetchone()
+    if row is None:
+        return f"marts.{mart} has not been validated (run `hub build`)"
+    exists = con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = 'publication' "
+                         "AND table_name = ?", [mart]).fetchone()
+    if not row[0] or not exists:
+        return f"marts.{mart} is blocked by its quality gate: {'; '.join(row[1][:3])}"
+    return None
+
+
+def _column_docs(settings: Settings, mart: str) -> dict[str, str]:
+    manifest = settings.data_dir / "dbt" / "target" / "manifest.json"
+    if not manifest.exists():
+        return {}
+    nodes = json.loads(manifest.read_text())["nodes"]
+    node = next((n for n in nodes.values() if n.get("resource_type") == "model" and n["name"] == mart), None)
+    return {name: c.get("description", "") for name, c in (node or {}).get("columns", {}).items()}
+
+
+def protected_table(con: duckdb.DuckDBPyConnection, registry: Registry, table: catalogue.Table) -> tuple[pa.Table, int]:
+    """The approved mart with statistical secrecy applied (when its source requires it)."""
+    relation = f"publication.{quote_ident(table.mart)}"
+    if table.secrecy is None:
+        return con.execute(f"SELECT * FROM {relation}").fetch_arrow_table(), 0
+    from territoire_hub.publish.secrecy import apply_secrecy
+
+    s = table.secrecy
+    rule = registry.dataset(s.source).dataset.secrecy
+    if s.dominant_share_scale != 1 and rule.max_dominant_share is not None:
+        rule = rule.model_copy(update={"max_dominant_share": rule.max_dominant_share * s.dominant_share_scale})
+    protected = apply_secrecy(con, relation, group=list(s.group), measures=list(s.measures),
+                              contributors=s.contributors, rule=rule, dominant_share=s.dominant_share,
+                              sector_column=s.sector_column)
+    secret = protected.column("secret_statistique").drop_null()
+    return protected, len(secret)
+
+
+def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry, client: Client,
+                   family: catalogue.Family, *, run_id: str, mart_datasets: dict[str, list[str]],
+                   echo: Callable[[str], None] = lambda _: None) -> FamilyResult:
+    result = FamilyResult(family.name)
+    for table in family.tables:
+        reason = _publishable(con, table.mart)
+        if reason:
+            result.skipped = reason
+            return result
+    folder = settings.data_dir / "publish" / family.name
+    folder.mkdir(parents=True, exist_ok=True)
+    resources: list[ResourceFile] = []
+    years: list[int] = []
+    for table in family.tables:
+        data, secret = protected_table(con, registry, table)
+        result.secret_cells += secret
+        docs = _column_docs(settings, table.mart)
+        docs["secret_statistique"] = ("secret statistique : vide si diffusable, « primaire » si la cellule ne respecte "
+                                      "pas la règle de sa source, « secondaire » si elle est masquée pour empêcher "
+                                      "de retrouver une cellule primaire par différence")
+        key = [c for c in ("niveau", "code_territoire", "id_compteur", "annee", "jour", "energie", "secteur")
+               if c in data.column_names]
+        base = folder / table.mart
+        resources += [
+            ResourceFile(f"{table.mart}.csv", files.write_csv(data, base.with_suffix(".csv")), "CSV",
+                         f"{table.title} — CSV UTF-8, séparateur virgule, point décimal.", datastore=data),
+            ResourceFile(f"{table.mart}.parquet", files.write_parquet(data, base.with_suffix(".parquet")), "Parquet",
+                         f"{table.title} — Parquet (types conservés)."),
+            ResourceFile(f"{table.mart}.schema.json",
+                         files.write_schema(files.table_schema(data, docs, key), folder / f"{table.mart}.schema.json"),
+                         "JSON", f"Dictionnaire des données de {table.mart} (Frictionless Table Schema)."),
+        ]
+        if "annee" in data.column_names:
+            years += [y for y in data.column("annee").to_pylist() if y is not None]
+    chart_table = next(t for t in family.tables if t.mart == family.chart.mart)
+    chart_data, _ = protected_table(con, registry, chart_table)
+    con.register("_chart", chart_data)
+    try:
+        chart = files.write_chart(con, "_chart", family.chart.measure, family.chart.label, family.chart.where,
+                                  folder / "graphique.png")
+    finally:
+        con.unregister("_chart")
+    resources.append(ResourceFile("graphique.png", chart, "PNG", family.chart.label))
+    quality = _quality_report(con, family)
+    report = folder / "rapport_qualite.json"
+    report.write_text(json.dumps(quality, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    resources.append(ResourceFile("rapport_qualite.json", report, "JSON",
+                                  "Dernier rapport qualité des tables (Great Expectations) et signalements."))
+
+    sources = sorted({k for t in family.tables for k in mart_datasets.get(t.mart, [])})
+    partners = sorted({registry.dataset(k).partner.id for k in sources if k in registry.datasets})
+    licences = {registry.dataset(k).dataset.licence for k in sources if k in registry.datasets}
+    flags = sum(len(m["flags"]) for m in quality["tables"])
+    metadata = {
+        "name": family.name, "title": family.title, "notes": family.notes,
+        "owner_org": catalogue.ORGANISATION["name"],
+        "license_id": LICENCE_IDS["odbl"] if "odbl" in licences else LICENCE_IDS["licence-ouverte-2.0"],
+        "tags": [{"name": t} for t in family.tags], "groups": [{"name": _group_name(family.domain)}],
+        "theme": family.domain, "frequency": family.frequency,
+        "spatial_coverage_insee": " ".join([registry.region.code_region, *registry.region.epcis]),
+        "temporal_start": f"{min(years)}-01-01" if years else "", "temporal_end": f"{max(years)}-12-31" if years else "",
+        "contributors": ", ".join(partners),
+        "quality_status": "validé" if not flags else f"validé avec avertissements ({flags})",
+        "provenance": f"run {run_id}; modèles dbt {', '.join('marts.' + t.mart for t in family.tables)}; "
+                      f"sources {', '.join(sources)}",
+    }
+    counts = sync_dataset(client, metadata, resources, on_change=lambda name: echo(f"    uploaded {name}"))
+    result.changed = counts["changed"] + counts["removed"]
+    result.files = [r.name for r in resources]
+    result.url = f"{client.url}/dataset/{family.name}"
+    return result
+
+
+def _group_name(domain: str) -> str:
+    return domain.replace("_", "-")
+
+
+def _quality_report(con: duckdb.DuckDBPyConnection, family: catalogue.Family) -> dict:
+    tables = []
+    for table in family.tables:
+        mart, publishable, warnings, flags = con.execute(
+            "SELECT mart, publishable, warnings, upstream_flags FROM quality.mart_status WHERE mart = ?",
+            [table.mart]).fetchone()
+        tables.append({"mart": mart, "publishable": publishable, "warnings": list(warnings),
+                       "flags": list(warnings) + list(flags)})
+    return {"family": family.name, "tables": tables}
+
+
+def publish_all(settings: Settings, registry: Registry, client: Client, *, run_id: str,
+                mart_datasets: dict[str, list[str]], echo: Callable[[str], None] = print,
+                families: tuple[catalogue.Family, ...] = catalogue.FAMILIES) -> list[FamilyResult]:
+    ensure_organization(client, catalogue.ORGANISATION)
+    for family in families:
+        ensure_group(client, _group_name(family.domain), DOMAIN_GROUPS[family.domain])
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        results = []
+        for family in families:
+            result = publish_family(con, settings, registry, client, family, run_id=run_id,
+                                    mart_datasets=mart_datasets, echo=echo)
+            state = f"skipped: {result.skipped}" if result.skipped else \
+                f"{result.changed} resources updated, {result.secret_cells} cells under statistical secrecy"
+            echo(f"  {family.name:<32} {state}")
+            results.append(result)
+        return results
+    finally:
+        con.close()
+
+
+__all__ = ["publish_all", "client_from", "FamilyResult", "LICENCES"]

@@ -1,0 +1,166 @@
+"""Publishing the demo region's approved indicators to the real portal: every family with all its
+resources, CSV = mart (secret cells blanked and flagged), idempotence, a portal that stops in the
+middle of a publication, and nothing raw or unaggregated on the portal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from territoire_hub.publish import catalogue
+from territoire_hub.publish.ckan import Client, PortalUnavailable
+from territoire_hub.publish.files import neutralise, write_csv
+from territoire_hub.publish.publisher import publish_all, protected_table
+from territoire_hub.orchestration.dbt import mart_datasets
+from territoire_hub.settings import Settings
+from territoire_hub.sources.registry import load_registry
+from territoire_hub.warehouse import connect
+
+SMALL = ["--days", "4", "--start", "2024-10-26", "--counters", "3", "--lamp-sensors", "3", "--stations", "2",
+         "--charge-points", "6", "--lamp-points", "40", "--no-publish"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    home = tmp_path_factory.mktemp("published")
+    exe = Path(sys.executable).with_name("hub")
+    done = subprocess.run([str(exe), "demo", "run", *SMALL], env={**os.environ, "HUB_HOME": str(home)},
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    return Settings.from_env({"HUB_HOME": str(home)})
+
+
+@pytest.fixture(scope="module")
+def published(built, portal, registry):
+    client = Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"])
+    results = publish_all(built, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(built),
+                          echo=lambda _: None)
+    return built, client, results
+
+
+def download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
+
+
+def test_every_family_is_published_with_all_its_resources(published, anonymous):
+    _, _, results = published
+    assert [r.family for r in results if r.url] == [f.name for f in catalogue.FAMILIES]
+    for family in catalogue.FAMILIES:
+        dataset = anonymous.action.package_show(id=family.name)
+        expected = {f"{t.mart}.{ext}" for t in family.tables for ext in ("csv", "parquet", "schema.json")}
+        assert {r["name"] for r in dataset["resources"]} == expected | {"graphique.png", "rapport_qualite.json"}
+        assert dataset["organization"]["name"] == "territoire-hub"
+        assert dataset["license_id"] in ("lo-2.0", "odbl-1.0") and dataset["quality_status"].startswith("validé")
+        assert dataset["spatial_coverage_insee"].startswith("76 ") and dataset["contributors"]
+        png = next(r for r in dataset["resources"] if r["name"] == "graphique.png")
+        assert download(png["url"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert anonymous.action.package_show(id="trafic-routier")["license_id"] == "odbl-1.0"   # the counters' ODbL
+
+
+def test_each_csv_equals_its_mart_with_secret_cells_blank_and_flagged(published, anonymous, registry):
+    settings, _, _ = published
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        for family in catalogue.FAMILIES:
+            dataset = anonymous.action.package_show(id=family.name)
+            for table in family.tables:
+                resource = next(r for r in dataset["resources"] if r["name"] == f"{table.mart}.csv")
+                rows = list(csv.reader(io.StringIO(download(resource["url"]).decode("utf-8"))))
+                expected, _ = protected_table(con, registry, table)
+                assert rows[0] == expected.column_names
+                assert len(rows) - 1 == expected.num_rows == con.execute(
+                    f"SELECT count(*) FROM publication.{table.mart}").fetchone()[0]
+                if table.secrecy is None:
+                    continue
+                status = rows[0].index("secret_statistique")
+                for measure in table.secrecy.measures:
+                    m = rows[0].index(measure)
+                    assert all(r[m] == "" for r in rows[1:] if r[status]), (table.mart, measure)
+                # the DataStore holds the same table
+                found = anonymous.action.datastore_search(resource_id=resource["id"], limit=1)
+                assert found["total"] == expected.num_rows
+    finally:
+        con.close()
+
+
+def test_a_second_run_with_no_new_data_changes_nothing(published, anonymous, registry):
+    settings, client, _ = published
+    before = {f.name: {r["id"]: r["last_modified"] for r in anonymous.action.package_show(id=f.name)["resources"]}
+              for f in catalogue.FAMILIES}
+    again = publish_all(settings, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(settings),
+                        echo=lambda _: None)
+    assert [r.changed for r in again] == [0] * len(catalogue.FAMILIES)
+    after = {f.name: {r["id"]: r["last_modified"] for r in anonymous.action.package_show(id=f.name)["resources"]}
+             for f in catalogue.FAMILIES}
+    assert after == before
+
+
+def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(published, portal, anonymous, registry):
+    settings, _, _ = published
+    con = connect(settings.warehouse)               # new figures for two families: files to upload
+    try:
+        con.execute("UPDATE publication.meteo_territoire_annee SET pluie_mm = pluie_mm + 1")
+        con.execute("UPDATE publication.trafic_compteur SET tmj_tous_jours = tmj_tous_jours + 1")
+    finally:
+        con.close()
+    impatient = Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"], attempts=2, backoff=0.1, timeout=5)
+    stopped = []
+
+    def stop_after_first_upload(message: str) -> None:
+        if "uploaded" in message and not stopped:
+            stopped.append(message)
+            portal.down(echo=lambda *_: None)
+
+    with pytest.raises(PortalUnavailable):
+        publish_all(settings, registry, impatient, run_id="test-run-2", mart_datasets=mart_datasets(settings),
+                    echo=stop_after_first_upload)
+    assert stopped
+    portal.up(echo=lambda *_: None)
+    publish_all(settings, registry, Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"]), run_id="test-run-2",
+                mart_datasets=mart_datasets(settings), echo=lambda _: None)
+    from territoire_hub.publish.files import sha256
+    for family in catalogue.FAMILIES:           # consistent: every resource is the local file, checksum and all
+        dataset = anonymous.action.package_show(id=family.name)
+        assert dataset["provenance"].startswith("run test-run-2")
+        for resource in dataset["resources"]:
+            local = settings.data_dir / "publish" / family.name / resource["name"]
+            assert resource["hash"] == sha256(local)
+
+
+def test_nothing_raw_or_unaggregated_is_on_the_portal(published, anonymous, registry):
+    """Walk every resource: no raw partner table, no column of a restricted, commercial or personal
+    dataset, every row an aggregate over a territory (or an open-data counter)."""
+    protected = set()
+    for entry in registry.datasets.values():
+        if entry.dataset.sensitivity.value != "open":
+            protected |= {c.name for c in entry.spec.columns}
+    # territory and year codes are the keys of every aggregate, not partner data
+    protected -= {"insee", "code_commune", "nom_commune", "code_epci", "code_departement", "code_region", "annee"}
+    assert {"nb_sites", "conso_totale_mwh", "id_pdc_itinerance", "id_capteur", "numero_ticket", "index_kwh"} <= protected
+    raw_tables = set(registry.datasets)
+    for dataset in anonymous.action.package_search(rows=1000)["results"]:
+        for resource in dataset["resources"]:
+            assert not any(key in resource["name"] for key in raw_tables), resource["name"]
+            if resource["format"] != "CSV":
+                continue
+            header = next(csv.reader(io.StringIO(download(resource["url"]).decode("utf-8"))))
+            assert not protected & set(header), (resource["name"], protected & set(header))
+            assert "niveau" in header or resource["name"] == "trafic_compteur.csv"
+
+
+def test_csv_cells_a_spreadsheet_would_execute_are_neutralised(tmp_path):
+    import pyarrow as pa
+
+    assert [neutralise(v) for v in ("=1+1", "+33 1", "-2", "@SUM(A1)", "Sète", "")] == \
+        ["'=1+1", "'+33 1", "'-2", "'@SUM(A1)", "Sète", ""]
+    path = write_csv(pa.table({"nom": ["=cmd|' /C calc'!A0", "Agde"], "valeur": [-1.5, 2.0]}), tmp_path / "t.csv")
+    assert path.read_text(encoding="utf-8") == "nom,valeur\n'=cmd|' /C calc'!A0,-1.5\nAgde,2.0\n"
