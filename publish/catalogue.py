@@ -39,10 +39,20 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Mask:
+    """Columns copied from a mart under secrecy: blanked wherever that mart's cell is secret."""
+
+    mart: str
+    where: str                      # which of its rows the columns come from
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     mart: str
     title: str
     secrecy: Secrecy | None = None
+    masks: tuple[Mask, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,9 +85,12 @@ FAMILIES: tuple[Family, ...] = (
         "(10 pour le résidentiel) ou dominée à plus de 85 % par un point est masquée et signalée.",
         "energy", ("énergie", "électricité", "consommation"),
         (Table("energie_territoire_annee", "Consommation d'électricité par territoire, secteur et an",
+               # the dominance test uses the lower bound of the dominant point's share: a cell is
+               # secret when it is certainly dominated (ORE's cells already passed its own secrecy;
+               # the upper bound is 1 for any one-cell territory and would hide every commune)
                Secrecy("enedis__conso_annuelle_commune", "points_de_livraison", ("annee", "energie", "secteur"),
                        ("conso_mwh", "conso_mwh_par_habitant", "conso_kwh_par_point", "conso_corrigee_climat_mwh"),
-                       dominant_share="part_point_dominant_max", sector_column="secteur")),),
+                       dominant_share="part_point_dominant_min", sector_column="secteur")),),
         Chart("energie_territoire_annee", "conso_mwh_par_habitant", "Électricité résidentielle (MWh par habitant)",
               where="secteur = 'RESIDENTIEL'")),
     Family(
@@ -115,6 +128,10 @@ FAMILIES: tuple[Family, ...] = (
         "Une ligne par territoire et par an rassemblant les indicateurs clés des autres jeux de données "
         "(climat, électricité, éclairage, trafic, recharge), avec les motifs d'absence.",
         "territory", ("territoire", "synthèse"),
-        (Table("fiche_territoire", "Fiche territoire par an"),),
+        (Table("fiche_territoire", "Fiche territoire par an", masks=(
+            Mask("energie_territoire_annee", "energie = 'electricite' AND secteur = 'TOUS'",
+                 ("conso_electricite_mwh", "conso_electricite_mwh_par_habitant", "conso_electricite_minorant")),
+            Mask("energie_territoire_annee", "energie = 'electricite' AND secteur = 'RESIDENTIEL'",
+                 ("conso_residentielle_corrigee_climat_mwh",)))),),
         Chart("fiche_territoire", "conso_electricite_mwh_par_habitant", "Électricité (MWh par habitant)")),
 )

@@ -73,8 +73,11 @@ def _column_docs(settings: Settings, mart: str) -> dict[str, str]:
 
 
 def protected_table(con: duckdb.DuckDBPyConnection, registry: Registry, table: catalogue.Table) -> tuple[pa.Table, int]:
-    """The approved mart with statistical secrecy applied (when its source requires it)."""
+    """The approved mart with statistical secrecy applied (when its source requires it), and the
+    columns it copies from a mart under secrecy blanked where that mart's cell is secret."""
     relation = f"publication.{quote_ident(table.mart)}"
+    if table.masks:
+        return _masked(con, registry, table)
     if table.secrecy is None:
         return con.execute(f"SELECT * FROM {relation}").fetch_arrow_table(), 0
     from territoire_hub.publish.secrecy import apply_secrecy
@@ -88,6 +91,29 @@ def protected_table(con: duckdb.DuckDBPyConnection, registry: Registry, table: c
                               sector_column=s.sector_column)
     secret = protected.column("secret_statistique").drop_null()
     return protected, len(secret)
+
+
+def _masked(con: duckdb.DuckDBPyConnection, registry: Registry, table: catalogue.Table) -> tuple[pa.Table, int]:
+    sources = {t.mart: t for f in catalogue.FAMILIES for t in f.tables}
+    replace, status, joins = [], [], []
+    for i, mask in enumerate(table.masks):
+        protected, _ = protected_table(con, registry, sources[mask.mart])
+        con.register(f"_mask{i}", protected)
+        joins.append(f"LEFT JOIN (SELECT niveau, code_territoire, annee FROM _mask{i} WHERE ({mask.where}) "
+                     f"AND secret_statistique IS NOT NULL) s{i} USING (niveau, code_territoire, annee)")
+        replace += [f"CASE WHEN s{i}.code_territoire IS NULL THEN {quote_ident(c)} END AS {quote_ident(c)}"
+                    for c in mask.columns]
+        status.append(f"s{i}.code_territoire IS NOT NULL")
+    try:
+        data = con.execute(
+            f"SELECT m.* REPLACE ({', '.join(replace)}), "
+            f"CASE WHEN {' OR '.join(status)} THEN 'secondaire' END AS secret_statistique "
+            f"FROM publication.{quote_ident(table.mart)} m {' '.join(joins)} "
+            f"ORDER BY m.niveau, m.code_territoire, m.annee").fetch_arrow_table()
+    finally:
+        for i in range(len(table.masks)):
+            con.unregister(f"_mask{i}")
+    return data, len(data.column("secret_statistique").drop_null())
 
 
 def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry, client: Client,

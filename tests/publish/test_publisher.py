@@ -164,3 +164,27 @@ def test_csv_cells_a_spreadsheet_would_execute_are_neutralised(tmp_path):
         ["'=1+1", "'+33 1", "'-2", "'@SUM(A1)", "Sète", ""]
     path = write_csv(pa.table({"nom": ["=cmd|' /C calc'!A0", "Agde"], "valeur": [-1.5, 2.0]}), tmp_path / "t.csv")
     assert path.read_text(encoding="utf-8") == "nom,valeur\n'=cmd|' /C calc'!A0,-1.5\nAgde,2.0\n"
+
+
+def test_the_fiche_hides_the_electricity_of_a_commune_secret_in_the_energy_dataset(published, registry):
+    settings, _, _ = published
+    con = connect(settings.warehouse)
+    try:
+        commune, year = con.execute(
+            "SELECT code_territoire, annee FROM publication.energie_territoire_annee WHERE niveau = 'commune' "
+            "AND secteur = 'TOUS' AND energie = 'electricite' AND conso_mwh IS NOT NULL "
+            "ORDER BY code_territoire LIMIT 1").fetchone()
+        con.execute("UPDATE publication.energie_territoire_annee SET points_de_livraison = 2 WHERE niveau = 'commune' "
+                    "AND code_territoire = ? AND annee = ? AND secteur = 'TOUS'", [commune, year])
+        fiche = next(t for f in catalogue.FAMILIES for t in f.tables if t.mart == "fiche_territoire")
+        data, secret = protected_table(con, registry, fiche)
+    finally:
+        con.close()
+    rows = {(r["niveau"], r["code_territoire"], r["annee"]): r for r in data.to_pylist()}
+    hidden = rows[("commune", commune, year)]
+    assert hidden["secret_statistique"] == "secondaire" and hidden["conso_electricite_mwh"] is None
+    assert hidden["conso_electricite_mwh_par_habitant"] is None and hidden["population"] is not None
+    # the EPCI total cannot give it back: the energy dataset suppressed a second commune there
+    assert secret >= 2
+    assert sum(r["conso_electricite_mwh"] is not None for r in rows.values() if r["niveau"] == "commune") \
+        == len([r for r in rows.values() if r["niveau"] == "commune"]) - secret
