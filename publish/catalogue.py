@@ -26,6 +26,7 @@ class Secrecy:
     dominant_share: str | None = None
     dominant_share_scale: float = 1.0   # 100 when the column is a percentage
     sector_column: str | None = None
+    total: str | None = None            # the sector value that is the sum of the others ('TOUS')
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ FAMILIES: tuple[Family, ...] = (
                # the upper bound is 1 for any one-cell territory and would hide every commune)
                Secrecy("enedis__conso_annuelle_commune", "points_de_livraison", ("annee", "energie", "secteur"),
                        ("conso_mwh", "conso_mwh_par_habitant", "conso_kwh_par_point", "conso_corrigee_climat_mwh"),
-                       dominant_share="part_point_dominant_min", sector_column="secteur")),),
+                       dominant_share="part_point_dominant_min", sector_column="secteur", total="TOUS")),),
         Chart("energie_territoire_annee", "conso_mwh_par_habitant", "Électricité résidentielle (MWh par habitant)",
               where="secteur = 'RESIDENTIEL'")),
     Family(

@@ -80,15 +80,18 @@ def protected_table(con: duckdb.DuckDBPyConnection, registry: Registry, table: c
         return _masked(con, registry, table)
     if table.secrecy is None:
         return con.execute(f"SELECT * FROM {relation}").fetch_arrow_table(), 0
-    from territoire_hub.publish.secrecy import apply_secrecy
+    from territoire_hub.publish.secrecy import apply_secrecy, apply_secrecy_with_total
 
     s = table.secrecy
     rule = registry.dataset(s.source).dataset.secrecy
     if s.dominant_share_scale != 1 and rule.max_dominant_share is not None:
         rule = rule.model_copy(update={"max_dominant_share": rule.max_dominant_share * s.dominant_share_scale})
-    protected = apply_secrecy(con, relation, group=list(s.group), measures=list(s.measures),
-                              contributors=s.contributors, rule=rule, dominant_share=s.dominant_share,
-                              sector_column=s.sector_column)
+    common = dict(group=list(s.group), measures=list(s.measures), contributors=s.contributors, rule=rule,
+                  dominant_share=s.dominant_share)
+    if s.total is not None:
+        protected = apply_secrecy_with_total(con, relation, sector_column=s.sector_column, total=s.total, **common)
+    else:
+        protected = apply_secrecy(con, relation, sector_column=s.sector_column, **common)
     secret = protected.column("secret_statistique").drop_null()
     return protected, len(secret)
 

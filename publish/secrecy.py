@@ -25,9 +25,10 @@ par une de ses communes). Sur une hiérarchie en arbre, chaque inconnue se trouv
 équations qui en comptent au moins deux : aucune n'est déterminée par le système linéaire.
 
 Limites :
-* seules les relations territoriales sont protégées ; les groupes sont supposés indépendants.
-  Une ligne « tous secteurs » égale à la somme des secteurs (ou un total annuel) crée une
-  relation entre groupes que ce module ne voit pas ;
+* ``apply_secrecy`` ne protège que les relations territoriales, ses groupes étant supposés
+  indépendants ; une ligne « tous secteurs » égale à la somme des secteurs est traitée par
+  ``apply_secrecy_with_total`` (en bas de ce module) ; un total annuel d'une table journalière
+  ne l'est pas ;
 * les lignes vides (toutes mesures NULL, contributeurs NULL/0) ne sont ni secrétisées ni
   choisies, et comptent comme connues dans les sommes ; un parent ou des enfants absents de la
   table ne forment pas de relation ;
@@ -162,3 +163,87 @@ def apply_secrecy(
         con.unregister(src)
         for table in (cells, edges, rules, picks):
             con.execute(f"drop table if exists {table}")
+
+
+def apply_secrecy_with_total(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    sector_column: str,
+    total: str,
+    group: list[str],
+    measures: list[str],
+    contributors: str,
+    rule: SecrecyRule,
+    dominant_share: str | None = None,
+    hierarchy: str = "intermediate.int_territory__communes",
+) -> pa.Table:
+    """:func:`apply_secrecy` for a mart whose sectors add up to a ``total`` row (``secteur = 'TOUS'``).
+
+    The sector is then a second hierarchy, inside each territory: « total moins les autres
+    secteurs » reveals a sector that is the only secret one, and a secret total whose sectors are
+    all published is their sum. Until no such case is left, the cells that must also be hidden
+    are forced (their contributor count read as 0) and the territorial rules run again, so each
+    forced cell is itself protected against the territorial roll-ups. Forced cells are
+    ``secondaire``.
+    """
+    others = [g for g in group if g != sector_column]
+    keys = ["niveau", "code_territoire", *others, sector_column]
+    forced = pa.table({k: pa.array([], pa.string()) for k in keys})
+    key_list = ", ".join(_q(k) for k in keys)
+    part_keys = ", ".join(_q(k) for k in ["niveau", "code_territoire", *others])
+    empty = " and ".join(f"{_q(m)} is null" for m in measures)
+    for _ in range(50):
+        con.register("_forced", forced)
+        src = (f"(select s.* replace (case when f.niveau is not null then 0 else s.{_q(contributors)} end "
+               f"as {_q(contributors)}) from {source} s left join _forced f using ({key_list}))")
+        result = apply_secrecy(con, src, group=group, measures=measures, contributors=contributors, rule=rule,
+                               dominant_share=dominant_share, sector_column=sector_column, hierarchy=hierarchy)
+        con.register("_result", result)
+        total_literal = "'" + total.replace("'", "''") + "'"
+        new = con.execute(f"""
+            with cells as (
+                select *, cast({_q(sector_column)} as varchar) = {total_literal} as is_total,
+                       {STATUS} is not null as secret, not ({empty}) as has_value
+                from _result
+            ), per_territory as (
+                select {part_keys},
+                       count(*) filter (not is_total and secret) as secret_parts,
+                       bool_or(is_total and secret) as total_secret,
+                       bool_or(is_total and has_value) as total_present,
+                       arg_min(cast({_q(sector_column)} as varchar), {_q(contributors)})
+                           filter (not is_total and not secret and has_value) as smallest_open_part
+                from cells group by {part_keys}
+            )
+            select {part_keys}, {total_literal} as {_q(sector_column)} from per_territory
+            where total_present and not total_secret and secret_parts = 1
+            union
+            select {part_keys}, smallest_open_part from per_territory
+            where total_secret and secret_parts = 0 and smallest_open_part is not null
+            """).fetch_arrow_table()
+        con.unregister("_result")
+        con.unregister("_forced")
+        new = new.cast(pa.schema([(k, pa.string()) for k in keys]))
+        if new.num_rows == 0:
+            break
+        forced = pa.concat_tables([forced, new])
+    # forced cells are complementary suppressions: label them so
+    con.register("_forced", forced)
+    try:
+        return _label(con, result, keys)
+    finally:
+        con.unregister("_forced")
+
+
+def _label(con: duckdb.DuckDBPyConnection, result: pa.Table, keys: list[str]) -> pa.Table:
+    """``secondaire`` on the forced cells (registered as ``_forced``), row order kept."""
+    ordered = result.append_column("__order", pa.array(np.arange(len(result), dtype=np.int64)))
+    con.register("_ordered", ordered)
+    try:
+        columns = ", ".join(f"r.{_q(c)}" for c in result.column_names if c != STATUS)
+        match = " and ".join(f"cast(r.{_q(k)} as varchar) = f.{_q(k)}" for k in keys)
+        return con.execute(
+            f"select {columns}, case when exists (select 1 from _forced f where {match}) then 'secondaire' "
+            f"else r.{STATUS} end as {STATUS} from _ordered r order by r.__order").fetch_arrow_table()
+    finally:
+        con.unregister("_ordered")

@@ -235,3 +235,42 @@ def test_subquery_source_and_bad_columns(con):
     with pytest.raises(ValueError, match="secret_statistique"):
         apply_secrecy(con, "(select *, 'x' as secret_statistique from mart)", group=[],
                       measures=["conso_mwh"], contributors="nb_sites", rule=RULE)
+
+
+def test_a_sector_cannot_be_recovered_as_the_total_minus_the_other_sectors():
+    """Within a territory the sectors add up to the 'TOUS' row: the only secret sector forces the
+    total to be hidden too, and that hidden total is itself protected in the territorial roll-up."""
+    from territoire_hub.publish.secrecy import apply_secrecy_with_total
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA intermediate")
+    con.execute("CREATE TABLE intermediate.int_territory__communes AS SELECT * FROM (VALUES "
+                "('c1', 'e1', 'd1', 'r1'), ('c2', 'e1', 'd1', 'r1'), ('c3', 'e1', 'd1', 'r1')) "
+                "t(code_commune, code_epci, code_departement, code_region)")
+    rows = []
+    for niveau, code, scale in [("commune", "c1", 1), ("commune", "c2", 2), ("commune", "c3", 3), ("epci", "e1", 6)]:
+        residential, industry = 100.0 * scale, 50.0 * scale
+        n_ind = 2 if code == "c1" else 5 * scale            # c1's industry: 2 points < 3 → primaire
+        rows += [(niveau, code, 2024, "RESIDENTIEL", residential, 20 * scale),
+                 (niveau, code, 2024, "INDUSTRIE", industry, n_ind),
+                 (niveau, code, 2024, "TOUS", residential + industry, 20 * scale + n_ind)]
+    con.execute("CREATE TABLE mart (niveau VARCHAR, code_territoire VARCHAR, annee INTEGER, secteur VARCHAR, "
+                "conso DOUBLE, points INTEGER)")
+    con.executemany("INSERT INTO mart VALUES (?, ?, ?, ?, ?, ?)", rows)
+    rule = SecrecyRule(contributor="point", min_contributors=3)
+    out = apply_secrecy_with_total(con, "mart", sector_column="secteur", total="TOUS", group=["annee", "secteur"],
+                                   measures=["conso"], contributors="points", rule=rule)
+    status = {(r["code_territoire"], r["secteur"]): r["secret_statistique"] for r in out.to_pylist()}
+    assert status[("c1", "INDUSTRIE")] == "primaire"
+    # c1's total would give INDUSTRIE = TOUS − RESIDENTIEL: hidden too
+    assert status[("c1", "TOUS")] == "secondaire"
+    # and c1's total would come back as e1's total minus c2's and c3's: one more commune total hidden
+    assert sum(status[(c, "TOUS")] is not None for c in ("c1", "c2", "c3")) == 2
+    # whose own sectors no longer add up to it: one of its sectors is hidden as well
+    other = next(c for c in ("c2", "c3") if status[(c, "TOUS")] is not None)
+    assert sum(status[(other, s)] is not None for s in ("RESIDENTIEL", "INDUSTRIE")) >= 1
+    # every territory × sector relation now holds 0 or at least 2 secret cells
+    for code in ("c1", "c2", "c3", "e1"):
+        assert sum(status[(code, s)] is not None for s in ("RESIDENTIEL", "INDUSTRIE", "TOUS")) != 1
+    for sector in ("RESIDENTIEL", "INDUSTRIE", "TOUS"):
+        assert sum(status[(c, sector)] is not None for c in ("c1", "c2", "c3", "e1")) != 1
