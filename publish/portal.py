@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -43,11 +44,18 @@ class Portal:
     port: int
     pg_port: int
     redis_port: int
+    db: str = "ckan_default"
+    datastore_db: str = "datastore_default"
+
+    def __post_init__(self) -> None:
+        for name in (self.db, self.datastore_db):
+            if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+                raise PortalError(f"database name {name!r}: lower-case letters, digits and _ only")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Portal":
         return cls(settings.portal_dir, settings.portal_venv, settings.portal_port, settings.portal_pg_port,
-                   settings.portal_redis_port)
+                   settings.portal_redis_port, settings.portal_db, settings.portal_datastore_db)
 
     # -- places ------------------------------------------------------------------------------
     @property
@@ -148,8 +156,8 @@ class Portal:
             SELECT 'CREATE ROLE datastore_ro LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'datastore_ro')\\gexec
             ALTER ROLE ckan PASSWORD '{values["CKAN_DB_PASSWORD"]}';
             ALTER ROLE datastore_ro PASSWORD '{values["DATASTORE_RO_PASSWORD"]}';
-            SELECT 'CREATE DATABASE ckan_default OWNER ckan ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'ckan_default')\\gexec
-            SELECT 'CREATE DATABASE datastore_default OWNER ckan ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'datastore_default')\\gexec
+            SELECT 'CREATE DATABASE {self.db} OWNER ckan ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{self.db}')\\gexec
+            SELECT 'CREATE DATABASE {self.datastore_db} OWNER ckan ENCODING ''UTF8''' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{self.datastore_db}')\\gexec
             """, "psql roles")
 
     def _pg_running(self) -> bool:
@@ -190,9 +198,9 @@ class Portal:
             self._run([str(self.venv / "bin" / "ckan"), "generate", "config", str(self.ini)], "ckan generate")
         licences = EXTENSION / "ckanext" / "territoire" / "licences.json"
         self._run([str(self.venv / "bin" / "ckan"), "config-tool", str(self.ini),
-                   f"sqlalchemy.url = postgresql://ckan:{values['CKAN_DB_PASSWORD']}@127.0.0.1:{self.pg_port}/ckan_default",
-                   f"ckan.datastore.write_url = postgresql://ckan:{values['CKAN_DB_PASSWORD']}@127.0.0.1:{self.pg_port}/datastore_default",
-                   f"ckan.datastore.read_url = postgresql://datastore_ro:{values['DATASTORE_RO_PASSWORD']}@127.0.0.1:{self.pg_port}/datastore_default",
+                   f"sqlalchemy.url = postgresql://ckan:{values['CKAN_DB_PASSWORD']}@127.0.0.1:{self.pg_port}/{self.db}",
+                   f"ckan.datastore.write_url = postgresql://ckan:{values['CKAN_DB_PASSWORD']}@127.0.0.1:{self.pg_port}/{self.datastore_db}",
+                   f"ckan.datastore.read_url = postgresql://datastore_ro:{values['DATASTORE_RO_PASSWORD']}@127.0.0.1:{self.pg_port}/{self.datastore_db}",
                    "ckan.datastore.sqlsearch.enabled = true",
                    f"ckan.site_url = {self.url}", "ckan.site_id = territoire",
                    "ckan.site_title = territoire-hub — indicateurs territoriaux",
@@ -210,7 +218,7 @@ class Portal:
     def _database(self) -> None:
         self._ckan("db", "init", step="ckan db init")
         permissions = self._ckan("datastore", "set-permissions", step="datastore set-permissions")
-        self._psql("datastore_default", "SET client_min_messages = warning;\n" + permissions, "psql datastore")
+        self._psql(self.datastore_db, "SET client_min_messages = warning;\n" + permissions, "psql datastore")
 
     def _sysadmin(self) -> None:
         values = self.secrets()

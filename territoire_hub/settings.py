@@ -21,6 +21,8 @@ reads ``os.environ``.
 | HUB_PORTAL_PORT       | 5055                      | portal web server (127.0.0.1)             |
 | HUB_PORTAL_PG_PORT    | 55432                     | the portal's private PostgreSQL           |
 | HUB_PORTAL_REDIS_PORT | 56379                     | the portal's private Redis                |
+| HUB_PORTAL_DB         | ckan_default              | the portal's CKAN database                |
+| HUB_PORTAL_DATASTORE_DB | datastore_default       | the portal's DataStore database           |
 | HUB_CKAN_URL          | (the local portal)        | CKAN 2.10+ portal to publish to           |
 | HUB_CKAN_TOKEN        | (the local portal's)      | API token of the publishing account       |
 """
@@ -59,6 +61,8 @@ class Settings:
     portal_port: int = 5055
     portal_pg_port: int = 55432
     portal_redis_port: int = 56379
+    portal_db: str = "ckan_default"
+    portal_datastore_db: str = "datastore_default"
     ckan_url: str | None = None            # the portal to publish to (default: the local one)
     ckan_token: str | None = field(default=None, repr=False)
 
@@ -89,6 +93,8 @@ class Settings:
             portal_port=int(env.get("HUB_PORTAL_PORT", "5055")),
             portal_pg_port=int(env.get("HUB_PORTAL_PG_PORT", "55432")),
             portal_redis_port=int(env.get("HUB_PORTAL_REDIS_PORT", "56379")),
+            portal_db=env.get("HUB_PORTAL_DB", "ckan_default"),
+            portal_datastore_db=env.get("HUB_PORTAL_DATASTORE_DB", "datastore_default"),
             ckan_url=env.get("HUB_CKAN_URL") or None,
             ckan_token=env.get("HUB_CKAN_TOKEN") or None,
         )

@@ -32,7 +32,9 @@ def portal() -> Portal:
     root = Path(tempfile.mkdtemp(prefix="hub-portal-"))
     os.chmod(root, 0o755)
     venv = Settings.from_env({"HUB_HOME": str(REPO)}).portal_venv
-    target = Portal(root=root, venv=venv, port=free_port(), pg_port=free_port(), redis_port=free_port())
+    # non-default database names: they are configurable (HUB_PORTAL_DB, HUB_PORTAL_DATASTORE_DB)
+    target = Portal(root=root, venv=venv, port=free_port(), pg_port=free_port(), redis_port=free_port(),
+                    db="hub_ckan", datastore_db="hub_datastore")
     try:
         target.up(echo=lambda *_: None)
         yield target

@@ -203,7 +203,8 @@ def test_cli_status_and_down_up(portal):
     exe = Path(sys.executable).with_name("hub")
     env = {**os.environ, "HUB_PORTAL_DIR": str(portal.root), "HUB_PORTAL_VENV": str(portal.venv),
            "HUB_PORTAL_PORT": str(portal.port), "HUB_PORTAL_PG_PORT": str(portal.pg_port),
-           "HUB_PORTAL_REDIS_PORT": str(portal.redis_port)}
+           "HUB_PORTAL_REDIS_PORT": str(portal.redis_port), "HUB_PORTAL_DB": portal.db,
+           "HUB_PORTAL_DATASTORE_DB": portal.datastore_db}
     status = subprocess.run([str(exe), "portal", "status"], env=env, capture_output=True, text=True)
     assert status.returncode == 0 and "CKAN 2.12.0" in status.stdout
     down = subprocess.run([str(exe), "portal", "down"], env=env, capture_output=True, text=True)
