@@ -5,6 +5,7 @@ pages, DataStore."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -218,12 +219,13 @@ def test_cli_status_and_down_up(portal):
 def test_an_organisation_member_sees_its_private_dataset(admin, portal, corpus):
     from ckanapi import RemoteCKAN
 
-    admin.action.user_create(name="agent-metropole", email="agent@localhost", password="Agent-pass-1234-x")
+    # throwaway passwords, generated per run: the accounts log in with API tokens
+    admin.action.user_create(name="agent-metropole", email="agent@localhost", password=secrets.token_urlsafe(18))
     admin.action.organization_member_create(id="metropole-montpellier", username="agent-metropole", role="member")
     token = admin.action.api_token_create(user="agent-metropole", name="test")["token"]
     agent = RemoteCKAN(portal.url, apikey=token)
     assert names(agent.action.package_search(q="brutes", include_private=True)) == ["capteurs-eclairage-brut"]
-    admin.action.user_create(name="agent-herault", email="agent2@localhost", password="Agent-pass-1234-y")
+    admin.action.user_create(name="agent-herault", email="agent2@localhost", password=secrets.token_urlsafe(18))
     admin.action.organization_member_create(id="herault-energies", username="agent-herault", role="member")
     other = RemoteCKAN(portal.url, apikey=admin.action.api_token_create(user="agent-herault", name="t")["token"])
     assert other.action.package_search(q="brutes", include_private=True)["count"] == 0
