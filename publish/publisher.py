@@ -132,8 +132,10 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
     folder.mkdir(parents=True, exist_ok=True)
     resources: list[ResourceFile] = []
     years: list[int] = []
+    protected: dict[str, pa.Table] = {}
     for table in family.tables:
         data, secret = protected_table(con, registry, table)
+        protected[table.mart] = data
         result.secret_cells += secret
         docs = _column_docs(settings, table.mart)
         docs["secret_statistique"] = ("secret statistique : vide si diffusable, « primaire » si la cellule ne respecte "
@@ -153,9 +155,7 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         ]
         if "annee" in data.column_names:
             years += [y for y in data.column("annee").to_pylist() if y is not None]
-    chart_table = next(t for t in family.tables if t.mart == family.chart.mart)
-    chart_data, _ = protected_table(con, registry, chart_table)
-    con.register("_chart", chart_data)
+    con.register("_chart", protected[family.chart.mart])     # the chart shows what the CSV shows
     try:
         chart = files.write_chart(con, "_chart", family.chart.measure, family.chart.label, family.chart.where,
                                   folder / "graphique.png")
