@@ -368,15 +368,15 @@ def demo_serve(settings: Settings, port: int) -> None:
 
     registry = _registry(settings)
     token = secrets.token_urlsafe(24)
-    with PartnerServer(settings.data_dir / "remote", port=port, tokens=_protected_paths(registry, token)) as server:
-        demo_settings = _demo_settings(settings, registry, server.url, token)
+    with PartnerServer(settings.data_dir / "remote", port=port, tokens=protected_paths(registry, token)) as server:
+        served = demo_settings(settings, registry, server.url, token)
         env_file = settings.data_dir / "demo.env"
         env_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            for name, value in sorted(demo_settings.url_vars.items()):
+            for name, value in sorted(served.url_vars.items()):
                 fh.write(f"export {name}={value}\n")
-            for name, value in sorted(demo_settings.partner_tokens.items()):
+            for name, value in sorted(served.partner_tokens.items()):
                 fh.write(f"export HUB_PARTNER_TOKEN_{name.upper()}={value}\n")
         click.echo(f"Serving {settings.data_dir / 'remote'} at {server.url}; `source {env_file}` before `dagster dev`.")
         click.echo("Ctrl-C to stop.", err=True)
