@@ -111,3 +111,15 @@ def mart_datasets(settings: Settings) -> dict[str, list[str]]:
                 stack.append(parent)
         found[node["name"]] = sorted(raw)
     return found
+
+
+def model_docs(settings: Settings) -> dict[str, dict]:
+    """Each dbt model's description and column descriptions, per dbt's manifest:
+    ``{model: {"description": str, "columns": {column: description}}}``."""
+    manifest_path = target_path(settings) / "manifest.json"
+    if not manifest_path.exists():
+        return {}
+    nodes = json.loads(manifest_path.read_text())["nodes"]
+    return {n["name"]: {"description": n.get("description", ""),
+                        "columns": {name: c.get("description", "") for name, c in n.get("columns", {}).items()}}
+            for n in nodes.values() if n.get("resource_type") == "model"}

@@ -17,6 +17,17 @@ ORGANISATION = {
 }
 
 
+def organisation_of(partners: list) -> dict:
+    """Who a dataset is shown under: the contributing partner when the data is all theirs (the
+    weather is Météo-France's), else the regional structure that pooled it."""
+    if len(partners) != 1:
+        return ORGANISATION
+    partner = partners[0]
+    return {"name": partner.id, "title": partner.name,
+            "description": f"Indicateurs agrégés calculés par la structure régionale à partir des seules données "
+                           f"de {partner.name}, partenaire de la mutualisation."}
+
+
 @dataclass(frozen=True)
 class Secrecy:
     source: str                     # dataset key whose registry rule applies

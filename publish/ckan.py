@@ -1,28 +1,40 @@
-"""Talking to a CKAN portal (2.10+) with ckanapi: retried, idempotent.
+"""Talking to a CKAN portal (2.10+) with ckanapi: retried, idempotent, switched atomically.
 
 - Every call is retried on connection errors, timeouts and 5xx with bounded exponential backoff
   (the portal restarting must not fail a publication).
 - A resource is identified by its name within its dataset; its file's SHA-256 is kept in CKAN's
   ``hash`` field: same checksum, nothing is sent (same resource id, same ``last_modified``).
-- Changed files are uploaded first; the dataset's metadata (quality status, run, coverage) is
-  switched last, in one ``package_patch``.
+- A dataset changes in **one** ``package_revise`` request: the changed files (uploaded in the same
+  multipart request), the new and removed resources and the metadata (quality status, run,
+  coverage) are committed together by CKAN, so a reader sees the old version or the new one, never
+  a mix. The request is guarded by the ``metadata_modified`` read just before: if the request is
+  lost (portal down, timeout) the whole step is planned again from what the portal then holds, so a
+  retry never uploads twice nor adds a resource twice.
+- The DataStore copy of a table is refreshed after the switch; the checksum it was loaded from is
+  kept in the resource's ``datastore_hash``, so a load cut short is redone by the next run.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import requests
-from ckanapi import CKANAPIError, NotFound, RemoteCKAN
+from ckanapi import CKANAPIError, NotAuthorized, NotFound, RemoteCKAN, ValidationError
 
 RETRIABLE = (requests.ConnectionError, requests.Timeout, CKANAPIError)
+T = TypeVar("T")
 
 
 class PortalUnavailable(RuntimeError):
     """The portal kept failing after the retries."""
+
+
+class _Conflict(RuntimeError):
+    """The dataset changed between our read and our write: plan again."""
 
 
 @dataclass
@@ -36,23 +48,33 @@ class Client:
     def __post_init__(self) -> None:
         self._api = RemoteCKAN(self.url, apikey=self.token, user_agent="territoire-hub-publisher/0.1")
 
-    def call(self, action: str, files: dict[str, Path] | None = None, **data: Any) -> Any:
+    def call(self, action: str, files: dict[str, Path] | None = None, *, retry: bool = True, **data: Any) -> Any:
+        once = lambda: self._once(action, files, data)  # noqa: E731
+        return self.retrying(once, action) if retry else once()
+
+    def _once(self, action: str, files: dict[str, Path] | None, data: dict) -> Any:
+        handles = {k: open(p, "rb") for k, p in (files or {}).items()}
+        try:
+            return self._api.call_action(action, data_dict=data, files=handles or None,
+                                         requests_kwargs={"timeout": self.timeout})
+        finally:
+            for h in handles.values():
+                h.close()
+
+    def retrying(self, step: Callable[[], T], what: str) -> T:
+        """Run ``step`` again (bounded backoff) while the portal is unreachable or answers 5xx."""
         for attempt in range(1, self.attempts + 1):
-            handles = {k: open(p, "rb") for k, p in (files or {}).items()}
             try:
-                return self._api.call_action(action, data_dict=data, files=handles or None,
-                                             requests_kwargs={"timeout": self.timeout})
-            except NotFound:
+                return step()
+            except (NotFound, NotAuthorized, ValidationError):
                 raise
-            except RETRIABLE as exc:
+            except (*RETRIABLE, _Conflict) as exc:
                 if isinstance(exc, CKANAPIError) and not _is_server_error(exc):
                     raise
                 if attempt == self.attempts:
-                    raise PortalUnavailable(f"{action} on {self.url} failed {attempt} times: {exc}") from exc
+                    raise PortalUnavailable(f"{what} on {self.url} failed {attempt} times: {exc}") from exc
                 time.sleep(min(self.backoff * 2 ** (attempt - 1), 30))
-            finally:
-                for h in handles.values():
-                    h.close()
+        raise AssertionError("unreachable")
 
     def show(self, action: str, **data: Any) -> dict | None:
         try:
@@ -67,8 +89,13 @@ def _is_server_error(exc: CKANAPIError) -> bool:
 
 
 def ensure_organization(client: Client, organisation: dict) -> dict:
+    """Create the organisation, or bring its title and description up to date."""
     found = client.show("organization_show", id=organisation["name"])
-    return found or client.call("organization_create", **organisation)
+    if found is None:
+        return client.call("organization_create", **organisation)
+    if any(found.get(k) != v for k, v in organisation.items()):
+        return client.call("organization_patch", id=found["id"], **organisation)
+    return found
 
 
 def ensure_group(client: Client, name: str, title: str) -> dict:
@@ -87,33 +114,67 @@ class ResourceFile:
 
 def sync_dataset(client: Client, metadata: dict, files: list[ResourceFile],
                  on_change: Callable[[str], None] = lambda _: None) -> dict:
-    """Create or update one dataset: upload changed files, then switch the metadata. Returns counts."""
+    """Create or update one dataset so that it holds ``files`` and ``metadata``. Returns counts."""
     from territoire_hub.publish.files import sha256
 
-    dataset = client.show("package_show", id=metadata["name"])
-    if dataset is None:
-        dataset = client.call("package_create", **{**metadata, "resources": []})
-    existing = {r["name"]: r for r in dataset.get("resources", [])}
-    changed = 0
+    digests = {item.name: sha256(item.path) for item in files}
+    counts = client.retrying(lambda: _switch(client, metadata, files, digests), f"publishing {metadata['name']}")
+    if counts["changed"] or counts["removed"]:
+        on_change(f"{metadata['name']}: {counts['changed']} files sent, {counts['removed']} removed")
+    dataset = client.call("package_show", id=metadata["name"])
+    by_name = {r["name"]: r for r in dataset["resources"]}
     for item in files:
-        digest = sha256(item.path)
-        current = existing.get(item.name)
-        if current is not None and current.get("hash") == digest:
-            continue
-        fields = {"name": item.name, "format": item.format, "description": item.description, "hash": digest}
-        if current is None:
-            resource = client.call("resource_create", files={"upload": item.path}, package_id=dataset["id"], **fields)
-        else:
-            resource = client.call("resource_patch", files={"upload": item.path}, id=current["id"], **fields)
-        if item.datastore is not None:
+        resource = by_name[item.name]
+        if item.datastore is not None and resource.get("datastore_hash") != digests[item.name]:
             load_datastore(client, resource["id"], item.datastore)
-        changed += 1
-        on_change(item.name)
-    stale = [r for name, r in existing.items() if name not in {f.name for f in files}]
-    for resource in stale:
-        client.call("resource_delete", id=resource["id"])
-    if changed or stale or _metadata_differs(dataset, metadata):
-        client.call("package_patch", id=dataset["id"], **{k: v for k, v in metadata.items() if k != "name"})
+            client.call("resource_patch", id=resource["id"], datastore_hash=digests[item.name])
+    return counts
+
+
+def _switch(client: Client, metadata: dict, files: list[ResourceFile], digests: dict[str, str]) -> dict:
+    """One attempt: read the dataset, then send every change in one ``package_revise``."""
+    try:
+        dataset = client.call("package_show", id=metadata["name"], retry=False)
+    except NotFound:
+        dataset = None
+    update = {k: v for k, v in metadata.items() if k != "name"}
+    if dataset is None:   # created private and empty; made public by the switch that fills it
+        dataset = client.call("package_create", retry=False, **{**metadata, "private": True, "resources": []})
+        update["private"] = False
+    existing = {r["name"]: r for r in dataset.get("resources", [])}
+    stale = [r for name, r in existing.items() if name not in digests]
+    kept = len(existing) - len(stale)
+    request: dict[str, Any] = {}
+    uploads: dict[str, Path] = {}
+    new: list[dict] = []
+    for item in files:
+        fields = {"name": item.name, "format": item.format, "description": item.description,
+                  "hash": digests[item.name]}
+        current = existing.get(item.name)
+        if current is not None and current.get("hash") == digests[item.name]:
+            continue
+        if current is not None:
+            request[f"update__resources__{current['id']}"] = json.dumps(fields)
+            uploads[f"update__resources__{current['id']}__upload"] = item.path
+        else:
+            uploads[f"update__resources__{kept + len(new)}__upload"] = item.path
+            new.append(fields)
+    changed = len(uploads)
+    if not (changed or stale or dataset.get("private") and update.get("private") is False
+            or _metadata_differs(dataset, update)):
+        return {"changed": 0, "removed": 0}
+    if new:
+        request["update__resources__extend"] = json.dumps(new)
+    lists = [k for k in ("tags", "groups") if k in update]     # replaced, not merged item by item
+    try:
+        client.call("package_revise", files=uploads, retry=False,
+                    match=json.dumps({"id": dataset["id"], "metadata_modified": dataset["metadata_modified"]}),
+                    filter=json.dumps([f"-{k}" for k in lists] + [f"-resources__{r['id']}" for r in stale]),
+                    update=json.dumps(update), include=json.dumps(["-*"]), **request)
+    except ValidationError as exc:
+        if "match" in str(exc):
+            raise _Conflict(f"{metadata['name']} changed on the portal meanwhile") from exc
+        raise
     return {"changed": changed, "removed": len(stale)}
 
 
@@ -122,6 +183,9 @@ def _metadata_differs(dataset: dict, metadata: dict) -> bool:
         if key in ("groups", "tags"):
             have = sorted(x["name"] for x in dataset.get(key, []))
             if have != sorted(x["name"] for x in value):
+                return True
+        elif key == "owner_org":
+            if value not in (dataset.get("owner_org"), (dataset.get("organization") or {}).get("name")):
                 return True
         elif dataset.get(key) != value:
             return True
@@ -150,3 +214,6 @@ def load_datastore(client: Client, resource_id: str, table, chunk: int = 5000) -
         records = [{k: (v.isoformat() if hasattr(v, "isoformat") else (float(v) if hasattr(v, "as_tuple") else v))
                     for k, v in r.items()} for r in rows[start:start + chunk]]
         client.call("datastore_upsert", resource_id=resource_id, force=True, method="insert", records=records)
+    total = client.call("datastore_search", resource_id=resource_id, limit=0)["total"]
+    if total != table.num_rows:     # e.g. a chunk sent twice after a lost response
+        raise PortalUnavailable(f"DataStore of resource {resource_id}: {total} rows loaded, {table.num_rows} expected")

@@ -3,7 +3,7 @@
 For each indicator family of ``catalogue.py``: statistical secrecy applied in the warehouse
 (rules from the registry), then CSV, Parquet, Table Schema, a chart and the quality report written
 under ``<data>/publish/<family>/``, then one CKAN dataset synchronised (``ckan.py``: changed files
-only, metadata last). A family whose marts are not publishable is skipped with the reason: the
+only, switched in one request). A family whose marts are not publishable is skipped with the reason: the
 portal keeps its previous version.
 """
 
@@ -17,6 +17,7 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
+from territoire_hub.orchestration.dbt import model_docs
 from territoire_hub.publish import catalogue, files
 from territoire_hub.publish.ckan import Client, ResourceFile, ensure_group, ensure_organization, sync_dataset
 from territoire_hub.settings import Settings
@@ -25,6 +26,9 @@ from territoire_hub.warehouse import connect, quote_ident
 
 DOMAIN_GROUPS = {"weather": "Climat", "energy": "Énergie", "lighting": "Éclairage public",
                  "traffic": "Mobilité", "ev_charging": "Mobilité électrique", "territory": "Territoires"}
+SECRET_STATUS_DOC = ("secret statistique : vide si diffusable, « primaire » si la cellule ne respecte pas la règle "
+                     "de sa source, « secondaire » si elle est masquée pour empêcher de retrouver une cellule "
+                     "primaire par différence")
 LICENCE_IDS = {"licence-ouverte-2.0": "lo-2.0", "odbl": "odbl-1.0"}
 
 
@@ -61,15 +65,6 @@ def _publishable(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
     if not row[0] or not exists:
         return f"marts.{mart} is blocked by its quality gate: {'; '.join(row[1][:3])}"
     return None
-
-
-def _column_docs(settings: Settings, mart: str) -> dict[str, str]:
-    manifest = settings.data_dir / "dbt" / "target" / "manifest.json"
-    if not manifest.exists():
-        return {}
-    nodes = json.loads(manifest.read_text())["nodes"]
-    node = next((n for n in nodes.values() if n.get("resource_type") == "model" and n["name"] == mart), None)
-    return {name: c.get("description", "") for name, c in (node or {}).get("columns", {}).items()}
 
 
 def protected_table(con: duckdb.DuckDBPyConnection, registry: Registry, table: catalogue.Table) -> tuple[pa.Table, int]:
@@ -137,10 +132,8 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         data, secret = protected_table(con, registry, table)
         protected[table.mart] = data
         result.secret_cells += secret
-        docs = _column_docs(settings, table.mart)
-        docs["secret_statistique"] = ("secret statistique : vide si diffusable, « primaire » si la cellule ne respecte "
-                                      "pas la règle de sa source, « secondaire » si elle est masquée pour empêcher "
-                                      "de retrouver une cellule primaire par différence")
+        docs = dict(model_docs(settings).get(table.mart, {}).get("columns", {}))
+        docs["secret_statistique"] = SECRET_STATUS_DOC
         key = [c for c in ("niveau", "code_territoire", "id_compteur", "annee", "jour", "energie", "secteur")
                if c in data.column_names]
         base = folder / table.mart
@@ -172,9 +165,11 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
     partners = sorted({registry.dataset(k).partner.id for k in sources if k in registry.datasets})
     licences = {registry.dataset(k).dataset.licence for k in sources if k in registry.datasets}
     flags = sum(len(m["flags"]) for m in quality["tables"])
+    organisation = catalogue.organisation_of([registry.partners[p] for p in partners])
+    ensure_organization(client, organisation)
     metadata = {
         "name": family.name, "title": family.title, "notes": family.notes,
-        "owner_org": catalogue.ORGANISATION["name"],
+        "owner_org": organisation["name"],
         "license_id": LICENCE_IDS["odbl"] if "odbl" in licences else LICENCE_IDS["licence-ouverte-2.0"],
         "tags": [{"name": t} for t in family.tags], "groups": [{"name": _group_name(family.domain)}],
         "theme": family.domain, "frequency": family.frequency,
@@ -185,7 +180,7 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         "provenance": f"run {run_id}; modèles dbt {', '.join('marts.' + t.mart for t in family.tables)}; "
                       f"sources {', '.join(sources)}",
     }
-    counts = sync_dataset(client, metadata, resources, on_change=lambda name: echo(f"    uploaded {name}"))
+    counts = sync_dataset(client, metadata, resources, on_change=lambda what: echo(f"    {what}"))
     result.changed = counts["changed"] + counts["removed"]
     result.files = [r.name for r in resources]
     result.url = f"{client.url}/dataset/{family.name}"

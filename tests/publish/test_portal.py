@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from ckanapi import NotAuthorized, NotFound
 
-ORGS = {"metropole-montpellier": "Montpellier Méditerranée Métropole", "herault-energies": "Hérault Énergies"}
+ORGS = {"metropole-montpellier": "Montpellier Méditerranée Métropole", "sdee-herault": "Hérault Énergies"}
 DATASETS = [
     # name, title, notes, tags, organisation, licence, resource formats, private, theme
     ("conso-electricite-communes", "Consommation d'électricité par commune",
      "Consommation annuelle d'électricité des communes de la région, par secteur.",
-     ["énergie", "électricité"], "herault-energies", "lo-2.0", ["CSV"], False, "energie"),
+     ["énergie", "électricité"], "sdee-herault", "lo-2.0", ["CSV"], False, "energie"),
     ("eclairage-public", "Éclairage public : consommation et LED",
      "Points lumineux, part des LED et kWh par habitant.",
-     ["éclairage", "énergie"], "herault-energies", "lo-2.0", ["CSV", "PARQUET"], False, "energie"),
+     ["éclairage", "énergie"], "sdee-herault", "lo-2.0", ["CSV", "PARQUET"], False, "energie"),
     ("trafic-routier", "Trafic routier moyen journalier",
      "Trafic moyen journalier annuel des compteurs permanents.",
      ["mobilité", "trafic"], "metropole-montpellier", "odbl-1.0", ["CSV"], False, "mobilite"),
@@ -90,7 +90,7 @@ def test_free_text_is_french_and_accent_insensitive(anonymous, corpus):
 
 
 @pytest.mark.parametrize("fq, expected", [
-    ("organization:herault-energies", ["conso-electricite-communes", "eclairage-public"]),
+    ("organization:sdee-herault", ["conso-electricite-communes", "eclairage-public"]),
     ('tags:"mobilité"', ["recharge-vehicules", "trafic-routier"]),
     ("license_id:odbl-1.0", ["trafic-routier"]),
     ("res_format:PARQUET", ["eclairage-public"]),
@@ -106,7 +106,7 @@ def test_facets_count_public_datasets_only(anonymous, corpus):
     result = anonymous.action.package_search(
         facet="true", **{"facet.field": '["organization", "tags", "license_id", "res_format"]'})
     assert result["count"] == 4
-    assert facet(result, "organization") == {"herault-energies": 2, "metropole-montpellier": 2}
+    assert facet(result, "organization") == {"sdee-herault": 2, "metropole-montpellier": 2}
     assert facet(result, "tags") == {"énergie": 2, "électricité": 2, "mobilité": 2, "éclairage": 1, "trafic": 1}
     assert facet(result, "license_id") == {"lo-2.0": 3, "odbl-1.0": 1}
     assert facet(result, "res_format") == {"CSV": 4, "PARQUET": 1, "JSON": 1}
@@ -225,9 +225,9 @@ def test_an_organisation_member_sees_its_private_dataset(admin, portal, corpus):
     token = admin.action.api_token_create(user="agent-metropole", name="test")["token"]
     agent = RemoteCKAN(portal.url, apikey=token)
     assert names(agent.action.package_search(q="brutes", include_private=True)) == ["capteurs-eclairage-brut"]
-    admin.action.user_create(name="agent-herault", email="agent2@localhost", password=secrets.token_urlsafe(18))
-    admin.action.organization_member_create(id="herault-energies", username="agent-herault", role="member")
-    other = RemoteCKAN(portal.url, apikey=admin.action.api_token_create(user="agent-herault", name="t")["token"])
+    admin.action.user_create(name="agent-sdee", email="agent2@localhost", password=secrets.token_urlsafe(18))
+    admin.action.organization_member_create(id="sdee-herault", username="agent-sdee", role="member")
+    other = RemoteCKAN(portal.url, apikey=admin.action.api_token_create(user="agent-sdee", name="t")["token"])
     assert other.action.package_search(q="brutes", include_private=True)["count"] == 0
 
 

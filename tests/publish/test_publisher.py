@@ -51,19 +51,25 @@ def download(url: str) -> bytes:
         return response.read()
 
 
-def test_every_family_is_published_with_all_its_resources(published, anonymous):
+def test_every_family_is_published_with_all_its_resources(published, anonymous, registry):
     _, _, results = published
     assert [r.family for r in results if r.url] == [f.name for f in catalogue.FAMILIES]
     for family in catalogue.FAMILIES:
         dataset = anonymous.action.package_show(id=family.name)
         expected = {f"{t.mart}.{ext}" for t in family.tables for ext in ("csv", "parquet", "schema.json")}
         assert {r["name"] for r in dataset["resources"]} == expected | {"graphique.png", "rapport_qualite.json"}
-        assert dataset["organization"]["name"] == "territoire-hub"
+        partners = dataset["contributors"].split(", ")
+        # under the partner's organisation when the data is all theirs, else the regional structure's
+        owner = partners[0] if len(partners) == 1 else "territoire-hub"
+        assert dataset["organization"]["name"] == owner, family.name
         assert dataset["license_id"] in ("lo-2.0", "odbl-1.0") and dataset["quality_status"].startswith("validé")
         assert dataset["spatial_coverage_insee"].startswith("76 ") and dataset["contributors"]
         png = next(r for r in dataset["resources"] if r["name"] == "graphique.png")
         assert download(png["url"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert anonymous.action.package_show(id="trafic-routier")["license_id"] == "odbl-1.0"   # the counters' ODbL
+    weather = anonymous.action.package_show(id="meteo-degres-jours")["organization"]
+    assert (weather["name"], weather["title"]) == ("meteo-france", registry.partners["meteo-france"].name)
+    assert anonymous.action.package_show(id="trafic-routier")["organization"]["name"] == "territoire-hub"
 
 
 def test_each_csv_equals_its_mart_with_secret_cells_blank_and_flagged(published, anonymous, registry):
@@ -105,35 +111,57 @@ def test_a_second_run_with_no_new_data_changes_nothing(published, anonymous, reg
 
 
 def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(published, portal, anonymous, registry):
+    from territoire_hub.publish.files import sha256
+
     settings, _, _ = published
     con = connect(settings.warehouse)               # new figures for two families: files to upload
     try:
-        con.execute("UPDATE publication.meteo_territoire_annee SET pluie_mm = pluie_mm + 1")
+        con.execute("UPDATE publication.meteo_territoire_annee SET jours_avec_donnees = jours_avec_donnees + 1")
         con.execute("UPDATE publication.trafic_compteur SET tmj_tous_jours = tmj_tous_jours + 1")
     finally:
         con.close()
+
+    def state(name: str) -> dict:
+        dataset = anonymous.action.package_show(id=name)
+        return {"run": dataset["provenance"].split(";")[0],
+                "hashes": {r["name"]: r["hash"] for r in dataset["resources"]},
+                "ids": {r["name"]: r["id"] for r in dataset["resources"]}}
+
+    traffic_before = state("trafic-routier")
     impatient = Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"], attempts=2, backoff=0.1, timeout=5)
     stopped = []
 
-    def stop_after_first_upload(message: str) -> None:
-        if "uploaded" in message and not stopped:
+    def stop_after_first_switch(message: str) -> None:
+        if "files sent" in message and not stopped:
             stopped.append(message)
             portal.down(echo=lambda *_: None)
 
     with pytest.raises(PortalUnavailable):
         publish_all(settings, registry, impatient, run_id="test-run-2", mart_datasets=mart_datasets(settings),
-                    echo=stop_after_first_upload)
-    assert stopped
+                    echo=stop_after_first_switch)
+    assert stopped and stopped[0].startswith("    meteo-degres-jours")
     portal.up(echo=lambda *_: None)
+    # each dataset is whole: the weather switched entirely to the new run (files and metadata
+    # together), the traffic still entirely the previous one
+    weather = state("meteo-degres-jours")
+    assert weather["run"] == "run test-run-2"
+    assert weather["hashes"] == {name: sha256(settings.data_dir / "publish" / "meteo-degres-jours" / name)
+                                 for name in weather["hashes"]}
+    assert state("trafic-routier") == traffic_before and traffic_before["run"] == "run test-run-1"
+
     publish_all(settings, registry, Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"]), run_id="test-run-2",
                 mart_datasets=mart_datasets(settings), echo=lambda _: None)
-    from territoire_hub.publish.files import sha256
     for family in catalogue.FAMILIES:           # consistent: every resource is the local file, checksum and all
         dataset = anonymous.action.package_show(id=family.name)
         assert dataset["provenance"].startswith("run test-run-2")
         for resource in dataset["resources"]:
             local = settings.data_dir / "publish" / family.name / resource["name"]
             assert resource["hash"] == sha256(local)
+            if resource["format"] == "CSV":     # the DataStore load the stop cut short was redone
+                assert resource["datastore_hash"] == resource["hash"]
+                rows = sum(1 for _ in local.open(encoding="utf-8")) - 1
+                assert anonymous.action.datastore_search(resource_id=resource["id"], limit=0)["total"] == rows
+    assert state("trafic-routier")["ids"] == traffic_before["ids"]     # updated in place: the API ids stay
 
 
 def test_nothing_raw_or_unaggregated_is_on_the_portal(published, anonymous, registry):
@@ -147,8 +175,10 @@ def test_nothing_raw_or_unaggregated_is_on_the_portal(published, anonymous, regi
     protected -= {"insee", "code_commune", "nom_commune", "code_epci", "code_departement", "code_region", "annee"}
     assert {"nb_sites", "conso_totale_mwh", "id_pdc_itinerance", "id_capteur", "numero_ticket", "index_kwh"} <= protected
     raw_tables = set(registry.datasets)
-    # (the session's portal also holds test_portal.py's hand-made corpus: the hub publishes in its organisation)
-    published = anonymous.action.package_search(fq="organization:territoire-hub", rows=1000)["results"]
+    # (the session's portal also holds test_portal.py's hand-made corpus: the hub publishes under its
+    # organisation and its partners')
+    owners = " OR ".join(["territoire-hub", *registry.partners])
+    published = anonymous.action.package_search(fq=f"organization:({owners})", rows=1000)["results"]
     assert len(published) == len(catalogue.FAMILIES)
     for dataset in published:
         for resource in dataset["resources"]:
