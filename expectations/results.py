@@ -189,3 +189,12 @@ def record_validation(con: duckdb.DuckDBPyConnection, validation, found: list[Fa
                          result_id])
     if rows:
         con.executemany("INSERT INTO quality.validations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())", rows)
+
+
+def latest_gate_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The run of the latest quality gate: the marts a snapshot takes were approved by it or before."""
+    try:
+        row = con.execute("SELECT run_id FROM quality.mart_gate ORDER BY checked_at DESC LIMIT 1").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None

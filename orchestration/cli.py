@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import secrets
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from territoire_hub.expectations.reports import latest_run, write_reports
-from territoire_hub.expectations.results import new_run_id
+from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.status import collect_status, render_status
 from territoire_hub.settings import Settings
@@ -110,6 +109,26 @@ def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
         click.echo(f"  marts.{v.mart:<30} {state}" + (f" ({flags} flags)" if flags else ""))
         for reason in v.critical[:5]:
             click.echo(f"      - {reason}")
+    _snapshot(settings, run_id)
+
+
+def _snapshot(settings: Settings, run_id: str | None = None) -> None:
+    """Write the analysts' snapshot from the approved marts, check it, swap it in."""
+    from territoire_hub.orchestration.dbt import mart_datasets
+    from territoire_hub.publish.shared_warehouse import SharingRefused, write_snapshot
+
+    con = connect(settings.warehouse)
+    try:
+        run_id = run_id or latest_gate_run(con)
+        if run_id is None:
+            raise click.ClickException("no mart has been through the quality gate yet: run `hub build`")
+        written = write_snapshot(con, settings, _registry(settings), run_id, mart_datasets(settings))
+    except SharingRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        con.close()
+    click.echo(f"Analysts' snapshot: {written.path} ({len(written.tables)} tables, "
+               f"{written.secret_cells} cells under statistical secrecy; sensitivity check passed)")
 
 
 def _quality_outputs(settings: Settings, run_id: str) -> None:
@@ -150,6 +169,23 @@ def status(settings: Settings, show_all: bool) -> None:
         click.echo(render_status(collect_status(con, registry), max_reasons=10_000 if show_all else 3))
     finally:
         con.close()
+    click.echo(_snapshot_line(settings))
+
+
+def _snapshot_line(settings: Settings) -> str:
+    import duckdb
+
+    path = settings.shared_warehouse
+    if not path.exists():
+        return f"Analysts' snapshot: none yet ({path} is written by `hub build`)"
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        run_id, written = con.execute("SELECT run_id, written_at FROM meta.snapshot").fetchone()
+    finally:
+        con.close()
+    from datetime import timezone
+
+    return f"Analysts' snapshot: {path} (run {run_id}, written {written.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)"
 
 
 @main.group()
@@ -212,7 +248,110 @@ def publish(settings: Settings) -> None:
     local portal of `hub portal up`. Unchanged files are not re-sent."""
     if not settings.warehouse.exists():
         raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` and `hub build` first")
-    _publish(settings, _registry(settings), new_run_id())
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        run_id = latest_gate_run(con)        # the run that approved what is published
+    finally:
+        con.close()
+    if run_id is None:
+        raise click.ClickException("no mart has been through the quality gate yet: run `hub build`")
+    _publish(settings, _registry(settings), run_id)
+
+
+@main.command()
+@click.pass_obj
+def snapshot(settings: Settings) -> None:
+    """Rewrite the analysts' snapshot (HUB_SHARED_WAREHOUSE) from the approved marts. `hub build`
+    does it after each gated build; readers of the previous one are not disturbed."""
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` and `hub build` first")
+    _snapshot(settings)
+
+
+@main.group()
+def partner() -> None:
+    """What a partner receives: its own data, its quality reports and the shared marts."""
+
+
+@partner.command("export")
+@click.argument("partner_id")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="file to write (default: <exports>/<partner>.duckdb)")
+@click.pass_obj
+def partner_export(settings: Settings, partner_id: str, output: Path | None) -> None:
+    """Write a DuckDB file with PARTNER_ID's own landed and staged data, its quality reports and the
+    shared marts — nothing of any other partner (checked before the file is put in place)."""
+    from territoire_hub.orchestration.dbt import mart_datasets
+    from territoire_hub.publish.partner_export import export_partner
+    from territoire_hub.publish.shared_warehouse import SharingRefused
+
+    registry = _registry(settings)
+    if partner_id not in registry.partners:
+        raise click.ClickException(f"unknown partner {partner_id!r}; known: {', '.join(sorted(registry.partners))}")
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` and `hub build` first")
+    con = connect(settings.warehouse)
+    try:
+        done = export_partner(con, settings, registry, partner_id, latest_gate_run(con) or "-",
+                              mart_datasets(settings), output)
+    except SharingRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        con.close()
+    own = {k: v for k, v in done.tables.items() if k.split(".")[0] in ("landing", "raw", "staging", "quality")}
+    click.echo(f"Export for {partner_id}: {done.path}")
+    for table, rows in own.items():
+        click.echo(f"  {table:<52} {rows:>10,} rows")
+    click.echo(f"  + {len(done.tables) - len(own)} shared tables (marts, ref); sensitivity check passed")
+
+
+@main.group()
+def sensitivity() -> None:
+    """The sensitivity check of the files that leave the warehouse."""
+
+
+@sensitivity.command("check")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--partner", "partner_id", help="the partner the files are for (default: as the file declares)")
+@click.pass_obj
+def sensitivity_check(settings: Settings, files: tuple[Path, ...], partner_id: str | None) -> None:
+    """Walk every table and column of FILES (default: the analysts' snapshot and every partner
+    export); exit 1 if anything restricted, unaggregated or of another partner is found."""
+    from territoire_hub.publish.sensitivity import check_file, declared_audience
+
+    registry = _registry(settings)
+    targets = list(files) or [p for p in [settings.shared_warehouse, *sorted(settings.exports_dir.glob("*.duckdb"))]
+                              if p.exists()]
+    if not targets:
+        raise click.ClickException("nothing to check: no snapshot nor export yet")
+    failed = 0
+    for path in targets:
+        audience = partner_id or declared_audience(path)
+        findings = check_file(path, settings, registry, partner=audience)
+        click.echo(f"{'FAIL' if findings else 'ok  '} {path} (for {audience or 'analysts'})")
+        for finding in findings:
+            click.echo(f"       - {finding}")
+        failed += bool(findings)
+    if failed:
+        sys.exit(1)
+
+
+@main.command("audit")
+@click.option("--action", type=click.Choice(["snapshot", "partner_export", "publication"]))
+@click.option("--for", "audience", help="'analysts', 'public' or a partner id")
+@click.option("--limit", default=50, show_default=True)
+@click.pass_obj
+def audit_cmd(settings: Settings, action: str | None, audience: str | None, limit: int) -> None:
+    """What left the warehouse: snapshots, partner exports and publications, latest first."""
+    from territoire_hub.publish import audit
+
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}")
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        click.echo(audit.render(audit.events(con, action=action, audience=audience, limit=limit)))
+    finally:
+        con.close()
 
 
 @main.group()

@@ -17,6 +17,7 @@ from territoire_hub.orchestration.portal import portal_assets
 from territoire_hub.orchestration.quality import publication_gate
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.orchestration.sensors import inbox_sensor
+from territoire_hub.orchestration.sharing import shared_warehouse_asset
 
 
 @dg.definitions
@@ -29,7 +30,8 @@ def defs() -> dg.Definitions:
     models = {n["name"] for n in json.loads(project.manifest_path.read_text())["nodes"].values()
               if n["resource_type"] == "model"}
     gate_checks, publication = publication_gate(models)
-    assets = raw_assets(registry, partitions) + dbt_model_assets(project, daily) + publication + portal_assets(models)
+    assets = raw_assets(registry, partitions) + dbt_model_assets(project, daily) + publication + portal_assets(models) \
+        + shared_warehouse_asset(models)
     partitioned = [a for a in assets if a.partitions_def is not None]
     daily_assets = [a for a in partitioned if a.partitions_def == daily]
     return dg.Definitions(

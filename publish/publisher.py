@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import duckdb
@@ -208,7 +207,9 @@ def publish_all(settings: Settings, registry: Registry, client: Client, *, run_i
     ensure_organization(client, catalogue.ORGANISATION)
     for family in families:
         ensure_group(client, _group_name(family.domain), DOMAIN_GROUPS[family.domain])
-    con = connect(settings.warehouse, read_only=True)
+    from territoire_hub.publish import audit
+
+    con = connect(settings.warehouse)          # read-write: the audit log is in the warehouse
     try:
         results = []
         for family in families:
@@ -217,6 +218,10 @@ def publish_all(settings: Settings, registry: Registry, client: Client, *, run_i
             state = f"skipped: {result.skipped}" if result.skipped else \
                 f"{result.changed} resources updated, {result.secret_cells} cells under statistical secrecy"
             echo(f"  {family.name:<32} {state}")
+            if result.url:
+                audit.record(con, "publication", "public", result.url, run_id,
+                             {"resources_changed": result.changed, "secret_cells": result.secret_cells,
+                              "files": result.files})
             results.append(result)
         return results
     finally:

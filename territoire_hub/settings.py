@@ -25,6 +25,8 @@ reads ``os.environ``.
 | HUB_PORTAL_DATASTORE_DB | datastore_default       | the portal's DataStore database           |
 | HUB_CKAN_URL          | (the local portal)        | CKAN 2.10+ portal to publish to           |
 | HUB_CKAN_TOKEN        | (the local portal's)      | API token of the publishing account       |
+| HUB_SHARED_WAREHOUSE  | warehouse/shared.duckdb   | analysts' snapshot (marts, COG, views)    |
+| HUB_EXPORTS           | <data>/exports            | partner exports (hub partner export)      |
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class Settings:
     portal_datastore_db: str = "datastore_default"
     ckan_url: str | None = None            # the portal to publish to (default: the local one)
     ckan_token: str | None = field(default=None, repr=False)
+    shared_warehouse: Path | None = None   # the analysts' snapshot, swapped in after each gated build
+    exports_dir: Path | None = None        # partner exports
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -97,6 +101,8 @@ class Settings:
             portal_datastore_db=env.get("HUB_PORTAL_DATASTORE_DB", "datastore_default"),
             ckan_url=env.get("HUB_CKAN_URL") or None,
             ckan_token=env.get("HUB_CKAN_TOKEN") or None,
+            shared_warehouse=_path(env, "HUB_SHARED_WAREHOUSE", Path("warehouse/shared.duckdb"), home),
+            exports_dir=_path(env, "HUB_EXPORTS", data_dir / "exports", home),
         )
 
     @property

@@ -63,6 +63,9 @@ def test_dbt_models_are_assets_downstream_of_the_raw_assets(registry):
     assert {c.asset_key for c in checks} == marts
     for mart in marts:
         assert mart in {d.asset_key for d in graph[dg.AssetKey(["publication", mart.path[1]])].deps}
+    # the analysts' snapshot follows every approved copy
+    snapshot = graph[dg.AssetKey(["shared", "snapshot"])]
+    assert {d.asset_key for d in snapshot.deps} == {dg.AssetKey(["publication", m.path[1]]) for m in marts}
 
 
 def test_materialising_a_daily_partition_loads_only_that_day(settings, registry):

@@ -1,0 +1,119 @@
+"""``hub partner export <partner>``: one DuckDB file with a partner's own data and the shared marts.
+
+A partner may see everything the hub holds *of theirs* — what they delivered and how it was
+read — and what everybody sees; nothing of another partner. The file holds:
+
+- ``landing.deliveries`` / ``landing.issues`` / ``landing.transport_errors``: their deliveries,
+  the problems found in them (file, line, column, value) and the failed collections;
+- ``raw.<their dataset>``: their rows as loaded (with ``_delivery_id`` / ``_source_line``);
+- ``staging.<their staging model>``: the same rows as the hub's dbt models read them;
+- ``quality.validations`` (their deliveries' checks) and ``quality.rapports`` (their reports);
+- the shared part, as in the analysts' snapshot: ``marts`` (secrecy applied), ``ref``, ``vues``,
+  ``meta``.
+
+Written to a new file, checked by the sensitivity check for *that* partner, then renamed into
+place; recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from territoire_hub.publish.shared_warehouse import document, new_file, put_in_place, shared_tables
+from territoire_hub.settings import Settings
+from territoire_hub.sources.registry import Registry
+from territoire_hub.warehouse import quote_ident, quote_literal
+
+
+@dataclass(frozen=True)
+class Export:
+    path: Path
+    partner: str
+    tables: dict[str, int]
+
+
+def partner_keys(registry: Registry, partner_id: str) -> list[str]:
+    if partner_id not in registry.partners:
+        raise KeyError(f"unknown partner {partner_id!r}; known: {', '.join(sorted(registry.partners))}")
+    return [entry.key for entry in registry.of_partner(partner_id)]
+
+
+def staging_model(key: str) -> str:
+    return f"stg_{key}"
+
+
+def _relations(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = ?", [schema]).fetchall()}
+
+
+def _copy(con: duckdb.DuckDBPyConnection, target: str, select: str, params: list | None = None) -> int:
+    con.execute(f"CREATE TABLE {target} AS {select}", params or [])
+    return con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+
+
+def own_tables(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry, partner_id: str,
+               into: str) -> dict[str, int]:
+    """Copy the partner's own landed, staged and quality data into the attached catalog ``into``."""
+    keys = partner_keys(registry, partner_id)
+    target = quote_ident(into)
+    for schema in ("landing", "raw", "staging", "quality"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {target}.{schema}")
+    key_list = ", ".join(quote_literal(k) for k in keys)
+    tables = {
+        "landing.deliveries": _copy(con, f"{target}.landing.deliveries",
+                                    "SELECT * EXCLUDE (stored_path) FROM landing.deliveries WHERE partner_id = ?",
+                                    [partner_id]),
+        "landing.issues": _copy(con, f"{target}.landing.issues",
+                                "SELECT i.* FROM landing.issues i JOIN landing.deliveries d USING (delivery_id) "
+                                "WHERE d.partner_id = ?", [partner_id]),
+        "landing.transport_errors": _copy(con, f"{target}.landing.transport_errors",
+                                          f"SELECT * FROM landing.transport_errors WHERE dataset_key IN ({key_list})"),
+    }
+    raw, staging = _relations(con, "raw"), _relations(con, "staging")
+    for key in keys:
+        if key in raw:
+            tables[f"raw.{key}"] = _copy(con, f"{target}.raw.{quote_ident(key)}", f"SELECT * FROM raw.{quote_ident(key)}")
+        model = staging_model(key)
+        if model in staging:
+            tables[f"staging.{model}"] = _copy(con, f"{target}.staging.{quote_ident(model)}",
+                                               f"SELECT * FROM staging.{quote_ident(model)}")
+    if "validations" in _relations(con, "quality"):
+        tables["quality.validations"] = _copy(
+            con, f"{target}.quality.validations",
+            "SELECT * FROM quality.validations WHERE partner_id = ? AND subject_type = 'delivery'", [partner_id])
+    reports = sorted((settings.data_dir / "quality" / "reports").glob(f"*/partners/{partner_id}.*"))
+    con.execute(f"CREATE TABLE {target}.quality.rapports (run_id VARCHAR, fichier VARCHAR, contenu VARCHAR)")
+    con.executemany(f"INSERT INTO {target}.quality.rapports VALUES (?, ?, ?)",
+                    [[p.parent.parent.name, p.name, p.read_text(encoding="utf-8")] for p in reports])
+    tables["quality.rapports"] = len(reports)
+    return tables
+
+
+def export_partner(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry, partner_id: str,
+                   run_id: str, lineage: dict[str, list[str]], output: Path | None = None) -> Export:
+    """Write, check and put in place ``<exports>/<partner>.duckdb``; record it in the audit log.
+
+    ``con`` is a read-write connection to the hub's warehouse (the audit table lives there)."""
+    from territoire_hub.publish import audit
+    from territoire_hub.publish.sensitivity import check_file
+
+    partner_keys(registry, partner_id)          # unknown partner: clear error before any file
+    final = output or settings.exports_dir / f"{partner_id}.duckdb"
+    tmp = new_file(final)
+    con.execute(f"ATTACH {quote_literal(str(tmp))} AS _export")
+    try:
+        tables = own_tables(con, settings, registry, partner_id, "_export")
+        shared, _ = shared_tables(con, registry, "_export")
+    finally:
+        con.execute("DETACH _export")
+    document(tmp, settings, run_id=run_id, audience=f"partner:{partner_id}", tables=shared, lineage=lineage)
+    put_in_place(tmp, final, lambda path: check_file(path, settings, registry, partner=partner_id))
+    tables.update(shared)
+    audit.record(con, "partner_export", partner_id, str(final), run_id,
+                 {"tables": tables, "bytes": final.stat().st_size})
+    return Export(final, partner_id, tables)

@@ -1,0 +1,196 @@
+"""The analysts' snapshot, ``warehouse/shared.duckdb``: approved indicators, the COG, documented views.
+
+Analysts of the structure and of the member collectivités query this file with SQL, Python or a BI
+tool; they never open the hub's own warehouse (one writer per DuckDB file: they would block the
+pipeline, and it holds partner data). After each gated build the hub:
+
+1. writes a new file next to the snapshot (``shared.duckdb.<pid>.tmp``): the approved marts of
+   ``publication.*`` with the same statistical secrecy as the portal (schema ``marts``), the COG
+   (schema ``ref``), the documented views (schema ``vues``) and what the file holds (schema
+   ``meta``), every table and column commented from dbt's documentation;
+2. runs the sensitivity check on it (``sensitivity.py``): a file that fails is kept aside as
+   ``shared.duckdb.rejected`` and the current snapshot stays;
+3. swaps it in with one ``rename``: a reader that has the old file open keeps reading the old
+   snapshot whole (the old inode lives until it closes); the next connection opens the new one.
+
+Nothing raw is copied: only the catalogue's marts (aggregates per territory), and the reference.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from territoire_hub.orchestration.dbt import model_docs
+from territoire_hub.publish import catalogue
+from territoire_hub.publish.publisher import SECRET_STATUS_DOC, protected_table
+from territoire_hub.settings import Settings
+from territoire_hub.sources.registry import Registry
+from territoire_hub.warehouse import quote_ident, quote_literal
+
+REFERENCE = {
+    "communes": "Communes du COG (INSEE) : code, nom, type, commune parente, département, région, EPCI, "
+                "population municipale, codes postaux, coordonnées du chef-lieu.",
+    "epci": "EPCI à fiscalité propre du COG : code SIREN, nom, nature juridique, population.",
+    "departements": "Départements du COG.",
+    "regions": "Régions du COG.",
+    "postal_codes": "Codes postaux (La Poste) et communes qu'ils desservent.",
+    "meta": "Millésime du COG chargé.",
+}
+
+# Documented views for the questions analysts ask first; they read only the tables above.
+VIEWS = {
+    "territoires_region": (
+        "Les communes de la région suivie, avec leur EPCI et leur département (nom et code) : la table de "
+        "correspondance pour passer d'un niveau à l'autre.",
+        """SELECT c.code_commune, c.nom_commune, c.population, c.code_epci, e.nom_epci,
+       c.code_departement, d.nom_departement, c.code_region, r.nom_region
+FROM ref.communes c
+JOIN ref.epci e USING (code_epci)
+JOIN ref.departements d USING (code_departement)
+JOIN ref.regions r ON r.code_region = c.code_region
+WHERE c.code_commune IN (SELECT code_territoire FROM marts.fiche_territoire WHERE niveau = 'commune')"""),
+    "fiche_derniere_annee": (
+        "La fiche territoire de la dernière année disponible : une ligne par territoire (commune, EPCI, "
+        "département, région).",
+        """SELECT * FROM marts.fiche_territoire
+WHERE annee = (SELECT max(annee) FROM marts.fiche_territoire)"""),
+    "electricite_par_secteur": (
+        "Consommation d'électricité par territoire, année et secteur (MWh, MWh par habitant), cellules sous "
+        "secret statistique vides et signalées.",
+        """SELECT niveau, code_territoire, nom_territoire, annee, secteur, conso_mwh, conso_mwh_par_habitant,
+       points_de_livraison, secret_statistique
+FROM marts.energie_territoire_annee
+WHERE energie = 'electricite'"""),
+}
+
+
+class SharingRefused(RuntimeError):
+    """A file failed the sensitivity check: it was not put in place."""
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    run_id: str
+    tables: dict[str, int]           # schema.table -> rows
+    secret_cells: int
+
+
+def shared_tables(con: duckdb.DuckDBPyConnection, registry: Registry, into: str) -> tuple[dict[str, int], int]:
+    """Copy the approved marts (secrecy applied) and the COG into the attached catalog ``into``."""
+    target = quote_ident(into)
+    for schema in ("marts", "ref"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {target}.{schema}")
+    approved = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'publication'").fetchall()}
+    tables, secret_cells = {}, 0
+    for family in catalogue.FAMILIES:
+        for table in family.tables:
+            if table.mart not in approved:      # never approved yet: not shared
+                continue
+            data, secret = protected_table(con, registry, table)
+            secret_cells += secret
+            con.register("_shared", data)
+            try:
+                con.execute(f"CREATE TABLE {target}.marts.{quote_ident(table.mart)} AS SELECT * FROM _shared")
+            finally:
+                con.unregister("_shared")
+            tables[f"marts.{table.mart}"] = data.num_rows
+    for name in REFERENCE:
+        con.execute(f"CREATE TABLE {target}.ref.{quote_ident(name)} AS SELECT * FROM ref.{quote_ident(name)}")
+        tables[f"ref.{name}"] = con.execute(f"SELECT count(*) FROM ref.{quote_ident(name)}").fetchone()[0]
+    return tables, secret_cells
+
+
+def document(path: Path, settings: Settings, *, run_id: str, audience: str, tables: dict[str, int],
+             lineage: dict[str, list[str]]) -> None:
+    """Open the new file itself: the views, the comments from dbt's docs, and ``meta.*``."""
+    docs = model_docs(settings)
+    con = duckdb.connect(str(path))
+    try:
+        if "marts.fiche_territoire" in tables and "marts.energie_territoire_annee" in tables:
+            con.execute("CREATE SCHEMA vues")
+            for name, (description, sql) in VIEWS.items():
+                con.execute(f"CREATE VIEW vues.{quote_ident(name)} AS {sql}")
+                con.execute(f"COMMENT ON VIEW vues.{quote_ident(name)} IS {quote_literal(description)}")
+        for qualified in tables:
+            schema, name = qualified.split(".")
+            relation = f"{schema}.{quote_ident(name)}"
+            doc = docs.get(name, {}) if schema == "marts" else {"description": REFERENCE[name], "columns": {}}
+            present = {r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()}
+            description = doc.get("description", "").strip()
+            if "secret_statistique" in present:
+                description += (" Dans ce fichier, le secret statistique est appliqué comme sur le portail : cellules "
+                                "masquées vides, signalées par secret_statistique.")
+            con.execute(f"COMMENT ON TABLE {relation} IS {quote_literal(description)}")
+            columns = {**doc.get("columns", {}), "secret_statistique": SECRET_STATUS_DOC}
+            for column, text in columns.items():
+                if column in present and text:
+                    con.execute(f"COMMENT ON COLUMN {relation}.{quote_ident(column)} IS {quote_literal(text.strip())}")
+        con.execute("CREATE SCHEMA meta")
+        con.execute("CREATE TABLE meta.snapshot (run_id VARCHAR, written_at TIMESTAMPTZ, audience VARCHAR)")
+        con.execute("INSERT INTO meta.snapshot VALUES (?, ?, ?)", [run_id, datetime.now(timezone.utc), audience])
+        con.execute("COMMENT ON TABLE meta.snapshot IS 'Le run du pipeline dont ce fichier reprend les marts "
+                    "approuvés, quand il a été écrit et pour qui.'")
+        con.execute("CREATE TABLE meta.tables (table_schema VARCHAR, table_name VARCHAR, lignes BIGINT, "
+                    "description VARCHAR, sources VARCHAR[])")
+        con.executemany("INSERT INTO meta.tables VALUES (?, ?, ?, ?, ?)", [
+            [q.split(".")[0], q.split(".")[1], rows,
+             docs.get(q.split(".")[1], {}).get("description", "").strip() if q.startswith("marts.")
+             else REFERENCE.get(q.split(".")[1], ""),
+             lineage.get(q.split(".")[1], []) if q.startswith("marts.") else []]
+            for q, rows in sorted(tables.items())])
+        con.execute("COMMENT ON TABLE meta.tables IS 'Ce que contient ce fichier : une ligne par table, avec "
+                    "les jeux de données partenaires dont elle est calculée.'")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def put_in_place(tmp: Path, final: Path, check: Callable[[Path], list]) -> None:
+    """Check the new file, then swap it in atomically (or set it aside and refuse)."""
+    findings = check(tmp)
+    if findings:
+        rejected = final.with_name(final.name + ".rejected")
+        os.replace(tmp, rejected)
+        raise SharingRefused(f"{final.name} not updated: the sensitivity check failed ({len(findings)} findings; "
+                             f"the refused file is {rejected}):\n" + "\n".join(f"  - {f}" for f in findings[:20]))
+    os.replace(tmp, final)
+
+
+def new_file(final: Path) -> Path:
+    """A fresh temporary path next to ``final`` (same filesystem, so the swap is one rename)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    return tmp
+
+
+def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry, run_id: str,
+                   lineage: dict[str, list[str]]) -> Written:
+    """Write, check and swap in the analysts' snapshot; record it in the audit log.
+
+    ``con`` is a read-write connection to the hub's warehouse (the audit table lives there)."""
+    from territoire_hub.publish import audit
+    from territoire_hub.publish.sensitivity import check_file
+
+    final = settings.shared_warehouse
+    tmp = new_file(final)
+    con.execute(f"ATTACH {quote_literal(str(tmp))} AS _snapshot")
+    try:
+        tables, secret = shared_tables(con, registry, "_snapshot")
+    finally:
+        con.execute("DETACH _snapshot")
+    document(tmp, settings, run_id=run_id, audience="analysts", tables=tables, lineage=lineage)
+    put_in_place(tmp, final, lambda path: check_file(path, settings, registry))
+    audit.record(con, "snapshot", "analysts", str(final), run_id,
+                 {"tables": tables, "secret_cells": secret, "bytes": final.stat().st_size})
+    return Written(final, run_id, tables, secret)

@@ -1,0 +1,129 @@
+"""The sensitivity check passes on the real snapshot and exports, and fails on each kind of leak;
+the snapshot writer refuses a leaking file and keeps the previous snapshot."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import duckdb
+import pytest
+
+from territoire_hub.publish.sensitivity import check_file
+from territoire_hub.settings import Settings
+from territoire_hub.warehouse import connect
+from tests.publish.conftest import copy_home, hub
+
+
+@pytest.fixture(scope="module")
+def demo_settings(demo_home) -> Settings:
+    return Settings.from_env({"HUB_HOME": str(demo_home)})
+
+
+def leaked(demo_settings, tmp_path, *statements: str) -> list:
+    """Findings on a copy of the demo snapshot after ``statements`` (``hub`` = the hub's warehouse)."""
+    path = tmp_path / "leaky.duckdb"
+    shutil.copyfile(demo_settings.shared_warehouse, path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"ATTACH '{demo_settings.warehouse}' AS hub (READ_ONLY)")
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+    return check_file(path, demo_settings, registry_of(demo_settings))
+
+
+def registry_of(settings):
+    from territoire_hub.sources.registry import load_registry
+
+    return load_registry(settings.registry_dir)
+
+
+def test_the_real_snapshot_passes(demo_settings, registry):
+    assert check_file(demo_settings.shared_warehouse, demo_settings, registry) == []
+
+
+def test_a_column_of_a_commercial_dataset_is_caught(demo_settings, tmp_path):
+    findings = leaked(demo_settings, tmp_path,
+                      "ALTER TABLE marts.energie_territoire_annee ADD COLUMN nb_sites DOUBLE",
+                      "UPDATE marts.energie_territoire_annee m SET nb_sites = r.nb_sites FROM "
+                      "hub.raw.enedis__conso_annuelle_commune r WHERE r.code_commune = m.code_territoire")
+    assert [(f.table, f.column) for f in findings] == [("marts.energie_territoire_annee", "nb_sites")]
+    assert "enedis__conso_annuelle_commune (commercial)" in findings[0].reason
+    assert str(findings[0]).startswith("leaky.duckdb: marts.energie_territoire_annee.nb_sites: ")
+
+
+def test_an_undocumented_column_is_caught_whatever_its_name(demo_settings, tmp_path):
+    findings = leaked(demo_settings, tmp_path, "ALTER TABLE marts.fiche_territoire ADD COLUMN pdl_principal VARCHAR")
+    assert [(f.table, f.column) for f in findings] == [("marts.fiche_territoire", "pdl_principal")]
+    assert "dbt documentation" in findings[0].reason
+
+
+def test_a_raw_table_or_an_unknown_table_is_caught(demo_settings, tmp_path):
+    findings = leaked(demo_settings, tmp_path,
+                      "CREATE SCHEMA raw",
+                      "CREATE TABLE raw.recharge_sud__irve_dynamique AS SELECT * FROM hub.raw.recharge_sud__irve_dynamique",
+                      "CREATE TABLE marts.points_de_charge AS SELECT DISTINCT id_pdc_itinerance "
+                      "FROM hub.raw.recharge_sud__irve_dynamique")
+    assert {(f.table, f.column) for f in findings} == {("raw.recharge_sud__irve_dynamique", None),
+                                                       ("marts.points_de_charge", None)}
+
+
+def test_row_lineage_an_unaggregated_mart_and_a_revealed_secret_are_caught(demo_settings, tmp_path):
+    findings = leaked(
+        demo_settings, tmp_path,
+        "ALTER TABLE marts.meteo_territoire_annee ADD COLUMN _delivery_id VARCHAR",
+        # the EV usage per territory without its territory level: one row per… what?
+        "ALTER TABLE marts.recharge_territoire_annee DROP COLUMN niveau",
+        "UPDATE marts.recharge_territoire SET taux_occupation_pct = 12.5 WHERE secret_statistique IS NOT NULL")
+    reasons = {(f.table, f.column): f.reason for f in findings}
+    assert "row-level lineage" in reasons[("marts.meteo_territoire_annee", "_delivery_id")]
+    assert "not aggregated by territory, yet built from recharge_sud__irve_dynamique" in \
+        reasons[("marts.recharge_territoire_annee", None)]
+    assert "cells under statistical secrecy still show a value" in \
+        reasons[("marts.recharge_territoire", "taux_occupation_pct")]
+
+
+def test_another_partners_rows_in_an_export_are_caught(demo_home, tmp_path, registry):
+    settings = copy_home(demo_home, tmp_path / "home")
+    hub(settings.home, "partner", "export", "enedis")
+    path = settings.exports_dir / "enedis.duckdb"
+    assert check_file(path, settings, registry, partner="enedis") == []
+    # the same file is not for Recharge Sud
+    wrong = {(f.table, f.column) for f in check_file(path, settings, registry, partner="recharge-sud")}
+    assert {("landing.deliveries", "partner_id"), ("raw.enedis__conso_annuelle_commune", None)} <= wrong
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"ATTACH '{settings.warehouse}' AS hub (READ_ONLY)")
+        con.execute("INSERT INTO landing.issues SELECT * FROM hub.landing.issues i WHERE delivery_id IN "
+                    "(SELECT delivery_id FROM hub.landing.deliveries WHERE partner_id = 'montpellier-metropole')")
+        con.execute("INSERT INTO quality.validations SELECT * FROM hub.quality.validations "
+                    "WHERE partner_id = 'meteo-france' LIMIT 3")
+    finally:
+        con.close()
+    found = {(f.table, f.column): f.reason for f in check_file(path, settings, registry, partner="enedis")}
+    assert found[("quality.validations", "partner_id")] == "3 rows of another partner"
+    assert "deliveries that are not enedis's" in found[("landing.issues", "delivery_id")]
+
+
+def test_the_writer_refuses_a_leaking_snapshot_and_keeps_the_previous_one(demo_home, tmp_path):
+    settings = copy_home(demo_home, tmp_path / "home")
+    before = hashlib.sha256(settings.shared_warehouse.read_bytes()).hexdigest()
+    con = connect(settings.warehouse)     # a bad change upstream: a partner column reaches an approved mart
+    try:
+        con.execute("ALTER TABLE publication.fiche_territoire ADD COLUMN id_pdc_itinerance VARCHAR")
+        snapshots = con.execute("SELECT count(*) FROM audit.events WHERE action = 'snapshot'").fetchone()[0]
+    finally:
+        con.close()
+    done = hub(settings.home, "snapshot", check=False)
+    assert done.returncode == 1
+    assert "shared.duckdb not updated: the sensitivity check failed" in done.stderr
+    assert "marts.fiche_territoire.id_pdc_itinerance: column of recharge_sud__irve_dynamique" in done.stderr
+    assert hashlib.sha256(settings.shared_warehouse.read_bytes()).hexdigest() == before
+    assert settings.shared_warehouse.with_name("shared.duckdb.rejected").exists()
+    con = connect(settings.warehouse, read_only=True)
+    try:      # nothing was shared: nothing audited
+        assert con.execute("SELECT count(*) FROM audit.events WHERE action = 'snapshot'").fetchone()[0] == snapshots
+    finally:
+        con.close()
