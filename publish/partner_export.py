@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from territoire_hub.publish.shared_warehouse import document, new_file, put_in_place, shared_tables
+from territoire_hub.publish.shared_warehouse import document, shared_tables, write_file
 from territoire_hub.settings import Settings
 from territoire_hub.sources.registry import Registry
 from territoire_hub.warehouse import quote_ident, quote_literal
@@ -104,16 +104,18 @@ def export_partner(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
 
     partner_keys(registry, partner_id)          # unknown partner: clear error before any file
     final = output or settings.exports_dir / f"{partner_id}.duckdb"
-    tmp = new_file(final)
-    con.execute(f"ATTACH {quote_literal(str(tmp))} AS _export")
-    try:
-        tables = own_tables(con, settings, registry, partner_id, "_export")
-        shared, _ = shared_tables(con, registry, "_export")
-    finally:
-        con.execute("DETACH _export")
-    document(tmp, settings, run_id=run_id, audience=f"partner:{partner_id}", tables=shared, lineage=lineage)
-    put_in_place(tmp, final, lambda path: check_file(path, settings, registry, partner=partner_id))
-    tables.update(shared)
+    shared: dict[str, int] = {}
+
+    def fill(target: str) -> dict[str, int]:
+        tables = own_tables(con, settings, registry, partner_id, target)
+        shared.update(shared_tables(con, registry, target)[0])
+        return {**tables, **shared}
+
+    tables = write_file(
+        con, final, fill,
+        lambda path, _: document(path, settings, run_id=run_id, audience=f"partner:{partner_id}", tables=shared,
+                                 lineage=lineage),
+        lambda path: check_file(path, settings, registry, partner=partner_id))
     audit.record(con, "partner_export", partner_id, str(final), run_id,
                  {"tables": tables, "bytes": final.stat().st_size})
     return Export(final, partner_id, tables)

@@ -154,24 +154,35 @@ def document(path: Path, settings: Settings, *, run_id: str, audience: str, tabl
         con.close()
 
 
-def put_in_place(tmp: Path, final: Path, check: Callable[[Path], list]) -> None:
-    """Check the new file, then swap it in atomically (or set it aside and refuse)."""
-    findings = check(tmp)
-    if findings:
-        rejected = final.with_name(final.name + ".rejected")
-        os.replace(tmp, rejected)
-        raise SharingRefused(f"{final.name} not updated: the sensitivity check failed ({len(findings)} findings; "
-                             f"the refused file is {rejected}):\n" + "\n".join(f"  - {f}" for f in findings[:20]))
-    os.replace(tmp, final)
-
-
-def new_file(final: Path) -> Path:
-    """A fresh temporary path next to ``final`` (same filesystem, so the swap is one rename)."""
+def write_file(con: duckdb.DuckDBPyConnection, final: Path, fill: Callable[[str], dict[str, int]],
+               finish: Callable[[Path, dict[str, int]], None], check: Callable[[Path], list]) -> dict[str, int]:
+    """Write ``final`` as a new file: ``fill`` copies tables into it (attached to the hub's connection,
+    so there is no second writer on the hub's file), ``finish`` documents it (opened alone), ``check``
+    vets it; then it is swapped in with one rename. Nothing is left behind on failure; a file that
+    fails the check is kept aside as ``<name>.rejected`` for inspection."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+    leftovers = (tmp, tmp.with_name(tmp.name + ".wal"))
+    for leftover in leftovers:
         leftover.unlink(missing_ok=True)
-    return tmp
+    try:
+        con.execute(f"ATTACH {quote_literal(str(tmp))} AS _target")
+        try:
+            tables = fill("_target")
+        finally:
+            con.execute("DETACH _target")
+        finish(tmp, tables)
+        findings = check(tmp)
+        if findings:
+            rejected = final.with_name(final.name + ".rejected")
+            os.replace(tmp, rejected)
+            raise SharingRefused(f"{final.name} not updated: the sensitivity check failed ({len(findings)} findings; "
+                                 f"the refused file is {rejected}):\n" + "\n".join(f"  - {f}" for f in findings[:20]))
+        os.replace(tmp, final)
+    finally:
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+    return tables
 
 
 def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry, run_id: str,
@@ -183,14 +194,18 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
     from territoire_hub.publish.sensitivity import check_file
 
     final = settings.shared_warehouse
-    tmp = new_file(final)
-    con.execute(f"ATTACH {quote_literal(str(tmp))} AS _snapshot")
-    try:
-        tables, secret = shared_tables(con, registry, "_snapshot")
-    finally:
-        con.execute("DETACH _snapshot")
-    document(tmp, settings, run_id=run_id, audience="analysts", tables=tables, lineage=lineage)
-    put_in_place(tmp, final, lambda path: check_file(path, settings, registry))
+    secret: list[int] = []
+
+    def fill(target: str) -> dict[str, int]:
+        tables, cells = shared_tables(con, registry, target)
+        secret.append(cells)
+        return tables
+
+    tables = write_file(
+        con, final, fill,
+        lambda path, tables: document(path, settings, run_id=run_id, audience="analysts", tables=tables,
+                                      lineage=lineage),
+        lambda path: check_file(path, settings, registry))
     audit.record(con, "snapshot", "analysts", str(final), run_id,
-                 {"tables": tables, "secret_cells": secret, "bytes": final.stat().st_size})
-    return Written(final, run_id, tables, secret)
+                 {"tables": tables, "secret_cells": secret[0], "bytes": final.stat().st_size})
+    return Written(final, run_id, tables, secret[0])

@@ -122,6 +122,7 @@ def test_the_writer_refuses_a_leaking_snapshot_and_keeps_the_previous_one(demo_h
     assert "marts.fiche_territoire.id_pdc_itinerance: column of recharge_sud__irve_dynamique" in done.stderr
     assert hashlib.sha256(settings.shared_warehouse.read_bytes()).hexdigest() == before
     assert settings.shared_warehouse.with_name("shared.duckdb.rejected").exists()
+    assert not list(settings.shared_warehouse.parent.glob("*.tmp*"))
     con = connect(settings.warehouse, read_only=True)
     try:      # nothing was shared: nothing audited
         assert con.execute("SELECT count(*) FROM audit.events WHERE action = 'snapshot'").fetchone()[0] == snapshots
