@@ -312,7 +312,7 @@ def sensitivity() -> None:
 
 @sensitivity.command("check")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--partner", "partner_id", help="the partner the files are for (default: as the file declares)")
+@click.option("--partner", "partner_id", help="with FILES: the partner they are for (default: as each file declares)")
 @click.pass_obj
 def sensitivity_check(settings: Settings, files: tuple[Path, ...], partner_id: str | None) -> None:
     """Walk every table and column of FILES (default: the analysts' snapshot and every partner
@@ -320,13 +320,18 @@ def sensitivity_check(settings: Settings, files: tuple[Path, ...], partner_id: s
     from territoire_hub.publish.sensitivity import check_file, declared_audience
 
     registry = _registry(settings)
-    targets = list(files) or [p for p in [settings.shared_warehouse, *sorted(settings.exports_dir.glob("*.duckdb"))]
-                              if p.exists()]
+    if files:        # as the partner given, else as the file declares
+        targets = [(path, partner_id or declared_audience(path)) for path in files]
+    else:            # the snapshot for analysts, each export for the partner it is named after
+        targets = [(settings.shared_warehouse, None)] if settings.shared_warehouse.exists() else []
+        targets += [(path, path.stem) for path in sorted(settings.exports_dir.glob("*.duckdb"))]
     if not targets:
         raise click.ClickException("nothing to check: no snapshot nor export yet")
+    unknown = sorted({a for _, a in targets if a and a not in registry.partners})
+    if unknown:
+        raise click.ClickException(f"not a partner of the registry: {', '.join(unknown)}")
     failed = 0
-    for path in targets:
-        audience = partner_id or declared_audience(path)
+    for path, audience in targets:
         findings = check_file(path, settings, registry, partner=audience)
         click.echo(f"{'FAIL' if findings else 'ok  '} {path} (for {audience or 'analysts'})")
         for finding in findings:

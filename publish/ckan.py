@@ -6,10 +6,13 @@
   ``hash`` field: same checksum, nothing is sent (same resource id, same ``last_modified``).
 - A dataset changes in **one** ``package_revise`` request: the changed files (uploaded in the same
   multipart request), the new and removed resources and the metadata (quality status, run,
-  coverage) are committed together by CKAN, so a reader sees the old version or the new one, never
-  a mix. The request is guarded by the ``metadata_modified`` read just before: if the request is
-  lost (portal down, timeout) the whole step is planned again from what the portal then holds, so a
-  retry never uploads twice nor adds a resource twice.
+  coverage). CKAN moves the files into place and commits the resource list and metadata within
+  that request, so an interrupted publication never leaves a dataset with some resources new and
+  others old. (CKAN writes each file just before its commit: if that commit failed, the file would
+  be ahead of its ``hash`` until the next run sends it again.) The request is guarded by the
+  ``metadata_modified`` read just before: if the request or its answer is lost (portal down,
+  timeout, 5xx) the whole step is planned again from what the portal then holds, so a retry never
+  uploads twice nor adds a resource twice.
 - The DataStore copy of a table is refreshed after the switch; the checksum it was loaded from is
   kept in the resource's ``datastore_hash``, so a load cut short is redone by the next run.
 """
@@ -140,10 +143,16 @@ def _switch(client: Client, metadata: dict, files: list[ResourceFile], digests: 
     update = {k: v for k, v in metadata.items() if k != "name"}
     if dataset is None:   # created private and empty; made public by the switch that fills it
         dataset = client.call("package_create", retry=False, **{**metadata, "private": True, "resources": []})
+    if dataset.get("private"):    # also when an earlier attempt created it and failed before the switch
         update["private"] = False
-    existing = {r["name"]: r for r in dataset.get("resources", [])}
-    stale = [r for name, r in existing.items() if name not in digests]
-    kept = len(existing) - len(stale)
+    existing: dict[str, dict] = {}
+    stale: list[dict] = []        # resources no longer published, and second copies of a name
+    for resource in dataset.get("resources", []):
+        if resource["name"] in digests and resource["name"] not in existing:
+            existing[resource["name"]] = resource
+        else:
+            stale.append(resource)
+    kept = len(existing)
     request: dict[str, Any] = {}
     uploads: dict[str, Path] = {}
     new: list[dict] = []
@@ -160,8 +169,7 @@ def _switch(client: Client, metadata: dict, files: list[ResourceFile], digests: 
             uploads[f"update__resources__{kept + len(new)}__upload"] = item.path
             new.append(fields)
     changed = len(uploads)
-    if not (changed or stale or dataset.get("private") and update.get("private") is False
-            or _metadata_differs(dataset, update)):
+    if not (changed or stale or _metadata_differs(dataset, update)):
         return {"changed": 0, "removed": 0}
     if new:
         request["update__resources__extend"] = json.dumps(new)
@@ -172,7 +180,7 @@ def _switch(client: Client, metadata: dict, files: list[ResourceFile], digests: 
                     filter=json.dumps([f"-{k}" for k in lists] + [f"-resources__{r['id']}" for r in stale]),
                     update=json.dumps(update), include=json.dumps(["-*"]), **request)
     except ValidationError as exc:
-        if "match" in str(exc):
+        if "match" in (exc.error_dict if isinstance(exc.error_dict, dict) else {}):
             raise _Conflict(f"{metadata['name']} changed on the portal meanwhile") from exc
         raise
     return {"changed": changed, "removed": len(stale)}

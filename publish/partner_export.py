@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from territoire_hub.publish.shared_warehouse import document, shared_tables, write_file
+from territoire_hub.publish.shared_warehouse import document, rejected_folder, shared_tables, write_file
 from territoire_hub.settings import Settings
 from territoire_hub.sources.registry import Registry
 from territoire_hub.warehouse import quote_ident, quote_literal
@@ -115,7 +115,7 @@ def export_partner(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         con, final, fill,
         lambda path, _: document(path, settings, run_id=run_id, audience=f"partner:{partner_id}", tables=shared,
                                  lineage=lineage),
-        lambda path: check_file(path, settings, registry, partner=partner_id))
+        lambda path: check_file(path, settings, registry, partner=partner_id), rejected_folder(settings))
     audit.record(con, "partner_export", partner_id, str(final), run_id,
                  {"tables": tables, "bytes": final.stat().st_size})
     return Export(final, partner_id, tables)

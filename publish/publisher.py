@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from territoire_hub.orchestration.dbt import model_docs
-from territoire_hub.publish import catalogue, files
+from territoire_hub.publish import audit, catalogue, files
 from territoire_hub.publish.ckan import Client, ResourceFile, ensure_group, ensure_organization, sync_dataset
 from territoire_hub.settings import Settings
 from territoire_hub.sources.registry import LICENCES, Registry
@@ -66,6 +66,19 @@ def _publishable(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
     return None
 
 
+def secrecy_rule(registry: Registry, secrecy: catalogue.Secrecy):
+    """The registry's rule for the source, its dominant share scaled to the table's unit (% or ratio)."""
+    rule = registry.dataset(secrecy.source).dataset.secrecy
+    scale = secrecy.dominant_share_scale
+    if scale == 1:
+        return rule
+    scaled = lambda share: None if share is None else share * scale  # noqa: E731
+    return rule.model_copy(update={
+        "max_dominant_share": scaled(rule.max_dominant_share),
+        "by_sector": {k: o.model_copy(update={"max_dominant_share": scaled(o.max_dominant_share)})
+                      for k, o in rule.by_sector.items()}})
+
+
 def protected_table(con: duckdb.DuckDBPyConnection, registry: Registry, table: catalogue.Table) -> tuple[pa.Table, int]:
     """The approved mart with statistical secrecy applied (when its source requires it), and the
     columns it copies from a mart under secrecy blanked where that mart's cell is secret."""
@@ -77,9 +90,7 @@ def protected_table(con: duckdb.DuckDBPyConnection, registry: Registry, table: c
     from territoire_hub.publish.secrecy import apply_secrecy, apply_secrecy_with_total
 
     s = table.secrecy
-    rule = registry.dataset(s.source).dataset.secrecy
-    if s.dominant_share_scale != 1 and rule.max_dominant_share is not None:
-        rule = rule.model_copy(update={"max_dominant_share": rule.max_dominant_share * s.dominant_share_scale})
+    rule = secrecy_rule(registry, s)
     common = dict(group=list(s.group), measures=list(s.measures), contributors=s.contributors, rule=rule,
                   dominant_share=s.dominant_share)
     if s.total is not None:
@@ -207,25 +218,29 @@ def publish_all(settings: Settings, registry: Registry, client: Client, *, run_i
     ensure_organization(client, catalogue.ORGANISATION)
     for family in families:
         ensure_group(client, _group_name(family.domain), DOMAIN_GROUPS[family.domain])
-    from territoire_hub.publish import audit
 
-    con = connect(settings.warehouse)          # read-write: the audit log is in the warehouse
+    results: list[FamilyResult] = []
+    con = connect(settings.warehouse, read_only=True)   # others may read the warehouse meanwhile
     try:
-        results = []
         for family in families:
             result = publish_family(con, settings, registry, client, family, run_id=run_id,
                                     mart_datasets=mart_datasets, echo=echo)
             state = f"skipped: {result.skipped}" if result.skipped else \
                 f"{result.changed} resources updated, {result.secret_cells} cells under statistical secrecy"
             echo(f"  {family.name:<32} {state}")
-            if result.url:
-                audit.record(con, "publication", "public", result.url, run_id,
-                             {"resources_changed": result.changed, "secret_cells": result.secret_cells,
-                              "files": result.files})
             results.append(result)
-        return results
     finally:
         con.close()
+        published = [r for r in results if r.url]
+        if published:       # what reached the portal is recorded, even when a later family failed
+            con = connect(settings.warehouse)
+            try:
+                for r in published:
+                    audit.record(con, "publication", "public", r.url, run_id,
+                                 {"resources_changed": r.changed, "secret_cells": r.secret_cells, "files": r.files})
+            finally:
+                con.close()
+    return results
 
 
 __all__ = ["publish_all", "client_from", "FamilyResult", "LICENCES"]

@@ -8,8 +8,8 @@ pipeline, and it holds partner data). After each gated build the hub:
    ``publication.*`` with the same statistical secrecy as the portal (schema ``marts``), the COG
    (schema ``ref``), the documented views (schema ``vues``) and what the file holds (schema
    ``meta``), every table and column commented from dbt's documentation;
-2. runs the sensitivity check on it (``sensitivity.py``): a file that fails is kept aside as
-   ``shared.duckdb.rejected`` and the current snapshot stays;
+2. runs the sensitivity check on it (``sensitivity.py``): a file that fails is moved to the hub's
+   quarantine (``<data>/quarantine/sharing/``, mode 0600) and the current snapshot stays;
 3. swaps it in with one ``rename``: a reader that has the old file open keeps reading the old
    snapshot whole (the old inode lives until it closes); the next connection opens the new one.
 
@@ -33,14 +33,51 @@ from territoire_hub.settings import Settings
 from territoire_hub.sources.registry import Registry
 from territoire_hub.warehouse import quote_ident, quote_literal
 
-REFERENCE = {
-    "communes": "Communes du COG (INSEE) : code, nom, type, commune parente, département, région, EPCI, "
-                "population municipale, codes postaux, coordonnées du chef-lieu.",
-    "epci": "EPCI à fiscalité propre du COG : code SIREN, nom, nature juridique, population.",
-    "departements": "Départements du COG.",
-    "regions": "Régions du COG.",
-    "postal_codes": "Codes postaux (La Poste) et communes qu'ils desservent.",
-    "meta": "Millésime du COG chargé.",
+_CODE_COMMUNE = "Code INSEE de la commune (COG 2026)."
+_POPULATION = "Population municipale (INSEE, recensement millésimé du COG)."
+# The COG tables copied, with their columns: the comments of the file and the columns allowed in it.
+REFERENCE: dict[str, tuple[str, dict[str, str]]] = {
+    "communes": ("Communes du COG (INSEE) de toute la France, communes déléguées, associées et arrondissements "
+                 "municipaux compris.", {
+        "code_commune": _CODE_COMMUNE, "nom_commune": "Nom de la commune.",
+        "type_commune": "COM (commune), COMD (déléguée), COMA (associée) ou ARM (arrondissement municipal).",
+        "code_commune_parente": "Commune de rattachement d'une commune déléguée, associée ou d'un arrondissement.",
+        "code_departement": "Code du département.", "code_region": "Code de la région.",
+        "code_epci": "SIREN de l'EPCI à fiscalité propre dont la commune est membre.",
+        "siren": "SIREN de la commune.", "population": _POPULATION,
+        "codes_postaux": "Codes postaux desservant la commune.",
+        "latitude": "Latitude du chef-lieu (WGS 84, degrés).", "longitude": "Longitude du chef-lieu (WGS 84, degrés).",
+        "coord_source": "Origine des coordonnées (GeoNames, ou saisie manuelle).",
+    }),
+    "epci": ("EPCI à fiscalité propre du COG.", {
+        "code_epci": "SIREN de l'EPCI.", "nom_epci": "Nom de l'EPCI.",
+        "type_epci": "Nature juridique : ME (métropole), CU, CA, CC.", "population": _POPULATION,
+    }),
+    "departements": ("Départements du COG.", {
+        "code_departement": "Code du département.", "nom_departement": "Nom du département.",
+        "code_region": "Code de la région.",
+    }),
+    "regions": ("Régions du COG.", {"code_region": "Code de la région.", "nom_region": "Nom de la région."}),
+    "postal_codes": ("Codes postaux (La Poste) et communes qu'ils desservent.", {
+        "code_postal": "Code postal.", "code_commune": _CODE_COMMUNE,
+    }),
+    "meta": ("Millésime du COG chargé.", {
+        "cog_vintage": "Millésime du Code officiel géographique.", "loaded_at": "Chargement dans le hub (UTC).",
+    }),
+}
+
+META: dict[str, tuple[str, dict[str, str]]] = {
+    "snapshot": ("Le run du pipeline dont ce fichier reprend les marts approuvés, quand il a été écrit et pour qui.", {
+        "run_id": "Run du pipeline (contrôle qualité) qui a approuvé les marts.",
+        "written_at": "Écriture du fichier (UTC).",
+        "audience": "« analysts » (entrepôt partagé) ou « partner:<id> » (export d'un partenaire).",
+    }),
+    "tables": ("Ce que contient ce fichier : une ligne par table ou vue, avec les jeux de données partenaires dont "
+               "elle est calculée.", {
+        "table_schema": "Schéma.", "table_name": "Table ou vue.", "lignes": "Nombre de lignes.",
+        "description": "Ce que contient la table.",
+        "sources": "Jeux de données partenaires (<partenaire>__<jeu>) dont la table est calculée (lignage dbt).",
+    }),
 }
 
 # Documented views for the questions analysts ask first; they read only the tables above.
@@ -111,55 +148,76 @@ def shared_tables(con: duckdb.DuckDBPyConnection, registry: Registry, into: str)
 
 def document(path: Path, settings: Settings, *, run_id: str, audience: str, tables: dict[str, int],
              lineage: dict[str, list[str]]) -> None:
-    """Open the new file itself: the views, the comments from dbt's docs, and ``meta.*``."""
+    """Open the new file itself: the views, the comments (dbt's docs for the marts), and ``meta.*``."""
     docs = model_docs(settings)
     con = duckdb.connect(str(path))
     try:
-        if "marts.fiche_territoire" in tables and "marts.energie_territoire_annee" in tables:
-            con.execute("CREATE SCHEMA vues")
-            for name, (description, sql) in VIEWS.items():
-                con.execute(f"CREATE VIEW vues.{quote_ident(name)} AS {sql}")
-                con.execute(f"COMMENT ON VIEW vues.{quote_ident(name)} IS {quote_literal(description)}")
+        described: dict[str, str] = {}         # schema.table -> description, for meta.tables
+        column_docs: dict[str, str] = {}       # any shared column -> its description, for the views
         for qualified in tables:
             schema, name = qualified.split(".")
             relation = f"{schema}.{quote_ident(name)}"
-            doc = docs.get(name, {}) if schema == "marts" else {"description": REFERENCE[name], "columns": {}}
+            if schema == "marts":
+                description = docs.get(name, {}).get("description", "").strip()
+                columns = {**docs.get(name, {}).get("columns", {}), "secret_statistique": SECRET_STATUS_DOC}
+            else:
+                description, columns = REFERENCE[name]
             present = {r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()}
-            description = doc.get("description", "").strip()
             if "secret_statistique" in present:
                 description += (" Dans ce fichier, le secret statistique est appliqué comme sur le portail : cellules "
                                 "masquées vides, signalées par secret_statistique.")
-            con.execute(f"COMMENT ON TABLE {relation} IS {quote_literal(description)}")
-            columns = {**doc.get("columns", {}), "secret_statistique": SECRET_STATUS_DOC}
-            for column, text in columns.items():
-                if column in present and text:
-                    con.execute(f"COMMENT ON COLUMN {relation}.{quote_ident(column)} IS {quote_literal(text.strip())}")
+            _comment(con, relation, description, columns, present)
+            described[qualified] = description
+            column_docs.update({c: t for c, t in columns.items() if t and c in present})
+        if "marts.fiche_territoire" in tables and "marts.energie_territoire_annee" in tables:
+            con.execute("CREATE SCHEMA vues")
+            for name, (description, sql) in VIEWS.items():
+                relation = f"vues.{quote_ident(name)}"
+                con.execute(f"CREATE VIEW {relation} AS {sql}")
+                present = {r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()}
+                _comment(con, relation, description, column_docs, present, kind="VIEW")
+                described[f"vues.{name}"] = description
         con.execute("CREATE SCHEMA meta")
         con.execute("CREATE TABLE meta.snapshot (run_id VARCHAR, written_at TIMESTAMPTZ, audience VARCHAR)")
         con.execute("INSERT INTO meta.snapshot VALUES (?, ?, ?)", [run_id, datetime.now(timezone.utc), audience])
-        con.execute("COMMENT ON TABLE meta.snapshot IS 'Le run du pipeline dont ce fichier reprend les marts "
-                    "approuvés, quand il a été écrit et pour qui.'")
         con.execute("CREATE TABLE meta.tables (table_schema VARCHAR, table_name VARCHAR, lignes BIGINT, "
                     "description VARCHAR, sources VARCHAR[])")
-        con.executemany("INSERT INTO meta.tables VALUES (?, ?, ?, ?, ?)", [
-            [q.split(".")[0], q.split(".")[1], rows,
-             docs.get(q.split(".")[1], {}).get("description", "").strip() if q.startswith("marts.")
-             else REFERENCE.get(q.split(".")[1], ""),
-             lineage.get(q.split(".")[1], []) if q.startswith("marts.") else []]
-            for q, rows in sorted(tables.items())])
-        con.execute("COMMENT ON TABLE meta.tables IS 'Ce que contient ce fichier : une ligne par table, avec "
-                    "les jeux de données partenaires dont elle est calculée.'")
+        for name, (description, columns) in META.items():
+            _comment(con, f"meta.{name}", description, columns, set(columns))
+            described[f"meta.{name}"] = description
+        rows = []
+        for qualified, description in sorted(described.items()):
+            schema, name = qualified.split(".")
+            count = con.execute(f"SELECT count(*) FROM {schema}.{quote_ident(name)}").fetchone()[0] \
+                if qualified != "meta.tables" else len(described)
+            rows.append([schema, name, count, description, lineage.get(name, []) if schema == "marts" else []])
+        con.executemany("INSERT INTO meta.tables VALUES (?, ?, ?, ?, ?)", rows)
         con.execute("CHECKPOINT")
     finally:
         con.close()
 
 
+def _comment(con: duckdb.DuckDBPyConnection, relation: str, description: str, columns: dict[str, str],
+             present: set[str], kind: str = "TABLE") -> None:
+    con.execute(f"COMMENT ON {kind} {relation} IS {quote_literal(description.strip())}")
+    for column, text in columns.items():
+        if column in present and text:
+            con.execute(f"COMMENT ON COLUMN {relation}.{quote_ident(column)} IS {quote_literal(text.strip())}")
+
+
+def rejected_folder(settings: Settings) -> Path:
+    """Where files refused by the sensitivity check are kept for the data engineers."""
+    return settings.data_dir / "quarantine" / "sharing"
+
+
 def write_file(con: duckdb.DuckDBPyConnection, final: Path, fill: Callable[[str], dict[str, int]],
-               finish: Callable[[Path, dict[str, int]], None], check: Callable[[Path], list]) -> dict[str, int]:
+               finish: Callable[[Path, dict[str, int]], None], check: Callable[[Path], list],
+               quarantine: Path) -> dict[str, int]:
     """Write ``final`` as a new file: ``fill`` copies tables into it (attached to the hub's connection,
     so there is no second writer on the hub's file), ``finish`` documents it (opened alone), ``check``
     vets it; then it is swapped in with one rename. Nothing is left behind on failure; a file that
-    fails the check is kept aside as ``<name>.rejected`` for inspection."""
+    fails the check is moved to ``quarantine`` (the hub's data folder, mode 0600: never next to the
+    files analysts and partners read) for inspection."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     leftovers = (tmp, tmp.with_name(tmp.name + ".wal"))
@@ -174,8 +232,10 @@ def write_file(con: duckdb.DuckDBPyConnection, final: Path, fill: Callable[[str]
         finish(tmp, tables)
         findings = check(tmp)
         if findings:
-            rejected = final.with_name(final.name + ".rejected")
+            rejected = quarantine / f"{final.stem}.{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.rejected.duckdb"
+            rejected.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.replace(tmp, rejected)
+            rejected.chmod(0o600)
             raise SharingRefused(f"{final.name} not updated: the sensitivity check failed ({len(findings)} findings; "
                                  f"the refused file is {rejected}):\n" + "\n".join(f"  - {f}" for f in findings[:20]))
         os.replace(tmp, final)
@@ -205,7 +265,7 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         con, final, fill,
         lambda path, tables: document(path, settings, run_id=run_id, audience="analysts", tables=tables,
                                       lineage=lineage),
-        lambda path: check_file(path, settings, registry))
+        lambda path: check_file(path, settings, registry), rejected_folder(settings))
     audit.record(con, "snapshot", "analysts", str(final), run_id,
                  {"tables": tables, "secret_cells": secret[0], "bytes": final.stat().st_size})
     return Written(final, run_id, tables, secret[0])

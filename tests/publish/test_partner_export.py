@@ -10,7 +10,9 @@ import pytest
 from territoire_hub.warehouse import connect
 from tests.publish.conftest import copy_home, hub
 
-PARTNERS = ("enedis", "recharge-sud")
+# every partner of the registry: private companies (commercial data), collectivités (personal and
+# restricted data), Météo-France
+PARTNERS = ("enedis", "herault-energies", "meteo-france", "montpellier-metropole", "recharge-sud", "ville-beaucaire")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,7 @@ def _digest(con, relation: str) -> tuple[int, str]:
 
 def test_each_export_holds_the_partners_own_data_and_the_shared_marts(exported, registry):
     settings, outputs = exported
+    assert set(PARTNERS) == set(registry.partners)
     hub_con = connect(settings.warehouse, read_only=True)
     try:
         for partner in PARTNERS:

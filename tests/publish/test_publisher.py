@@ -8,6 +8,8 @@ import csv
 import io
 import urllib.request
 
+import requests
+
 import pytest
 
 from territoire_hub.publish import catalogue
@@ -87,14 +89,56 @@ def test_each_csv_equals_its_mart_with_secret_cells_blank_and_flagged(published,
 
 def test_a_second_run_with_no_new_data_changes_nothing(published, anonymous, registry):
     settings, client, _ = published
-    before = {f.name: {r["id"]: r["last_modified"] for r in anonymous.action.package_show(id=f.name)["resources"]}
-              for f in catalogue.FAMILIES}
+    def state() -> dict:
+        shown = {f.name: anonymous.action.package_show(id=f.name) for f in catalogue.FAMILIES}
+        return {name: (d["metadata_modified"], {r["id"]: r["last_modified"] for r in d["resources"]})
+                for name, d in shown.items()}
+
+    before = state()
     again = publish_all(settings, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(settings),
                         echo=lambda _: None)
     assert [r.changed for r in again] == [0] * len(catalogue.FAMILIES)
-    after = {f.name: {r["id"]: r["last_modified"] for r in anonymous.action.package_show(id=f.name)["resources"]}
-             for f in catalogue.FAMILIES}
-    assert after == before
+    assert state() == before            # not even the metadata was sent again
+
+
+class LosingClient(Client):
+    """The real portal behind a network that loses the response of the first dataset switch: the
+    portal applied it, the publisher saw a connection error."""
+
+    lost: int = 0
+
+    def _once(self, action, files, data):
+        answer = super()._once(action, files, data)
+        if action == "package_revise" and not self.lost:
+            self.lost += 1
+            raise requests.ConnectionError("connection reset by peer (response lost)")
+        return answer
+
+
+def test_a_lost_response_a_dataset_left_private_and_a_duplicate_are_repaired(published, admin, anonymous, registry):
+    from territoire_hub.publish.files import sha256
+
+    settings, _, _ = published
+    # an earlier run created the dataset and died before its switch; someone added a second chart
+    admin.action.package_patch(id="eclairage-public", private=True)
+    admin.action.resource_create(package_id="eclairage-public", name="graphique.png", format="PNG",
+                                 url="https://example.org/autre-graphique.png")
+    con = connect(settings.warehouse)               # and new figures for the weather
+    try:
+        con.execute("UPDATE publication.meteo_territoire_jour SET temperature_moyenne_c = temperature_moyenne_c + 0.5")
+    finally:
+        con.close()
+    client = LosingClient(admin.address, admin.apikey, backoff=0.1)
+    results = publish_all(settings, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(settings),
+                          echo=lambda _: None)
+    assert client.lost == 1 and all(r.url for r in results)
+    for name in ("meteo-degres-jours", "eclairage-public"):
+        dataset = anonymous.action.package_show(id=name)       # public again
+        names = [r["name"] for r in dataset["resources"]]
+        assert len(names) == len(set(names))                    # nothing added twice, the duplicate gone
+        for resource in dataset["resources"]:
+            assert resource["hash"] == sha256(settings.data_dir / "publish" / name / resource["name"])
+            assert resource["url"].startswith(admin.address)
 
 
 def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(published, portal, anonymous, registry):

@@ -78,18 +78,23 @@ def test_the_snapshot_holds_the_approved_marts_the_cog_and_views_and_nothing_raw
         hub_con.close()
 
 
-def test_every_table_and_column_is_documented(snapshot):
+def test_every_table_view_and_column_is_documented(snapshot):
     undocumented = snapshot.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE NOT internal AND "
         "coalesce(comment, '') = '' UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views() "
         "WHERE NOT internal AND coalesce(comment, '') = ''").fetchall()
     assert undocumented == []
-    columns = snapshot.execute("SELECT table_name || '.' || column_name FROM duckdb_columns() "
-                               "WHERE schema_name = 'marts' AND coalesce(comment, '') = ''").fetchall()
+    columns = snapshot.execute("SELECT schema_name || '.' || table_name || '.' || column_name FROM duckdb_columns() "
+                               "WHERE NOT internal AND coalesce(comment, '') = ''").fetchall()
     assert columns == []
     comment = snapshot.execute("SELECT comment FROM duckdb_columns() WHERE table_name = 'energie_territoire_annee' "
                                "AND column_name = 'conso_mwh_par_habitant'").fetchone()[0]
     assert "habitant" in comment
+    listed = {f"{s}.{t}" for s, t in snapshot.execute("SELECT table_schema, table_name FROM meta.tables").fetchall()}
+    every = {f"{s}.{t}" for s, t in snapshot.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal UNION ALL "
+        "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert listed == every
     sources = dict(snapshot.execute("SELECT table_name, sources FROM meta.tables").fetchall())
     assert sources["energie_territoire_annee"] == ["enedis__conso_annuelle_commune", "meteo_france__observations_horaires"]
 
@@ -194,7 +199,7 @@ def test_a_reader_keeps_its_snapshot_while_the_pipeline_swaps_in_a_new_one(demo_
     # sessions opened during the run saw the old snapshot, then the new one: never a mix, never back
     switch = opened.index(after["run_id"])
     assert switch > 0 and set(opened[:switch]) == {before["run_id"]} and set(opened[switch:]) == {after["run_id"]}
-    assert not list(path.parent.glob("*.tmp")) and not path.with_name(path.name + ".rejected").exists()
+    assert not list(path.parent.glob("*.tmp*")) and not (settings.data_dir / "quarantine" / "sharing").exists()
 
 
 def test_the_dagster_asset_writes_the_snapshot_of_its_run(demo_home, tmp_path):
