@@ -121,10 +121,10 @@ def sync_dataset(client: Client, metadata: dict, files: list[ResourceFile],
     from territoire_hub.publish.files import sha256
 
     digests = {item.name: sha256(item.path) for item in files}
-    counts = client.retrying(lambda: _switch(client, metadata, files, digests), f"publishing {metadata['name']}")
+    counts, dataset = client.retrying(lambda: _switch(client, metadata, files, digests),
+                                      f"publishing {metadata['name']}")
     if counts["changed"] or counts["removed"]:
         on_change(f"{metadata['name']}: {counts['changed']} files sent, {counts['removed']} removed")
-    dataset = client.call("package_show", id=metadata["name"])
     by_name = {r["name"]: r for r in dataset["resources"]}
     for item in files:
         resource = by_name[item.name]
@@ -134,8 +134,10 @@ def sync_dataset(client: Client, metadata: dict, files: list[ResourceFile],
     return counts
 
 
-def _switch(client: Client, metadata: dict, files: list[ResourceFile], digests: dict[str, str]) -> dict:
-    """One attempt: read the dataset, then send every change in one ``package_revise``."""
+def _switch(client: Client, metadata: dict, files: list[ResourceFile],
+            digests: dict[str, str]) -> tuple[dict, dict]:
+    """One attempt: read the dataset, then send every change in one ``package_revise``.
+    Returns the counts and the dataset as it now is on the portal."""
     try:
         dataset = client.call("package_show", id=metadata["name"], retry=False)
     except NotFound:
@@ -170,20 +172,21 @@ def _switch(client: Client, metadata: dict, files: list[ResourceFile], digests: 
             new.append(fields)
     changed = len(uploads)
     if not (changed or stale or _metadata_differs(dataset, update)):
-        return {"changed": 0, "removed": 0}
+        return {"changed": 0, "removed": 0}, dataset
     if new:
         request["update__resources__extend"] = json.dumps(new)
     lists = [k for k in ("tags", "groups") if k in update]     # replaced, not merged item by item
     try:
-        client.call("package_revise", files=uploads, retry=False,
-                    match=json.dumps({"id": dataset["id"], "metadata_modified": dataset["metadata_modified"]}),
-                    filter=json.dumps([f"-{k}" for k in lists] + [f"-resources__{r['id']}" for r in stale]),
-                    update=json.dumps(update), include=json.dumps(["-*"]), **request)
+        revised = client.call(
+            "package_revise", files=uploads, retry=False,
+            match=json.dumps({"id": dataset["id"], "metadata_modified": dataset["metadata_modified"]}),
+            filter=json.dumps([f"-{k}" for k in lists] + [f"-resources__{r['id']}" for r in stale]),
+            update=json.dumps(update), **request)["package"]
     except ValidationError as exc:
         if "match" in (exc.error_dict if isinstance(exc.error_dict, dict) else {}):
             raise _Conflict(f"{metadata['name']} changed on the portal meanwhile") from exc
         raise
-    return {"changed": changed, "removed": len(stale)}
+    return {"changed": changed, "removed": len(stale)}, revised
 
 
 def _metadata_differs(dataset: dict, metadata: dict) -> bool:

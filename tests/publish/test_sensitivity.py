@@ -91,19 +91,19 @@ def test_row_lineage_an_unaggregated_mart_and_other_objects_are_caught(demo_sett
 
 
 def test_secrecy_is_rechecked_from_the_registry_rule(demo_settings, tmp_path):
-    secret = "secret_statistique IS NOT NULL"
+    flagged = "secret_statistique IS NOT NULL"      # a SQL condition: the cells under secrecy
     # a secret cell showing its measure, its number of points or its dominant share
     shown = leaked(demo_settings, tmp_path,
-                   f"UPDATE marts.recharge_territoire SET taux_occupation_pct = 12.5 WHERE {secret}",
+                   f"UPDATE marts.recharge_territoire SET taux_occupation_pct = 12.5 WHERE {flagged}",
                    f"UPDATE marts.recharge_territoire_annee SET points_observes = 1, part_point_dominant_pct = 99 "
-                   f"WHERE {secret}")
+                   f"WHERE {flagged}")
     assert {(f.table, f.column) for f in shown} == {
         ("marts.recharge_territoire", "taux_occupation_pct"), ("marts.recharge_territoire_annee", "points_observes"),
         ("marts.recharge_territoire_annee", "part_point_dominant_pct")}
     # the status column cleared and the values put back: the rule itself catches it
     cleared = leaked(demo_settings, tmp_path,
                      "UPDATE marts.recharge_territoire_annee SET secret_statistique = NULL, points_observes = 1, "
-                     f"taux_occupation_pct = 40 WHERE {secret}")
+                     f"taux_occupation_pct = 40 WHERE {flagged}")
     (finding,) = cleared
     assert finding.table == "marts.recharge_territoire_annee" and "visible cells break the rule of " \
         "recharge_sud__irve_dynamique (3 points_observes minimum, dominant share ≤ 85.0)" in finding.reason
