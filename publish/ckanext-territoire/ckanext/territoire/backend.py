@@ -23,7 +23,6 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 import ckan.model as model
-from ckan.common import config
 from ckan.lib.search.common import SearchQueryError
 
 from .solrsyntax import Compiler, parse, unaccent

@@ -16,7 +16,6 @@ import logging
 import requests
 
 import ckan.plugins as p
-import ckan.plugins.toolkit as tk
 from ckan.config.declaration import Declaration, Key
 
 from . import backend
