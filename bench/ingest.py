@@ -24,8 +24,8 @@ import duckdb
 
 from territoire_hub.settings import Settings
 from territoire_hub.sources.demo import Scale, generate_demo
-from territoire_hub.sources.ingest import ingest_dataset, prepare_warehouse
-from territoire_hub.sources.registry import load_registry
+from territoire_hub.orchestration.ingestion import ingest_dataset, prepare_warehouse
+from territoire_hub.registry import load_registry
 from territoire_hub.warehouse import connect
 
 MISHAPS = {"wrong_encoding", "truncated_gzip"}  # refused by the hub: not part of the comparison

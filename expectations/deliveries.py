@@ -24,8 +24,8 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 
 from territoire_hub.expectations.custom import ExpectColumnValuesToBeInseeCommunes
-from territoire_hub.sources.formats import FormatSpec
-from territoire_hub.sources.registry import Cadence, PartnerDataset
+from territoire_hub.formats import FormatSpec
+from territoire_hub.registry import Cadence, PartnerDataset
 from territoire_hub.warehouse import quote_ident
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -308,8 +308,6 @@ def _completeness_sql(entry: PartnerDataset, staged: str, c: Completeness) -> st
 def _meter_sql(entry: PartnerDataset, staged: str, m: Meter, bounds: dict | None) -> str:
     """Daily consumption per meter, with its median day over this delivery and a bounded window
     of earlier current readings (the previous index too, so the first day has a consumption)."""
-    from territoire_hub.sources.loading import raw_table
-
     time_col = quote_ident(rules_for(entry.spec).event_time)
     entity, index = quote_ident(m.entity), quote_ident(m.index)
     start = bounds["period_start"] if bounds else None
@@ -319,7 +317,7 @@ def _meter_sql(entry: PartnerDataset, staged: str, m: Meter, bounds: dict | None
         history = f"""
             SELECT r.{entity} AS entity, r.{time_col} AS day, r.{index} AS idx, NULL::BIGINT AS _source_line,
                    'history' AS origin
-            FROM {raw_table(entry)} r JOIN landing.deliveries d ON d.delivery_id = r._delivery_id
+            FROM {entry.raw_relation} r JOIN landing.deliveries d ON d.delivery_id = r._delivery_id
             WHERE d.status = 'loaded' AND d.superseded_by IS NULL
               AND r.{time_col} >= DATE '{start}' - INTERVAL {m.history_days} DAY AND r.{time_col} < DATE '{start}'
               AND r.{entity} IN (SELECT {entity} FROM {quote_ident(staged)})

@@ -22,8 +22,8 @@ from territoire_hub.expectations.results import (
     record_validation,
 )
 from territoire_hub.expectations.runtime import QualityContext
-from territoire_hub.sources.problems import Problem
-from territoire_hub.sources.registry import PartnerDataset
+from territoire_hub.problems import Problem
+from territoire_hub.registry import PartnerDataset
 from territoire_hub.warehouse import quote_ident
 
 PUBLICATION_SCHEMA = "publication"

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from territoire_hub.sources.problems import Problem
+from territoire_hub.problems import Problem
 
 QUALITY_DDL = """
 CREATE SCHEMA IF NOT EXISTS quality;

@@ -6,8 +6,8 @@ import dagster as dg
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.partitions import HubPartitions, period_of_partition
 from territoire_hub.orchestration.resources import HubResource
-from territoire_hub.sources.ingest import ingest_dataset, prepare_warehouse
-from territoire_hub.sources.registry import PartnerDataset, Registry
+from territoire_hub.orchestration.ingestion import ingest_dataset, prepare_warehouse
+from territoire_hub.registry import PartnerDataset, Registry
 
 
 def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefinition:

@@ -14,8 +14,9 @@ from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.status import collect_status, render_status
 from territoire_hub.settings import Settings
-from territoire_hub.sources.ingest import DatasetReport, ignored_inbox_files, ingest_all
-from territoire_hub.sources.registry import Registry, RegistryError, load_registry
+from territoire_hub.orchestration.ingestion import ingest_all
+from territoire_hub.sources.ingest import DatasetReport, ignored_inbox_files
+from territoire_hub.registry import Registry, RegistryError, load_registry
 from territoire_hub.warehouse import connect
 
 
@@ -90,7 +91,8 @@ def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -
 def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
     """dbt build, then the publication gate: each mart validated, the passing ones approved."""
     from territoire_hub.expectations.gate import gate_marts  # imports Great Expectations (seconds)
-    from territoire_hub.orchestration.dbt import DbtError, mart_datasets, run_dbt
+    from territoire_hub.lineage import mart_datasets
+    from territoire_hub.orchestration.dbt import DbtError, run_dbt
 
     click.echo("Building the indicators (dbt build: seeds, models, tests)…")
     try:
@@ -114,7 +116,7 @@ def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
 
 def _snapshot(settings: Settings, run_id: str | None = None) -> None:
     """Write the analysts' snapshot from the approved marts, check it, swap it in."""
-    from territoire_hub.orchestration.dbt import mart_datasets
+    from territoire_hub.lineage import mart_datasets
     from territoire_hub.publish.shared_warehouse import SharingRefused, write_snapshot
 
     con = connect(settings.warehouse)
@@ -223,7 +225,7 @@ def quality_docs(settings: Settings) -> None:
 
 
 def _publish(settings: Settings, registry: Registry, run_id: str) -> None:
-    from territoire_hub.orchestration.dbt import mart_datasets
+    from territoire_hub.lineage import mart_datasets
     from territoire_hub.publish.ckan import PortalUnavailable
     from territoire_hub.publish.publisher import client_from, publish_all
 
@@ -281,7 +283,7 @@ def partner() -> None:
 def partner_export(settings: Settings, partner_id: str, output: Path | None) -> None:
     """Write a DuckDB file with PARTNER_ID's own landed and staged data, its quality reports and the
     shared marts — nothing of any other partner (checked before the file is put in place)."""
-    from territoire_hub.orchestration.dbt import mart_datasets
+    from territoire_hub.lineage import mart_datasets
     from territoire_hub.publish.partner_export import export_partner
     from territoire_hub.publish.shared_warehouse import SharingRefused
 

@@ -11,11 +11,8 @@ from contextlib import contextmanager
 from typing import Iterator, Sequence
 
 from territoire_hub.dbt_project import DBT_PROJECT_DIR
+from territoire_hub.lineage import target_path
 from territoire_hub.settings import Settings
-
-
-def target_path(settings: Settings) -> Path:
-    return settings.data_dir / "dbt" / "target"
 
 
 def dbt_project(settings: Settings):
@@ -83,43 +80,3 @@ def run_dbt(settings: Settings, args: Sequence[str], *, variables: dict | None =
         failing = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line]
         raise DbtError(f"dbt {' '.join(args)} failed:\n" + "\n".join(failing[-30:] or output.splitlines()[-30:]))
     return result
-
-
-def mart_datasets(settings: Settings) -> dict[str, list[str]]:
-    """For each mart, the partner datasets (``raw`` sources) it is built from, per dbt's manifest.
-
-    Warnings on those datasets' current deliveries travel with the mart's publication."""
-    manifest_path = target_path(settings) / "manifest.json"
-    if not manifest_path.exists():
-        return {}
-    manifest = json.loads(manifest_path.read_text())
-    parents, nodes, sources = manifest["parent_map"], manifest["nodes"], manifest["sources"]
-    found: dict[str, list[str]] = {}
-    for unique_id, node in nodes.items():
-        if node.get("resource_type") != "model" or node.get("schema", "").split("_")[-1] != "marts":
-            continue
-        seen, stack, raw = set(), [unique_id], set()
-        while stack:
-            current = stack.pop()
-            for parent in parents.get(current, []):
-                if parent in seen:
-                    continue
-                seen.add(parent)
-                source = sources.get(parent)
-                if source and source.get("source_name") == "raw":
-                    raw.add(source["name"])
-                stack.append(parent)
-        found[node["name"]] = sorted(raw)
-    return found
-
-
-def model_docs(settings: Settings) -> dict[str, dict]:
-    """Each dbt model's description and column descriptions, per dbt's manifest:
-    ``{model: {"description": str, "columns": {column: description}}}``."""
-    manifest_path = target_path(settings) / "manifest.json"
-    if not manifest_path.exists():
-        return {}
-    nodes = json.loads(manifest_path.read_text())["nodes"]
-    return {n["name"]: {"description": n.get("description", ""),
-                        "columns": {name: c.get("description", "") for name, c in n.get("columns", {}).items()}}
-            for n in nodes.values() if n.get("resource_type") == "model"}

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from territoire_hub.sources.registry import Cadence, Dataset, Registry
+from territoire_hub.registry import Cadence, Dataset, Registry
 
 YEARLY_CRON = "0 0 1 1 *"
 TIMEZONE = "Europe/Paris"

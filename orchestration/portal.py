@@ -4,7 +4,7 @@ never reaches the portal."""
 
 import dagster as dg
 
-from territoire_hub.orchestration.dbt import mart_datasets
+from territoire_hub.lineage import mart_datasets
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.publish.catalogue import FAMILIES, Family
 

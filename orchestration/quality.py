@@ -10,7 +10,7 @@ import dagster as dg
 
 from territoire_hub.expectations.marts import MARTS
 from territoire_hub.expectations.runtime import QualityContext
-from territoire_hub.orchestration.dbt import mart_datasets
+from territoire_hub.lineage import mart_datasets
 from territoire_hub.orchestration.resources import HubResource
 
 WAREHOUSE_POOL = "duckdb_warehouse"

@@ -5,7 +5,7 @@ import dagster as dg
 
 from territoire_hub.orchestration.partitions import partition_of_period
 from territoire_hub.orchestration.resources import HubResource
-from territoire_hub.sources.registry import InboxTransport, Registry
+from territoire_hub.registry import InboxTransport, Registry
 from territoire_hub.sources.transports import scan_inbox
 
 

@@ -4,7 +4,7 @@ atomically (``publish/shared_warehouse.py``): analysts reading the old one are n
 
 import dagster as dg
 
-from territoire_hub.orchestration.dbt import mart_datasets
+from territoire_hub.lineage import mart_datasets
 from territoire_hub.orchestration.quality import WAREHOUSE_POOL
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.publish.catalogue import FAMILIES

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import duckdb
 
 from territoire_hub.sources.loading import RAW_SCHEMA
-from territoire_hub.sources.registry import Registry
+from territoire_hub.registry import Registry
 from territoire_hub.warehouse import quote_ident
 
 

@@ -22,9 +22,12 @@ from pathlib import Path
 
 import duckdb
 
+from territoire_hub.publish import audit
+from territoire_hub.publish.sensitivity import check_file
+from territoire_hub.publish.shared_contents import partner_keys, staging_model
 from territoire_hub.publish.shared_warehouse import document, rejected_folder, shared_tables, write_file
 from territoire_hub.settings import Settings
-from territoire_hub.sources.registry import Registry
+from territoire_hub.registry import Registry
 from territoire_hub.warehouse import quote_ident, quote_literal
 
 
@@ -33,16 +36,6 @@ class Export:
     path: Path
     partner: str
     tables: dict[str, int]
-
-
-def partner_keys(registry: Registry, partner_id: str) -> list[str]:
-    if partner_id not in registry.partners:
-        raise KeyError(f"unknown partner {partner_id!r}; known: {', '.join(sorted(registry.partners))}")
-    return [entry.key for entry in registry.of_partner(partner_id)]
-
-
-def staging_model(key: str) -> str:
-    return f"stg_{key}"
 
 
 def _relations(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
@@ -99,8 +92,6 @@ def export_partner(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
     """Write, check and put in place ``<exports>/<partner>.duckdb``; record it in the audit log.
 
     ``con`` is a read-write connection to the hub's warehouse (the audit table lives there)."""
-    from territoire_hub.publish import audit
-    from territoire_hub.publish.sensitivity import check_file
 
     partner_keys(registry, partner_id)          # unknown partner: clear error before any file
     final = output or settings.exports_dir / f"{partner_id}.duckdb"

@@ -16,11 +16,11 @@ from typing import Callable
 import duckdb
 import pyarrow as pa
 
-from territoire_hub.orchestration.dbt import model_docs
+from territoire_hub.lineage import model_docs
 from territoire_hub.publish import audit, catalogue, files
 from territoire_hub.publish.ckan import Client, ResourceFile, ensure_group, ensure_organization, sync_dataset
 from territoire_hub.settings import Settings
-from territoire_hub.sources.registry import LICENCES, Registry
+from territoire_hub.registry import LICENCES, Registry
 from territoire_hub.warehouse import connect, quote_ident
 
 DOMAIN_GROUPS = {"weather": "Climat", "energy": "Énergie", "lighting": "Éclairage public",

@@ -47,7 +47,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from territoire_hub.sources.registry import SecrecyRule
+from territoire_hub.registry import SecrecyRule
 
 STATUS = "secret_statistique"
 _LEVELS = [("epci", "code_epci", "commune", "code_commune"),

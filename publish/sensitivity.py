@@ -29,10 +29,12 @@ from pathlib import Path
 
 import duckdb
 
-from territoire_hub.orchestration.dbt import mart_datasets, model_docs
+from territoire_hub.lineage import mart_datasets, model_docs
 from territoire_hub.publish import catalogue
+from territoire_hub.publish.publisher import secrecy_rule
+from territoire_hub.publish.shared_contents import META, REFERENCE, VIEWS, partner_keys, staging_model
 from territoire_hub.settings import Settings
-from territoire_hub.sources.registry import Registry
+from territoire_hub.registry import Registry
 from territoire_hub.warehouse import quote_ident
 
 # territory and time codes are the keys of every aggregate, not partner data
@@ -68,8 +70,6 @@ def protected_columns(registry: Registry) -> dict[str, str]:
 
 def allowed_columns(settings: Settings) -> dict[str, set[str]]:
     """Columns each shared table may have (its documentation); ``vues.*`` may use any of them."""
-    from territoire_hub.publish.shared_warehouse import META, REFERENCE
-
     docs = model_docs(settings)
     allowed = {f"marts.{t.mart}": set(docs.get(t.mart, {}).get("columns", {})) | {"secret_statistique"}
                for f in catalogue.FAMILIES for t in f.tables}
@@ -79,14 +79,10 @@ def allowed_columns(settings: Settings) -> dict[str, set[str]]:
 
 
 def allowed_tables(registry: Registry, partner: str | None) -> set[str]:
-    from territoire_hub.publish.shared_warehouse import REFERENCE, VIEWS
-
     allowed = {f"marts.{t.mart}" for f in catalogue.FAMILIES for t in f.tables}
     allowed |= {f"ref.{name}" for name in REFERENCE} | {f"vues.{name}" for name in VIEWS}
     allowed |= {"meta.snapshot", "meta.tables"}
     if partner is not None:
-        from territoire_hub.publish.partner_export import partner_keys, staging_model
-
         keys = partner_keys(registry, partner)
         allowed |= {"landing.deliveries", "landing.issues", "landing.transport_errors",
                     "quality.validations", "quality.rapports"}
@@ -198,8 +194,6 @@ def _check_shared(con, name: str, table: str, cols: list[str], ctx: _Shared) -> 
 def _check_secrecy(con, name: str, table: str, cols: list[str], spec: catalogue.Table,
                    registry: Registry) -> list[Finding]:
     """Secrecy re-checked from the registry's rule, not from the status column alone."""
-    from territoire_hub.publish.publisher import secrecy_rule
-
     found = []
     relation = f"marts.{quote_ident(table.split('.')[1])}"
 

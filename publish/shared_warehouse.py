@@ -26,86 +26,14 @@ from typing import Callable
 
 import duckdb
 
-from territoire_hub.orchestration.dbt import model_docs
-from territoire_hub.publish import catalogue
+from territoire_hub.lineage import model_docs
+from territoire_hub.publish import audit, catalogue
+from territoire_hub.publish.sensitivity import check_file
+from territoire_hub.publish.shared_contents import META, REFERENCE, VIEWS
 from territoire_hub.publish.publisher import SECRET_STATUS_DOC, protected_table
 from territoire_hub.settings import Settings
-from territoire_hub.sources.registry import Registry
+from territoire_hub.registry import Registry
 from territoire_hub.warehouse import quote_ident, quote_literal
-
-_CODE_COMMUNE = "Code INSEE de la commune (COG 2026)."
-_POPULATION = "Population municipale (INSEE, recensement millésimé du COG)."
-# The COG tables copied, with their columns: the comments of the file and the columns allowed in it.
-REFERENCE: dict[str, tuple[str, dict[str, str]]] = {
-    "communes": ("Communes du COG (INSEE) de toute la France, communes déléguées, associées et arrondissements "
-                 "municipaux compris.", {
-        "code_commune": _CODE_COMMUNE, "nom_commune": "Nom de la commune.",
-        "type_commune": "COM (commune), COMD (déléguée), COMA (associée) ou ARM (arrondissement municipal).",
-        "code_commune_parente": "Commune de rattachement d'une commune déléguée, associée ou d'un arrondissement.",
-        "code_departement": "Code du département.", "code_region": "Code de la région.",
-        "code_epci": "SIREN de l'EPCI à fiscalité propre dont la commune est membre.",
-        "siren": "SIREN de la commune.", "population": _POPULATION,
-        "codes_postaux": "Codes postaux desservant la commune.",
-        "latitude": "Latitude du chef-lieu (WGS 84, degrés).", "longitude": "Longitude du chef-lieu (WGS 84, degrés).",
-        "coord_source": "Origine des coordonnées (GeoNames, ou saisie manuelle).",
-    }),
-    "epci": ("EPCI à fiscalité propre du COG.", {
-        "code_epci": "SIREN de l'EPCI.", "nom_epci": "Nom de l'EPCI.",
-        "type_epci": "Nature juridique : ME (métropole), CU, CA, CC.", "population": _POPULATION,
-    }),
-    "departements": ("Départements du COG.", {
-        "code_departement": "Code du département.", "nom_departement": "Nom du département.",
-        "code_region": "Code de la région.",
-    }),
-    "regions": ("Régions du COG.", {"code_region": "Code de la région.", "nom_region": "Nom de la région."}),
-    "postal_codes": ("Codes postaux (La Poste) et communes qu'ils desservent.", {
-        "code_postal": "Code postal.", "code_commune": _CODE_COMMUNE,
-    }),
-    "meta": ("Millésime du COG chargé.", {
-        "cog_vintage": "Millésime du Code officiel géographique.", "loaded_at": "Chargement dans le hub (UTC).",
-    }),
-}
-
-META: dict[str, tuple[str, dict[str, str]]] = {
-    "snapshot": ("Le run du pipeline dont ce fichier reprend les marts approuvés, quand il a été écrit et pour qui.", {
-        "run_id": "Run du pipeline (contrôle qualité) qui a approuvé les marts.",
-        "written_at": "Écriture du fichier (UTC).",
-        "audience": "« analysts » (entrepôt partagé) ou « partner:<id> » (export d'un partenaire).",
-    }),
-    "tables": ("Ce que contient ce fichier : une ligne par table ou vue, avec les jeux de données partenaires dont "
-               "elle est calculée.", {
-        "table_schema": "Schéma.", "table_name": "Table ou vue.", "lignes": "Nombre de lignes.",
-        "description": "Ce que contient la table.",
-        "sources": "Jeux de données partenaires (<partenaire>__<jeu>) dont la table est calculée (lignage dbt).",
-    }),
-}
-
-# Documented views for the questions analysts ask first; they read only the tables above.
-VIEWS = {
-    "territoires_region": (
-        "Les communes de la région suivie, avec leur EPCI et leur département (nom et code) : la table de "
-        "correspondance pour passer d'un niveau à l'autre.",
-        """SELECT c.code_commune, c.nom_commune, c.population, c.code_epci, e.nom_epci,
-       c.code_departement, d.nom_departement, c.code_region, r.nom_region
-FROM ref.communes c
-JOIN ref.epci e USING (code_epci)
-JOIN ref.departements d USING (code_departement)
-JOIN ref.regions r ON r.code_region = c.code_region
-WHERE c.code_commune IN (SELECT code_territoire FROM marts.fiche_territoire WHERE niveau = 'commune')"""),
-    "fiche_derniere_annee": (
-        "La fiche territoire de la dernière année disponible : une ligne par territoire (commune, EPCI, "
-        "département, région).",
-        """SELECT * FROM marts.fiche_territoire
-WHERE annee = (SELECT max(annee) FROM marts.fiche_territoire)"""),
-    "electricite_par_secteur": (
-        "Consommation d'électricité par territoire, année et secteur (MWh, MWh par habitant), cellules sous "
-        "secret statistique vides et signalées.",
-        """SELECT niveau, code_territoire, nom_territoire, annee, secteur, conso_mwh, conso_mwh_par_habitant,
-       points_de_livraison, secret_statistique
-FROM marts.energie_territoire_annee
-WHERE energie = 'electricite'"""),
-}
-
 
 class SharingRefused(RuntimeError):
     """A file failed the sensitivity check: it was not put in place."""
@@ -250,8 +178,6 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
     """Write, check and swap in the analysts' snapshot; record it in the audit log.
 
     ``con`` is a read-write connection to the hub's warehouse (the audit table lives there)."""
-    from territoire_hub.publish import audit
-    from territoire_hub.publish.sensitivity import check_file
 
     final = settings.shared_warehouse
     secret: list[int] = []

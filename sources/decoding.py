@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
-from territoire_hub.sources.problems import DeliveryRejected, Problem
+from territoire_hub.problems import DeliveryRejected, Problem
 
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = "\ufeff"

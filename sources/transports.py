@@ -20,7 +20,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError, TimeoutError as Urllib3Timeout
 from urllib3.util import Retry
 
-from territoire_hub.sources.registry import Cadence, HttpTransport, PartnerDataset
+from territoire_hub.registry import Cadence, HttpTransport, PartnerDataset
 
 USER_AGENT = "territoire-hub/0.1 (+regional data hub)"
 MAX_RETRY_AFTER = 60.0  # seconds: a partner's Retry-After: 3600 must not stall a whole run

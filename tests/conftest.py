@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from territoire_hub.settings import Settings
-from territoire_hub.sources.ingest import prepare_warehouse
-from territoire_hub.sources.registry import load_registry
+from territoire_hub.orchestration.ingestion import prepare_warehouse
+from territoire_hub.registry import load_registry
 from territoire_hub.warehouse import connect
 
 SHARED_FORMATS = Path(__file__).resolve().parents[2] / "shared" / "formats"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from territoire_hub.orchestration.dbt import run_dbt
 from territoire_hub.settings import Settings
-from territoire_hub.sources.ingest import ingest_all
-from territoire_hub.sources.registry import Registry
+from territoire_hub.orchestration.ingestion import ingest_all
+from territoire_hub.registry import Registry
 from territoire_hub.warehouse import connect
 from tests.conftest import drop
 

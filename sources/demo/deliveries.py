@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from territoire_hub.sources.demo.region import Region
-from territoire_hub.sources.registry import HttpTransport, PartnerDataset, Registry
+from territoire_hub.registry import HttpTransport, PartnerDataset, Registry
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from territoire_hub.sources.demo.climate import regional_weather
 from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, Scale, set_mtimes
 from territoire_hub.sources.demo.mishaps import add_mishaps
 from territoire_hub.sources.demo.region import load_region
-from territoire_hub.sources.registry import Registry
+from territoire_hub.registry import Registry
 
 
 def generate_demo(out_dir: Path, registry: Registry, seed: int = 42, scale: Scale = Scale()) -> list[GeneratedFile]:

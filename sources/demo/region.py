@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from territoire_hub.sources.registry import Registry
+from territoire_hub.registry import Registry
 
 METROPOLE = "243400017"  # Montpellier Méditerranée Métropole: traffic counters and lamp sensors
 BEAUCAIRE = "30032"
@@ -62,7 +62,7 @@ def load_region(registry: Registry, limit: int | None = None) -> Region:
     ``limit`` keeps N communes taken in turn from each EPCI (largest first), so that even a
     tiny demo has a métropole, a Gard commune and Beaucaire.
     """
-    from territoire_hub.sources.cog import load_reference
+    from territoire_hub.cog import load_reference
 
     con = duckdb.connect()
     try:

@@ -23,7 +23,7 @@ from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
 from territoire_hub.settings import Settings
-from territoire_hub.sources.registry import HttpTransport, Registry
+from territoire_hub.registry import HttpTransport, Registry
 
 FAULTS = ("500", "503", "timeout", "truncate", "reset")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from territoire_hub.orchestration.dbt import run_dbt, target_path
+from territoire_hub.lineage import target_path
+from territoire_hub.orchestration.dbt import run_dbt
 from tests.dbt_harness import build, ingest
 
 

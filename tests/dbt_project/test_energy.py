@@ -35,7 +35,7 @@ NO_DATA = "aucune cellule de consommation livrée pour ce territoire, cette ann�
 ALL_SECRET = "toutes les cellules livrées sont sous secret statistique à la source (consommation inconnue)"
 NO_WEATHER = "pas de données météo pour cette année : correction climatique impossible"
 
-# the `required` columns of sources/formats/ore_conso_commune.yaml, plus the measures
+# the `required` columns of territoire_hub/formats/ore_conso_commune.yaml, plus the measures
 HEADER = ("operateur;filiere;annee;code_commune;code_categorie_consommation;code_grand_secteur;"
           "code_secteur_naf2;nb_sites;conso_totale_mwh;conso_moyenne_mwh;nombre_d_habitants;"
           "taux_de_chauffage_electrique")

@@ -18,7 +18,7 @@ import pytest
 from territoire_hub.orchestration.dbt import run_dbt
 from territoire_hub.settings import Settings
 from territoire_hub.sources.landing import land
-from territoire_hub.sources.loading import load_delivery
+from territoire_hub.orchestration.ingestion import load_delivery
 from territoire_hub.sources.transports import Incoming
 from territoire_hub.warehouse import connect
 from tests.dbt_harness import ingest, query

@@ -11,7 +11,7 @@ from pathlib import Path
 from territoire_hub.settings import Settings
 from territoire_hub.sources.demo import Scale
 from territoire_hub.sources.demo.server import PartnerServer, demo_settings, protected_paths
-from territoire_hub.sources.ingest import ingest_all
+from territoire_hub.orchestration.ingestion import ingest_all
 from territoire_hub.warehouse import connect
 
 SCALE = Scale(start=date(2024, 10, 24), days=4, counters=3, lamp_sensors=3, stations=2, charge_points=6,

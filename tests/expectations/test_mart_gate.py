@@ -8,7 +8,7 @@ import pytest
 
 from territoire_hub.expectations.gate import GateClosed, approve_mart, gate_marts, is_publishable
 from territoire_hub.expectations.runtime import QualityContext
-from territoire_hub.orchestration.dbt import mart_datasets
+from territoire_hub.lineage import mart_datasets
 from territoire_hub.settings import Settings
 from territoire_hub.warehouse import connect
 from tests.dbt_harness import build, deliver, ingest, query

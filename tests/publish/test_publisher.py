@@ -17,7 +17,7 @@ from territoire_hub.publish.ckan import Client, PortalUnavailable
 from territoire_hub.publish.files import neutralise, write_csv
 from territoire_hub.publish.publisher import publish_all, protected_table
 from territoire_hub.publish.sensitivity import protected_columns
-from territoire_hub.orchestration.dbt import mart_datasets
+from territoire_hub.lineage import mart_datasets
 from territoire_hub.warehouse import connect
 from tests.publish.conftest import copy_home
 

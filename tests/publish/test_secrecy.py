@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from territoire_hub.publish.secrecy import apply_secrecy
-from territoire_hub.sources.registry import SecrecyRule
+from territoire_hub.registry import SecrecyRule
 
 RULE = SecrecyRule(contributor="point de livraison", min_contributors=3, max_dominant_share=0.85,
                    by_sector={"RESIDENTIEL": {"min_contributors": 10}})

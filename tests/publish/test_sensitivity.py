@@ -35,7 +35,7 @@ def leaked(demo_settings, tmp_path, *statements: str) -> list:
 
 
 def registry_of(settings):
-    from territoire_hub.sources.registry import load_registry
+    from territoire_hub.registry import load_registry
 
     return load_registry(settings.registry_dir)
 

@@ -18,7 +18,7 @@ import pytest
 from territoire_hub.expectations.results import latest_gate_run
 from territoire_hub.publish import catalogue
 from territoire_hub.publish.publisher import protected_table
-from territoire_hub.publish.shared_warehouse import REFERENCE, VIEWS
+from territoire_hub.publish.shared_contents import REFERENCE, VIEWS
 from territoire_hub.settings import Settings
 from territoire_hub.warehouse import connect
 from tests.publish.conftest import SMALL_DEMO, copy_home, hub

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from territoire_hub.settings import Settings
-from territoire_hub.sources.formats import load_format
+from territoire_hub.formats import load_format
 from territoire_hub.sources.landing import land
-from territoire_hub.sources.loading import load_delivery
-from territoire_hub.sources.registry import Dataset, Partner, PartnerDataset
+from territoire_hub.orchestration.ingestion import load_delivery
+from territoire_hub.registry import Dataset, Partner, PartnerDataset
 from territoire_hub.sources.transports import Incoming
 
 

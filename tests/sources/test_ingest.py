@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from territoire_hub.orchestration.status import collect_status
-from territoire_hub.sources.ingest import ingest_all
+from territoire_hub.orchestration.ingestion import ingest_all
 from tests.conftest import drop
 from tests.sources.test_loading import TRAFFIC, traffic_file
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from territoire_hub.sources.ingest import ingest_dataset
+from territoire_hub.orchestration.ingestion import ingest_dataset
 from tests.conftest import drop
 from tests.sources.test_loading import TRAFFIC, traffic_file, traffic_rows
 

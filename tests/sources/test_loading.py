@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from territoire_hub.sources.demo.irve import STATIC_HEADER
-from territoire_hub.sources.ingest import ingest_dataset
+from territoire_hub.orchestration.ingestion import ingest_dataset
 from tests.conftest import drop
 
 TRAFFIC = "montpellier_metropole__comptages_routiers"

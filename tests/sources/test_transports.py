@@ -12,8 +12,8 @@ import pytest
 
 from territoire_hub.settings import PACKAGE_SOURCES
 from territoire_hub.sources.demo.server import PartnerServer
-from territoire_hub.sources.formats import load_format
-from territoire_hub.sources.registry import Dataset, Partner, PartnerDataset, load_registry
+from territoire_hub.formats import load_format
+from territoire_hub.registry import Dataset, Partner, PartnerDataset, load_registry
 from territoire_hub.sources.transports import (
     FetchReport,
     Incoming,

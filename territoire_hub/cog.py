@@ -1,7 +1,7 @@
 """INSEE COG 2026 reference (communes, EPCI, départements, régions, postal codes) in DuckDB.
 
 The hub calls :func:`load_reference` to (re)create schema ``ref`` from the files shipped in
-``sources/reference/`` (built offline by ``reference_build``; provenance in its README).
+``territoire_hub/reference/`` (built offline by ``reference_build``; provenance in its README).
 Schema ``ref`` belongs to this module: it is dropped and recreated on every load.
 """
 

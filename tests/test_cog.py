@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from territoire_hub.sources import cog
+from territoire_hub import cog
 
 DEMO_EPCIS = ["243400017", "243400470", "243000593", "243000585"]
 EXPECTED_COUNTS = {"regions": 26, "departements": 109, "epci": 1255, "communes": 37590, "postal_codes": 35493}

@@ -10,7 +10,7 @@ import json
 
 import duckdb
 
-from territoire_hub.sources.registry import Registry
+from territoire_hub.registry import Registry
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS registry;

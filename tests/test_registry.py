@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from territoire_hub.settings import Settings
-from territoire_hub.sources.registry import Cadence, RegistryError, Sensitivity, load_registry
+from territoire_hub.registry import Cadence, RegistryError, Sensitivity, load_registry
 
 REGISTRY = Settings.from_env({}).registry_dir
 

@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from territoire_hub.sources.formats import FORMATS_DIR, FormatSpec, load_format
+from territoire_hub.formats import FORMATS_DIR, FormatSpec, load_format
 
 
 class RegistryError(ValueError):
@@ -148,6 +148,11 @@ class PartnerDataset(BaseModel):
     def key(self) -> str:
         """Stable name, also the raw table name: ``<partner>__<dataset>`` with underscores."""
         return f"{self.partner.id.replace('-', '_')}__{self.dataset.id}"
+
+    @property
+    def raw_relation(self) -> str:
+        """The quoted raw table of this dataset, ``raw."<key>"``."""
+        return f'raw."{self.key}"'
 
     @property
     def encodings(self) -> list[str]:

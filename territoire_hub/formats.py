@@ -1,4 +1,4 @@
-"""Partner file formats, declared as data in ``sources/formats/*.yaml``.
+"""Partner file formats, declared as data in ``territoire_hub/formats/*.yaml``.
 
 A format lists the columns the hub keeps (source header name → raw column name),
 their types and units, and the physical defaults (encodings, separators, missing

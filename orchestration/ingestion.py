@@ -1,0 +1,113 @@
+"""Ingestion composed: collect and land (``sources/``) → parse (``sources/``) → validate with the
+quality suites (``expectations/``) → commit or quarantine (``sources/``).
+
+Used by the Dagster raw assets and the tools alike. A parse error or a failed critical
+expectation quarantines a delivery with its problems; failed warnings are recorded and the
+delivery goes through, flagged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+
+from territoire_hub import cog
+from territoire_hub.expectations.deliveries import rules_for
+from territoire_hub.expectations.gate import Staged, validate_deliveries
+from territoire_hub.expectations.results import ensure_quality_tables, new_run_id
+from territoire_hub.expectations.runtime import QualityContext
+from territoire_hub.registry import PartnerDataset, Registry
+from territoire_hub.registry_tables import write_registry
+from territoire_hub.settings import Settings
+from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pending_deliveries
+from territoire_hub.sources.landing import ensure_catalogue
+from territoire_hub.sources.loading import Parsed, commit_delivery, ensure_raw_table, parse_delivery
+
+BATCH_ROWS = 1_000_000   # deliveries of a dataset are validated together up to this many rows
+
+
+def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) -> None:
+    """Catalogue tables, the COG reference the loaders check INSEE codes against, and the
+    registry mirrored for the SQL layers."""
+    ensure_catalogue(con)
+    ensure_quality_tables(con)
+    if not cog.is_loaded(con):
+        cog.load_reference(con)
+    if registry is not None:
+        write_registry(con, registry)
+        for entry in registry.datasets.values():  # empty until the first delivery: models still build
+            ensure_raw_table(con, entry)
+
+
+def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pending: list[tuple[str, Path]], *,
+                    quality: QualityContext | None = None, run_id: str | None = None,
+                    on_delivery: Callable[[], None] | None = None) -> list[tuple[str, int]]:
+    """Parse, validate and load deliveries, in order; returns (delivery id, rows loaded).
+
+    Deliveries are validated in batches of up to BATCH_ROWS rows (one GX run per suite and
+    batch); a dataset whose checks read earlier deliveries (a meter's history) is validated one
+    delivery at a time, so each sees the previous one loaded.
+    """
+    quality = quality or QualityContext.in_memory()
+    run_id = run_id or new_run_id()
+    limit = 1 if rules_for(entry.spec).meter else BATCH_ROWS
+    loaded: list[tuple[str, int]] = []
+    batch: list[Parsed] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        verdicts = validate_deliveries(con, quality, entry, [Staged(p.delivery_id, p.staged, p.period, p.rows)
+                                                              for p in batch], run_id)
+        for parsed in batch:
+            loaded.append((parsed.delivery_id, commit_delivery(con, entry, parsed, verdicts[parsed.delivery_id], run_id)))
+            if on_delivery:
+                on_delivery()
+        batch.clear()
+
+    for delivery_id, stored_path in pending:
+        parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id)
+        if parsed is None:
+            loaded.append((delivery_id, 0))
+            if on_delivery:
+                on_delivery()
+            continue
+        batch.append(parsed)
+        if sum(p.rows for p in batch) >= limit:
+            flush()
+    flush()
+    return loaded
+
+
+def load_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str, stored_path: Path,
+                  *, quality: QualityContext | None = None, run_id: str | None = None) -> int:
+    """One delivery through :func:`load_deliveries`; returns the rows loaded (0 when quarantined)."""
+    return load_deliveries(con, entry, [(delivery_id, Path(stored_path))], quality=quality, run_id=run_id)[0][1]
+
+
+def ingest_dataset(con: duckdb.DuckDBPyConnection, settings: Settings, entry: PartnerDataset, *,
+                   periods: list[str] | None = None, on_delivery: Callable[[], None] | None = None,
+                   run_id: str | None = None) -> DatasetReport:
+    """Collect, land, validate and load one dataset (optionally only some periods)."""
+    run_id = run_id or new_run_id()
+    report = collect_and_land(con, settings, entry, periods)
+    for delivery_id, rows in load_deliveries(con, entry, pending_deliveries(con, entry, periods),
+                                             quality=QualityContext.for_settings(settings), run_id=run_id,
+                                             on_delivery=on_delivery):
+        if rows:
+            report.loaded += 1
+            report.rows += rows
+        else:
+            report.quarantined.append(delivery_id)
+    return report
+
+
+def ingest_all(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry,
+               keys: Iterable[str] | None = None, *, on_delivery: Callable[[], None] | None = None,
+               run_id: str | None = None) -> list[DatasetReport]:
+    prepare_warehouse(con, registry)
+    run_id = run_id or new_run_id()
+    entries = [registry.dataset(k) for k in keys] if keys is not None else list(registry.datasets.values())
+    return [ingest_dataset(con, settings, entry, on_delivery=on_delivery, run_id=run_id) for entry in entries]

@@ -1,0 +1,61 @@
+"""dbt lineage, read from dbt's manifest: which partner datasets each mart is built from, and
+what each model and column means.
+
+The manifest is written by ``dbt parse`` / ``dbt build`` into ``<data>/dbt/target``; this module
+only reads it (running dbt is the orchestration's job). Missing manifest = no lineage yet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from territoire_hub.settings import Settings
+
+
+def target_path(settings: Settings) -> Path:
+    """dbt's target folder for this hub home (manifest, run results, docs)."""
+    return settings.data_dir / "dbt" / "target"
+
+
+def _manifest(settings: Settings) -> dict | None:
+    path = target_path(settings) / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def mart_datasets(settings: Settings) -> dict[str, list[str]]:
+    """For each mart, the partner datasets (``raw`` sources) it is built from, per dbt's manifest.
+
+    Warnings on those datasets' current deliveries travel with the mart's publication."""
+    manifest = _manifest(settings)
+    if manifest is None:
+        return {}
+    parents, nodes, sources = manifest["parent_map"], manifest["nodes"], manifest["sources"]
+    found: dict[str, list[str]] = {}
+    for unique_id, node in nodes.items():
+        if node.get("resource_type") != "model" or node.get("schema", "").split("_")[-1] != "marts":
+            continue
+        seen, stack, raw = set(), [unique_id], set()
+        while stack:
+            current = stack.pop()
+            for parent in parents.get(current, []):
+                if parent in seen:
+                    continue
+                seen.add(parent)
+                source = sources.get(parent)
+                if source and source.get("source_name") == "raw":
+                    raw.add(source["name"])
+                stack.append(parent)
+        found[node["name"]] = sorted(raw)
+    return found
+
+
+def model_docs(settings: Settings) -> dict[str, dict]:
+    """Each dbt model's description and column descriptions, per dbt's manifest:
+    ``{model: {"description": str, "columns": {column: description}}}``."""
+    manifest = _manifest(settings)
+    if manifest is None:
+        return {}
+    return {n["name"]: {"description": n.get("description", ""),
+                        "columns": {name: c.get("description", "") for name, c in n.get("columns", {}).items()}}
+            for n in manifest["nodes"].values() if n.get("resource_type") == "model"}
