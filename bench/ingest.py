@@ -57,7 +57,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     settings = Settings.from_env({"HUB_HOME": str(work)})
-    registry = load_registry(settings.registry_dir)
+    registry = settings.load_registry()
     scale = Scale(start=date(2024, 3, 25), days=args.days, counters=args.counters, lamp_sensors=args.lamp_sensors,
                   stations=2, charge_points=10, lamp_points=2000)
     t0 = time.perf_counter()

@@ -71,16 +71,25 @@ class Meter:
 
 
 @dataclass(frozen=True)
+class Location:
+    """Coordinates a row carries: inside France's boxes (ref.france_boxes), and — when the row also
+    carries an INSEE code — within ``max_km`` of that commune's location (ref.communes)."""
+
+    latitude: str
+    longitude: str
+    code: str | None = None             # the INSEE column the coordinates should agree with
+    outside_severity: str = WARNING     # [0, 0], swapped [lat, lon], a point abroad
+    max_km: float = 20.0                # documented in the README ("Location by code, checked by coordinates")
+
+
+@dataclass(frozen=True)
 class Rules:
     ranges: tuple[Range, ...] = ()
     accepted: tuple[Accepted, ...] = ()
-    event_time: str | None = None       # the column that must fall inside the delivery period
-    # the time stamps the end of an interval (Météo-France's AAAAMMJJHH is the hour ending then):
-    # the first instant of the next period still belongs to this one
-    event_ends_interval: bool = False
-    period_severity: str = CRITICAL
+    period_severity: str = CRITICAL     # a record outside the delivery's period (format's event_time)
     completeness: Completeness | None = None
     meter: Meter | None = None
+    location: Location | None = None
     # two different records for one key: which one is true is unknown (critical), unless the
     # format is an event stream where the last line is the latest state (staging keeps it)
     conflict_severity: str = CRITICAL
@@ -89,28 +98,25 @@ class Rules:
 RULES: dict[str, Rules] = {
     "meteo_france_horaire": Rules(
         ranges=(Range("t", -40, 50, unit="°C"), Range("tn", -40, 50, unit="°C"), Range("tx", -40, 50, unit="°C"),
-                Range("rr1", 0, 300, unit="mm"), Range("u", 0, 100, unit="%"), Range("ff", 0, 100, unit="m/s"),
-                Range("lat", 41, 51.5), Range("lon", -5.5, 10)),
-        event_time="aaaammjjhh",
-        event_ends_interval=True,
+                Range("rr1", 0, 300, unit="mm"), Range("u", 0, 100, unit="%"), Range("ff", 0, 100, unit="m/s")),
+        # a station is where Météo-France says: a position outside France is a broken file
+        location=Location("lat", "lon", outside_severity=CRITICAL),
         completeness=Completeness("num_poste", per_hour=1),
     ),
     "comptage_routier_horaire": Rules(
         ranges=(Range("debit_horaire", 0, 20000, unit="veh/h"), Range("taux_d_occupation", 0, 100, unit="%")),
-        event_time="date_et_heure_de_comptage",
         completeness=Completeness("identifiant_arc", per_hour=1),
+        location=Location("geo_point_lat", "geo_point_lon"),
     ),
     "eclairage_capteurs": Rules(
         ranges=(Range("puissance_w", 0, 2000, unit="W"),),
-        event_time="horodatage",
         completeness=Completeness("id_capteur", per_hour=6),
     ),
     "eclairage_releves_armoire": Rules(
         ranges=(Range("index_kwh", 0, None, unit="kWh"),),
-        event_time="date_releve",
         meter=Meter("id_armoire", "index_kwh"),
     ),
-    "eclairage_tickets": Rules(event_time="date_signalement", period_severity=WARNING),
+    "eclairage_tickets": Rules(period_severity=WARNING),
     "eclairage_points_lumineux": Rules(
         # (TemperatureCouleur is 0 for "not given" in EclExt exports: not checked)
         ranges=(Range("puissance", 0, 2000, strict_min=True, unit="W"), Range("hauteur_feu", 0, 40, unit="m")),
@@ -119,21 +125,19 @@ RULES: dict[str, Rules] = {
         ranges=(Range("conso_totale_mwh", 0, None, unit="MWh"), Range("nb_sites", 0, None),
                 # documented as a 0–1 ratio, but ORE's own extracts hold values above 1 (Grabels 2023: 1.31)
                 Range("taux_de_chauffage_electrique", 0, 1, severity=WARNING)),
-        event_time="annee",
     ),
     "irve_statique": Rules(
-        ranges=(Range("puissance_nominale", 0, 1000, strict_min=True, unit="kW"), Range("nbre_pdc", 1, 500),
-                Range("latitude", -90, 90), Range("longitude", -180, 180)),
+        ranges=(Range("puissance_nominale", 0, 1000, strict_min=True, unit="kW"), Range("nbre_pdc", 1, 500)),
+        location=Location("latitude", "longitude", code="code_insee_commune"),
     ),
     "irve_dynamique": Rules(
         accepted=(Accepted("etat_pdc", ("en_service", "hors_service", "inconnu")),
                   Accepted("occupation_pdc", ("libre", "occupe", "reserve", "inconnu"))),
-        event_time="horodatage",
         # status events: two changes of one point within the same second happen; the later
         # line is the latest state (current_rows keeps it), so it is flagged, not refused
         conflict_severity=WARNING,
     ),
-    "comptage_mobilites_site": Rules(ranges=(Range("xlong", -180, 180), Range("ylat", -90, 90))),
+    "comptage_mobilites_site": Rules(location=Location("ylat", "xlong", code="fr_insee_code")),
 }
 
 
@@ -149,7 +153,7 @@ def _meta(check: str, column: str | None, message: str) -> dict:
 
 def dated(entry: PartnerDataset) -> bool:
     """Deliveries of this dataset cover a period their times must fall in."""
-    return rules_for(entry.spec).event_time is not None and entry.dataset.cadence is not Cadence.snapshot
+    return entry.spec.event_time is not None and entry.dataset.cadence is not Cadence.snapshot
 
 
 def rows_suite(entry: PartnerDataset) -> gx.ExpectationSuite:
@@ -187,14 +191,14 @@ def rows_suite(entry: PartnerDataset) -> gx.ExpectationSuite:
             meta=_meta("conflicting_duplicates", key, "{value} different records share this key")))
     if dated(entry):
         # each row against its own delivery's period (a batch holds several deliveries)
-        message = _meta("outside_period", source[rules.event_time], "{value} is outside the delivery's period {period}")
-        message["value_from"] = rules.event_time
+        message = _meta("outside_period", source[spec.event_time], "{value} is outside the delivery's period {period}")
+        message["value_from"] = spec.event_time
         common = dict(or_equal=True, ignore_row_if="either_value_is_missing", severity=rules.period_severity,
                       meta=message)
         expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=rules.event_time, column_B="_period_start", **common))
+            column_A=spec.event_time, column_B="_period_start", **common))
         expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="_period_end", column_B=rules.event_time, **common))
+            column_A="_period_end", column_B=spec.event_time, **common))
     return gx.ExpectationSuite(name=f"{entry.key}__rows", expectations=expectations,
                                meta={"partner": entry.partner.id, "dataset": entry.dataset.id, "format": spec.id})
 
@@ -225,6 +229,54 @@ def days_suite(entry: PartnerDataset) -> gx.ExpectationSuite | None:
                                meta={"partner": entry.partner.id, "dataset": entry.dataset.id})
 
 
+def locations_suite(entry: PartnerDataset) -> gx.ExpectationSuite | None:
+    """Coordinates inside France, and near the commune the row is coded in."""
+    location = rules_for(entry.spec).location
+    if location is None:
+        return None
+    source = {c.name: c.source for c in entry.spec.columns}
+    where = source[location.latitude] if source[location.latitude] == source[location.longitude] \
+        else f"{source[location.latitude]}/{source[location.longitude]}"
+    expectations = [gxe.ExpectColumnValuesToBeBetween(
+        column="in_france", min_value=1, severity=location.outside_severity,
+        meta=_meta("coordinates_outside_france", where,
+                   "[lat {latitude}, lon {longitude}] is in none of France's territories "
+                   "(a [0, 0] point, latitude and longitude swapped, or a point abroad)"))]
+    if location.code is not None:
+        expectations.append(gxe.ExpectColumnValuesToBeBetween(
+            column="distance_km", max_value=location.max_km, severity=WARNING,
+            meta=_meta("coordinates_far_from_commune", source[location.code],
+                       "[lat {latitude}, lon {longitude}] lies {value:.1f} km from commune {code} ({commune}), "
+                       f"more than {location.max_km:.0f} km: the row is counted in the commune found from "
+                       "its coordinates, where one lies that near (README, location rule)")))
+    return gx.ExpectationSuite(name=f"{entry.key}__locations", expectations=expectations,
+                               meta={"partner": entry.partner.id, "dataset": entry.dataset.id})
+
+
+def locations_sql(entry: PartnerDataset, staged: str) -> str | None:
+    """Per row with coordinates: inside France's boxes, and the distance to the location of the
+    (current) commune of its INSEE code. Parameters: delivery id, period."""
+    location = rules_for(entry.spec).location
+    if location is None:
+        return None
+    lat, lon = quote_ident(location.latitude), quote_ident(location.longitude)
+    code = f"s.{quote_ident(location.code)}" if location.code else "NULL::VARCHAR"
+    return f"""
+        SELECT ?::VARCHAR AS _delivery_id, ?::VARCHAR AS _period, s._source_line,
+               s.{lat} AS latitude, s.{lon} AS longitude, {code} AS code, c.nom_commune AS commune,
+               CAST(EXISTS (SELECT 1 FROM ref.france_boxes b WHERE s.{lat} BETWEEN b.lat_min AND b.lat_max
+                                                              AND s.{lon} BETWEEN b.lon_min AND b.lon_max) AS INTEGER)
+                   AS in_france,
+               2 * 6371.0088 * asin(sqrt(power(sin(radians(c.latitude - s.{lat}) / 2), 2)
+                   + cos(radians(s.{lat})) * cos(radians(c.latitude))
+                     * power(sin(radians(c.longitude - s.{lon}) / 2), 2))) AS distance_km
+        FROM {quote_ident(staged)} AS s
+        LEFT JOIN ref.commune_codes AS cc ON cc.code = {code}
+        LEFT JOIN ref.communes AS c ON c.code_commune = cc.code_commune AND c.type_commune = 'commune-actuelle'
+        WHERE s.{lat} IS NOT NULL AND s.{lon} IS NOT NULL
+    """
+
+
 # -- the batches ----------------------------------------------------------------------------------
 
 def rows_sql(entry: PartnerDataset, staged: str) -> str:
@@ -239,7 +291,7 @@ def rows_sql(entry: PartnerDataset, staged: str) -> str:
                   f"count(DISTINCT {{{others}}}) OVER (PARTITION BY {key}) AS _versions")
     else:
         counts = "1 AS _copies, 1 AS _versions"
-    event = rules_for(spec).event_time
+    event = spec.event_time
     bound_type = next((c.sql_type for c in spec.columns if c.name == event), "VARCHAR")
     return (f"SELECT ?::VARCHAR AS _delivery_id, _source_line, {counts}, ?::VARCHAR AS _period, "
             f"CAST(? AS {bound_type}) AS _period_start, CAST(? AS {bound_type}) AS _period_end, {columns} "
@@ -252,9 +304,18 @@ def period_bounds(entry: PartnerDataset, period: str) -> dict | None:
     Days and months are Europe/Paris local periods, except for formats whose times are UTC
     (Météo-France's hourly files cover UTC days). None for inventories.
     """
-    rules, cadence = rules_for(entry.spec), entry.dataset.cadence
-    if not rules.event_time or cadence is Cadence.snapshot:
+    spec, cadence = entry.spec, entry.dataset.cadence
+    if not spec.event_time or cadence is Cadence.snapshot:
         return None
+    if entry.dataset.period == "content":
+        # the period is the records' own span: they must fall inside the dataset's declared
+        # start … end (a multi-year file of another decade is refused)
+        start = dt.datetime.combine(entry.dataset.start, dt.time())
+        end = dt.datetime.combine(entry.dataset.end + dt.timedelta(days=1), dt.time()) if entry.dataset.end \
+            else dt.datetime(9999, 1, 1)
+        period = f"{entry.dataset.start:%Y%m%d}-{entry.dataset.end:%Y%m%d}" if entry.dataset.end \
+            else f"from {entry.dataset.start:%Y-%m-%d}"
+        return _bounds(spec, start, end, period)
     try:
         start = dt.datetime.strptime(period, cadence.period_format)
     except (TypeError, ValueError):
@@ -262,14 +323,19 @@ def period_bounds(entry: PartnerDataset, period: str) -> dict | None:
     end = {Cadence.daily: lambda d: d + dt.timedelta(days=1),
            Cadence.monthly: lambda d: (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1),
            Cadence.yearly: lambda d: d.replace(year=d.year + 1)}[cadence](start)
-    column = next(c for c in entry.spec.columns if c.name == rules.event_time)
+    return _bounds(spec, start, end, period)
+
+
+def _bounds(spec, start: dt.datetime, end: dt.datetime, period: str) -> dict:
+    """[start, end) in the event-time column's own terms (year, date or UTC instant)."""
+    column = spec.column(spec.event_time)
     if column.type == "integer":          # a year column
         return {"period_start": start.year, "period_end": end.year - 1, "period": period}
     if column.type == "date":
         return {"period_start": start.date(), "period_end": (end - dt.timedelta(days=1)).date(), "period": period}
     tz = dt.timezone.utc if column.timezone == "UTC" else PARIS
     # the last instant of the period (the comparison is inclusive on both ends)
-    last = end.replace(tzinfo=tz) - (dt.timedelta(0) if rules.event_ends_interval else dt.timedelta(microseconds=1))
+    last = end.replace(tzinfo=tz) - (dt.timedelta(0) if spec.event_time_ends_interval else dt.timedelta(microseconds=1))
     return {"period_start": start.replace(tzinfo=tz).astimezone(dt.timezone.utc),
             "period_end": last.astimezone(dt.timezone.utc), "period": period}
 
@@ -286,8 +352,8 @@ def days_sql(entry: PartnerDataset, staged: str, bounds: dict | None) -> str | N
 
 def _completeness_sql(entry: PartnerDataset, staged: str, c: Completeness) -> str:
     """Readings present per entity and day against those expected (23/24/25 local hours)."""
-    time_col = quote_ident(rules_for(entry.spec).event_time)
-    column = next(col for col in entry.spec.columns if col.name == rules_for(entry.spec).event_time)
+    time_col = quote_ident(entry.spec.event_time)
+    column = entry.spec.column(entry.spec.event_time)
     tz = "UTC" if column.timezone == "UTC" else "Europe/Paris"
     entity = quote_ident(c.entity)
     return f"""
@@ -308,7 +374,7 @@ def _completeness_sql(entry: PartnerDataset, staged: str, c: Completeness) -> st
 def _meter_sql(entry: PartnerDataset, staged: str, m: Meter, bounds: dict | None) -> str:
     """Daily consumption per meter, with its median day over this delivery and a bounded window
     of earlier current readings (the previous index too, so the first day has a consumption)."""
-    time_col = quote_ident(rules_for(entry.spec).event_time)
+    time_col = quote_ident(entry.spec.event_time)
     entity, index = quote_ident(m.entity), quote_ident(m.index)
     start = bounds["period_start"] if bounds else None
     history = "SELECT NULL::VARCHAR AS entity, NULL::DATE AS day, NULL::DOUBLE AS idx, NULL::BIGINT AS _source_line, " \

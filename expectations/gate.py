@@ -49,25 +49,34 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
     use_cog(con)
     run_name = f"{run_id}_{entry.key}"
     rows_parts, days_parts, params, days_params = [], [], [], []
+    locations_parts, locations_params = [], []
     days_suite = deliveries.days_suite(entry)
+    locations_suite = deliveries.locations_suite(entry)
     for item in batch:
         bounds = deliveries.period_bounds(entry, item.period) or {}
         rows_parts.append(deliveries.rows_sql(entry, item.staged))
-        params += [item.delivery_id, item.period, bounds.get("period_start"), bounds.get("period_end")]
+        params += [item.delivery_id, bounds.get("period", item.period), bounds.get("period_start"),
+                   bounds.get("period_end")]
         sql = deliveries.days_sql(entry, item.staged, bounds or None) if days_suite is not None else None
         if sql is not None:
             days_parts.append(f"SELECT * FROM ({sql})")
             days_params += [item.delivery_id, item.period]
+        if locations_suite is not None:
+            locations_parts.append(f"SELECT * FROM ({deliveries.locations_sql(entry, item.staged)})")
+            locations_params += [item.delivery_id, item.period]
 
     frame = con.execute(" UNION ALL ".join(rows_parts), params).fetch_arrow_table().to_pandas()
-    rules = deliveries.rules_for(entry.spec)
-    index = ["_delivery_id", "_period", "_source_line"] + ([rules.event_time] if rules.event_time else [])
+    index = ["_delivery_id", "_period", "_source_line"] + ([entry.spec.event_time] if entry.spec.event_time else [])
     validations = [quality.validate(deliveries.rows_suite(entry), frame, run_name=run_name, index_columns=index)]
     if days_parts:
         days = con.execute(" UNION ALL ".join(days_parts), days_params).fetch_arrow_table().to_pandas()
         index = [c for c in ("_delivery_id", "_period", "_source_line", "entity", "day", "present", "expected",
                              "consumption", "usual") if c in days.columns]
         validations.append(quality.validate(days_suite, days, run_name=run_name, index_columns=index))
+    if locations_parts:
+        located = con.execute(" UNION ALL ".join(locations_parts), locations_params).fetch_arrow_table().to_pandas()
+        validations.append(quality.validate(locations_suite, located, run_name=run_name, index_columns=[
+            "_delivery_id", "_period", "_source_line", "latitude", "longitude", "code", "commune"]))
 
     sizes = {item.delivery_id: item.rows for item in batch}
     problems: dict[str, list[Problem]] = {item.delivery_id: [] for item in batch}

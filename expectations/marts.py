@@ -5,7 +5,8 @@ For each mart:
 * ``<mart>__rows``: one row per key, values in plausible bands (per-inhabitant values
   included), and no unexplained null: a null measure must carry a ``motif_absence``;
 * ``<mart>__rollup``: the communes of each EPCI add up to the EPCI row (additive measures);
-* ``<mart>__reconcile``: the regional total matches the layer it was computed from.
+* ``<mart>__reconcile``: each région row (the territory's communes in that région: a territory
+  may span several régions) matches the layer it was computed from.
 
 A failed ``critical`` expectation keeps the mart out of publication; ``warning`` travels with it.
 """
@@ -44,7 +45,8 @@ class MartRules:
     reason_column: str = "motif_absence"
 
 
-_REGION_COMMUNES = "SELECT code_commune FROM intermediate.int_territory__communes"
+# the territory's communes in the région of the mart row m
+_REGION_COMMUNES = "SELECT code_commune FROM intermediate.int_territory__communes WHERE code_region = m.code_territoire"
 
 MARTS: dict[str, MartRules] = {
     "energie_territoire_annee": MartRules(
@@ -60,10 +62,10 @@ MARTS: dict[str, MartRules] = {
         explained=("conso_mwh",),
         additive=("conso_mwh", "points_de_livraison", "cellules_livrees", "cellules_secretisees"),
         reconcile=(Reconcile(
-            "regional electricity = sum of the current Enedis cells of the region's communes",
+            "electricity of each région of the territory = sum of the current ORE cells of its communes",
             f"""
-            SELECT 'électricité ' || m.annee, m.conso_mwh,
-                   (SELECT sum(s.consumption_mwh) FROM staging.stg_enedis__conso_annuelle_commune s
+            SELECT 'électricité ' || m.annee || ' région ' || m.code_territoire, m.conso_mwh,
+                   (SELECT sum(s.consumption_mwh) FROM staging.stg_ore_conso_commune s
                      WHERE s.energy = 'electricity' AND s.year = m.annee AND s.code_commune IN ({_REGION_COMMUNES}))
             FROM marts.energie_territoire_annee m
             WHERE m.niveau = 'region' AND m.secteur = 'TOUS' AND m.energie = 'electricite'
@@ -76,9 +78,9 @@ MARTS: dict[str, MartRules] = {
         explained=("points_lumineux", "conso_armoires_kwh"),
         additive=("points_lumineux", "conso_armoires_kwh", "pannes"),
         reconcile=(Reconcile(
-            "regional light points = the current inventories of the region's communes",
+            "light points of each région of the territory = the current inventories of its communes",
             f"""
-            SELECT 'points ' || m.annee, m.points_lumineux,
+            SELECT 'points ' || m.annee || ' région ' || m.code_territoire, m.points_lumineux,
                    (SELECT count(*) FROM intermediate.int_lighting__points p WHERE p.code_commune IN ({_REGION_COMMUNES}))
             FROM marts.eclairage_territoire_annee m WHERE m.niveau = 'region'
             """),),
@@ -96,7 +98,7 @@ MARTS: dict[str, MartRules] = {
         explained=("dju_18",),
     ),
     "trafic_compteur": MartRules(
-        key=("id_compteur", "annee"),
+        key=("partenaire", "id_compteur", "annee"),
         ranges=(Range("tmj_tous_jours", 0, 200000, unit="veh/j"), Range("part_heure_de_pointe_pct", 0, 100, unit="%"),
                 Range("heures_congestion_par_jour", 0, 24, unit="h")),
         explained=("tmj_tous_jours",),
@@ -107,10 +109,11 @@ MARTS: dict[str, MartRules] = {
         explained=("tmj_moyen_par_compteur",),
         additive=("compteurs",),
         reconcile=(Reconcile(
-            "regional counters = counters with a yearly value",
-            """
-            SELECT 'compteurs ' || m.annee, m.compteurs,
-                   (SELECT count(*) FROM marts.trafic_compteur c WHERE c.annee = m.annee AND c.tmj_tous_jours IS NOT NULL)
+            "counters of each région of the territory = its communes' counters with a yearly value",
+            f"""
+            SELECT 'compteurs ' || m.annee || ' région ' || m.code_territoire, m.compteurs,
+                   (SELECT count(*) FROM marts.trafic_compteur c WHERE c.annee = m.annee AND c.tmj_tous_jours IS NOT NULL
+                      AND c.code_commune IN ({_REGION_COMMUNES}))
             FROM marts.trafic_territoire_annee m WHERE m.niveau = 'region'
             """),),
     ),
@@ -121,9 +124,9 @@ MARTS: dict[str, MartRules] = {
         explained=("points_de_charge",),
         additive=("points_de_charge", "stations"),
         reconcile=(Reconcile(
-            "regional charge points = the current IRVE points of the region's communes",
+            "charge points of each région of the territory = the current IRVE points of its communes",
             f"""
-            SELECT 'points de charge', m.points_de_charge,
+            SELECT 'points de charge région ' || m.code_territoire, m.points_de_charge,
                    (SELECT count(*) FROM intermediate.int_ev__charge_points p WHERE p.code_commune IN ({_REGION_COMMUNES}))
             FROM marts.recharge_territoire m WHERE m.niveau = 'region'
             """),),
@@ -215,7 +218,8 @@ def batches(con: duckdb.DuckDBPyConnection, name: str):
     rules = MARTS[name]
     frame = con.execute(f"SELECT * FROM marts.{quote_ident(name)}").fetch_arrow_table().to_pandas()
     yield rows_suite(name, rules), frame, \
-        [c for c in ("niveau", "code_territoire", "annee", "jour", "id_compteur", "energie", "secteur") if c in frame.columns]
+        [c for c in ("niveau", "code_territoire", "annee", "jour", "partenaire", "id_compteur", "energie", "secteur")
+         if c in frame.columns]
     if rules.additive:
         rollup = con.execute(_rollup_sql(name, rules)).fetch_arrow_table().to_pandas()
         yield rollup_suite(name), rollup, ["epci", "measure", "epci_value", "communes_sum"]

@@ -7,22 +7,28 @@ import sys
 from pathlib import Path
 
 import click
+import duckdb
 from tqdm import tqdm
+
+from territoire_hub import cog
 
 from territoire_hub.expectations.reports import latest_run, write_reports
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.status import collect_status, render_status
 from territoire_hub.settings import Settings
-from territoire_hub.orchestration.ingestion import ingest_all
+from territoire_hub.orchestration.ingestion import ingest_all, replay as replay_deliveries
+from territoire_hub.orchestration.onboarding import describe_detection, detect_file, scaffold
 from territoire_hub.sources.ingest import DatasetReport, ignored_inbox_files
-from territoire_hub.registry import Registry, RegistryError, load_registry
+from territoire_hub.registry import Registry, RegistryError
+from territoire_hub.registry_tables import write_registry
+from territoire_hub.territory import TerritoryError, resolve as resolve_territory
 from territoire_hub.warehouse import connect
 
 
 def _registry(settings: Settings) -> Registry:
     try:
-        return load_registry(settings.registry_dir)
+        return settings.load_registry()
     except RegistryError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -34,19 +40,112 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Settings.from_env()
 
 
-@main.command("registry")
-@click.pass_obj
-def registry_cmd(settings: Settings) -> None:
-    """Validate the partner registry and list partners and datasets."""
+@main.group("registry", invoke_without_command=True)
+@click.pass_context
+def registry_cmd(ctx: click.Context) -> None:
+    """Validate the registry (territory codes against the COG) and list partners and datasets."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = ctx.obj
     registry = _registry(settings)
-    click.echo(f"Region: {registry.region.name} (région {registry.region.code_region}, "
-               f"COG {registry.region.cog_vintage}, {len(registry.region.epcis)} EPCI)")
+    click.echo(_territory_line(registry))
     for partner in registry.partners.values():
         click.echo(f"- {partner.id}: {partner.name} [{partner.kind.value}]")
         for entry in registry.of_partner(partner.id):
             d = entry.dataset
-            click.echo(f"    {entry.key:<44} {d.domain:<12} {d.cadence.value:<9} {d.transport.type:<6} "
-                       f"{d.licence:<20} {d.sensitivity.value}")
+            click.echo(f"    {entry.key:<44} {entry.domain:<12} {d.cadence.value:<9} {d.transport.type:<6} "
+                       f"{d.licence:<20} {d.sensitivity.value:<11} format {entry.spec.id}")
+
+
+@registry_cmd.command("scaffold")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--partner", "partner_id", default="nouveau-partenaire", help="the new partner's id")
+@click.pass_obj
+def registry_scaffold(settings: Settings, files: tuple[Path, ...], partner_id: str) -> None:
+    """Propose the registry entry (YAML) of a partner delivering these sample FILES."""
+    try:
+        click.echo(scaffold(list(files), _registry(settings).formats, partner_id), nl=False)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def formats() -> None:
+    """The partner file formats the hub reads (packaged, and HUB_FORMATS)."""
+
+
+@formats.command("list")
+@click.pass_obj
+def formats_list(settings: Settings) -> None:
+    """Every known format: id, family, producer, example file name."""
+    for spec in _registry(settings).formats.values():
+        click.echo(f"{spec.id:<32} {spec.family:<18} {spec.example_filename}")
+
+
+@formats.command("detect")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def formats_detect(settings: Settings, files: tuple[Path, ...]) -> None:
+    """Name the format of each FILE, or the closest format and exactly what differs (exit 1 when a
+    file matches none)."""
+    known = _registry(settings).formats
+    unmatched = 0
+    for path in files:
+        found = detect_file(path, known)
+        unmatched += not found.matches
+        click.echo(describe_detection(path, found))
+    if unmatched:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("delivery_ids", nargs=-1)
+@click.option("--dataset", help="every delivery of this dataset (<partner>__<dataset>)")
+@click.option("--status", type=click.Choice(["quarantined", "loaded"]), help="only deliveries of this status")
+@click.pass_obj
+def replay(settings: Settings, delivery_ids: tuple[str, ...], dataset: str | None, status: str | None) -> None:
+    """Process landed deliveries again after a registry or format change (the earlier outcome is
+    kept in landing.processing_history). Then `hub build` to update the marts."""
+    if not (delivery_ids or dataset or status):
+        raise click.ClickException("name deliveries, or --dataset and/or --status")
+    registry = _registry(settings)
+    if not settings.warehouse.exists():
+        raise click.ClickException(f"no warehouse at {settings.warehouse}: nothing was landed yet")
+    run_id = new_run_id()
+    con = connect(settings.warehouse)
+    try:
+        done = replay_deliveries(con, settings, registry, delivery_ids=list(delivery_ids), dataset=dataset,
+                                 status=status, run_id=run_id)
+    except (KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc).strip('"')) from None
+    finally:
+        con.close()
+    for delivery_id, before, after in done:
+        click.echo(f"{delivery_id}: {before} -> {after}")
+    click.echo(f"Replayed {len(done)} deliveries: {sum(a == 'loaded' for _, _, a in done)} loaded, "
+               f"{sum(a == 'quarantined' for _, _, a in done)} quarantined (run {run_id}).")
+    _quality_outputs(settings, run_id)
+
+
+def _territory_line(registry: Registry) -> str:
+    """The territory resolved against the COG, or a ClickException naming the unknown codes."""
+    territory = registry.territory
+    con = duckdb.connect()
+    try:
+        cog.load_reference(con)
+        write_registry(con, registry)
+        resolution = resolve_territory(con, territory)
+    except TerritoryError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        con.close()
+    declared = ", ".join(f"{level} {code}" for level, code in territory.codes())
+    lines = [f"Territory: {territory.name} — {resolution.communes} communes, {resolution.epcis} EPCI, "
+             f"{resolution.departements} département(s), {resolution.regions} région(s), population "
+             f"{resolution.population:,} (COG {territory.cog_vintage}); declared by {declared}"]
+    lines += [f"  note: commune {code} is a {kind.replace('_', ' ')}: counted as {target}"
+              for code, target, kind in resolution.mapped]
+    return "\n".join(lines)
 
 
 def _ingest(settings: Settings, registry: Registry, keys: list[str] | None, run_id: str) -> list[DatasetReport]:
@@ -102,7 +201,7 @@ def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
     click.echo("Validating the marts (Great Expectations) before publication…")
     con = connect(settings.warehouse)
     try:
-        verdicts = gate_marts(con, QualityContext.for_settings(settings), run_id, mart_datasets(settings))
+        verdicts = gate_marts(con, QualityContext.for_settings(settings), run_id, mart_datasets(settings, _registry(settings)))
     finally:
         con.close()
     for v in verdicts:
@@ -124,7 +223,8 @@ def _snapshot(settings: Settings, run_id: str | None = None) -> None:
         run_id = run_id or latest_gate_run(con)
         if run_id is None:
             raise click.ClickException("no mart has been through the quality gate yet: run `hub build`")
-        written = write_snapshot(con, settings, _registry(settings), run_id, mart_datasets(settings))
+        registry = _registry(settings)
+        written = write_snapshot(con, settings, registry, run_id, mart_datasets(settings, registry))
     except SharingRefused as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -235,7 +335,7 @@ def _publish(settings: Settings, registry: Registry, run_id: str) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Publishing the approved indicators to {client.url}…")
     try:
-        results = publish_all(settings, registry, client, run_id=run_id, mart_datasets=mart_datasets(settings),
+        results = publish_all(settings, registry, client, run_id=run_id, mart_datasets=mart_datasets(settings, registry),
                               echo=click.echo)
     except PortalUnavailable as exc:
         raise click.ClickException(f"{exc} — run `hub publish` again when the portal is back") from None
@@ -295,7 +395,7 @@ def partner_export(settings: Settings, partner_id: str, output: Path | None) -> 
     con = connect(settings.warehouse)
     try:
         done = export_partner(con, settings, registry, partner_id, latest_gate_run(con) or "-",
-                              mart_datasets(settings), output)
+                              mart_datasets(settings, registry), output)
     except SharingRefused as exc:
         raise click.ClickException(str(exc)) from None
     finally:

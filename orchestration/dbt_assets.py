@@ -2,7 +2,8 @@
 
 Two ``@dbt_assets``, one per partitioning scheme: the incremental day-grain models are
 partitioned by Europe/Paris day (the partition window reaches dbt as ``--vars min_date/max_date``),
-every other model is unpartitioned. dbt sources ``raw.<key>`` map onto the raw assets' keys.
+every other model is unpartitioned. dbt sources ``formats.<format>`` are the views over the raw
+assets of every dataset of that format.
 """
 
 import json
@@ -14,14 +15,15 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from territoire_hub.orchestration.dbt import warehouse_for_dbt
 from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.registry import Registry
 
 INCREMENTAL = "config.materialized:incremental"
 WAREHOUSE_POOL = "duckdb_warehouse"  # one writer at a time on the DuckDB file
 
 
 class HubDbtTranslator(DagsterDbtTranslator):
-    """Sources keep their schema as key prefix (``raw/<partner>__<dataset>`` = the raw assets);
-    models are keyed ``<layer>/<model>`` and grouped by domain folder."""
+    """Sources keep their schema as key prefix (``formats/<format>``: the view over the raw assets
+    of that format); models are keyed ``<layer>/<model>`` and grouped by domain folder."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -39,17 +41,23 @@ class HubDbtTranslator(DagsterDbtTranslator):
         return fqn[2]
 
 
-def warehouse_table_specs(project: DbtProject) -> list[dg.AssetSpec]:
-    """The non-raw dbt sources (landing catalogue, COG reference, registry mirror): tables the
-    hub's ingestion writes, declared so the models' lineage and the dbt tests resolve them."""
+def warehouse_table_specs(project: DbtProject, registry: Registry) -> list[dg.AssetSpec]:
+    """The dbt sources: one view per format (``formats/<format>``, downstream of the raw assets of
+    every dataset of that format in the registry), and the tables the hub's ingestion writes
+    (landing catalogue, COG reference, registry mirror), declared so the models' lineage and the
+    dbt tests resolve them."""
     manifest = json.loads(project.manifest_path.read_text())
-    return [
-        dg.AssetSpec(key=[source["source_name"], source["name"]], group_name="warehouse",
-                     description=source.get("description") or source.get("source_description") or None,
-                     kinds={"duckdb"})
-        for source in manifest["sources"].values()
-        if source["source_name"] != "raw"
-    ]
+    specs = []
+    for source in manifest["sources"].values():
+        description = source.get("description") or source.get("source_description") or None
+        if source["source_name"] == "formats":
+            specs.append(dg.AssetSpec(
+                key=["formats", source["name"]], group_name="formats", description=description, kinds={"duckdb"},
+                deps=[dg.AssetKey(["raw", entry.key]) for entry in registry.of_format(source["name"])]))
+        else:
+            specs.append(dg.AssetSpec(key=[source["source_name"], source["name"]], group_name="warehouse",
+                                      description=description, kinds={"duckdb"}))
+    return specs
 
 
 def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:

@@ -35,7 +35,7 @@ def defs() -> dg.Definitions:
     partitioned = [a for a in assets if a.partitions_def is not None]
     daily_assets = [a for a in partitioned if a.partitions_def == daily]
     return dg.Definitions(
-        assets=[*assets, *warehouse_table_specs(project)],
+        assets=[*assets, *warehouse_table_specs(project, registry)],
         asset_checks=gate_checks,
         sensors=[inbox_sensor(registry)],
         jobs=[

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
-from territoire_hub import cog
+from territoire_hub import cog, territory
 from territoire_hub.expectations.deliveries import rules_for
 from territoire_hub.expectations.gate import Staged, validate_deliveries
 from territoire_hub.expectations.results import ensure_quality_tables, new_run_id
@@ -22,23 +22,26 @@ from territoire_hub.registry import PartnerDataset, Registry
 from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Settings
 from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pending_deliveries
-from territoire_hub.sources.landing import ensure_catalogue
-from territoire_hub.sources.loading import Parsed, commit_delivery, ensure_raw_table, parse_delivery
+from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
+from territoire_hub.sources.loading import Parsed, commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
 
 BATCH_ROWS = 1_000_000   # deliveries of a dataset are validated together up to this many rows
 
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) -> None:
-    """Catalogue tables, the COG reference the loaders check INSEE codes against, and the
-    registry mirrored for the SQL layers."""
+    """Catalogue tables, the COG reference the loaders check INSEE codes against, the registry
+    mirrored for the SQL layers (with the territory's communes resolved), the raw tables and one
+    view per format over them."""
     ensure_catalogue(con)
     ensure_quality_tables(con)
     if not cog.is_loaded(con):
         cog.load_reference(con)
     if registry is not None:
         write_registry(con, registry)
+        territory.resolve(con, registry.territory)
         for entry in registry.datasets.values():  # empty until the first delivery: models still build
             ensure_raw_table(con, entry)
+        ensure_format_views(con, registry)
 
 
 def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pending: list[tuple[str, Path]], *,
@@ -102,6 +105,48 @@ def ingest_dataset(con: duckdb.DuckDBPyConnection, settings: Settings, entry: Pa
         else:
             report.quarantined.append(delivery_id)
     return report
+
+
+def replay(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry, *,
+           delivery_ids: list[str] = (), dataset: str | None = None, status: str | None = None,
+           run_id: str | None = None) -> list[tuple[str, str, str]]:
+    """Process landed deliveries again (after a registry or format change): the chosen ones —
+    by id, or every delivery of ``dataset`` and/or of ``status`` (quarantined | loaded) — are read
+    afresh from the landing store with the current registry; their earlier outcomes stay in
+    ``landing.processing_history``. Returns (delivery id, status before, status after)."""
+    prepare_warehouse(con, registry)
+    run_id = run_id or new_run_id()
+    where, params = ["true"], []
+    if delivery_ids:
+        where.append("delivery_id IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(delivery_ids))
+    if dataset:
+        where.append("dataset_key = ?")
+        params.append(dataset)
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    chosen = con.execute(f"SELECT delivery_id, dataset_key, filename, status FROM landing.deliveries "
+                         f"WHERE {' AND '.join(where)} ORDER BY sequence", params).fetchall()
+    missing = sorted(set(delivery_ids) - {row[0] for row in chosen})
+    if missing:
+        raise KeyError(f"no landed delivery {', '.join(missing)}")
+    before = {row[0]: row[3] for row in chosen}
+    by_dataset: dict[str, list[str]] = {}
+    for delivery_id, key, filename, _ in chosen:
+        if key not in registry.datasets:
+            raise KeyError(f"delivery {delivery_id} ({filename}) belongs to dataset {key!r}, which the registry "
+                           "no longer declares")
+        entry = registry.dataset(key)
+        reset_for_replay(con, entry, delivery_id, filename)
+        by_dataset.setdefault(key, []).append(delivery_id)
+    for key, ids in by_dataset.items():
+        entry = registry.dataset(key)
+        pending = [(d, p) for d, p in pending_deliveries(con, entry) if d in ids]
+        load_deliveries(con, entry, pending, quality=QualityContext.for_settings(settings), run_id=run_id)
+    after = dict(con.execute("SELECT delivery_id, status FROM landing.deliveries WHERE delivery_id IN "
+                             "(SELECT unnest(?::VARCHAR[]))", [list(before)]).fetchall())
+    return [(d, before[d], after[d]) for d in before]
 
 
 def ingest_all(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registry,

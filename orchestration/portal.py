@@ -19,7 +19,7 @@ def _portal_asset(family: Family) -> dg.AssetsDefinition:
 
         settings = hub.settings()
         (result,) = publish_all(settings, hub.registry(), client_from(settings), run_id=context.run.run_id,
-                                mart_datasets=mart_datasets(settings), echo=context.log.info, families=(family,))
+                                mart_datasets=mart_datasets(settings, hub.registry()), echo=context.log.info, families=(family,))
         if result.skipped:
             raise dg.Failure(description=result.skipped)
         return dg.MaterializeResult(metadata={

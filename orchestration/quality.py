@@ -26,7 +26,7 @@ def _gate_check(name: str) -> dg.AssetChecksDefinition:
         settings = hub.settings()
         quality = QualityContext.for_settings(settings)
         with hub.connect() as con:
-            verdict = validate_mart(con, quality, name, context.run.run_id, mart_datasets(settings).get(name, []))
+            verdict = validate_mart(con, quality, name, context.run.run_id, mart_datasets(settings, hub.registry()).get(name, []))
         quality.build_docs()
         return dg.AssetCheckResult(
             passed=verdict.publishable,

@@ -28,7 +28,7 @@ class HubResource(dg.ConfigurableResource):
         return Settings.from_env({**_environ(), **env})
 
     def registry(self) -> Registry:
-        return load_registry(self.settings().registry_dir)
+        return self.settings().load_registry()
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

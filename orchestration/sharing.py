@@ -24,7 +24,7 @@ def shared_warehouse_asset(marts: set[str]) -> list[dg.AssetsDefinition]:
 
         settings = hub.settings()
         with hub.connect() as con:
-            written = write_snapshot(con, settings, hub.registry(), context.run.run_id, mart_datasets(settings))
+            written = write_snapshot(con, settings, hub.registry(), context.run.run_id, mart_datasets(settings, hub.registry()))
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(written.path)), "tables": len(written.tables),
             "cells_under_secrecy": written.secret_cells})

@@ -6,7 +6,8 @@ read — and what everybody sees; nothing of another partner. The file holds:
 - ``landing.deliveries`` / ``landing.issues`` / ``landing.transport_errors``: their deliveries,
   the problems found in them (file, line, column, value) and the failed collections;
 - ``raw.<their dataset>``: their rows as loaded (with ``_delivery_id`` / ``_source_line``);
-- ``staging.<their staging model>``: the same rows as the hub's dbt models read them;
+- ``staging.stg_<format>``: the same rows as the hub's dbt models read them (the staging model of
+  each format they deliver, their rows only);
 - ``quality.validations`` (their deliveries' checks) and ``quality.rapports`` (their reports);
 - the shared part, as in the analysts' snapshot: ``marts`` (secrecy applied), ``ref``, ``vues``,
   ``meta``.
@@ -24,7 +25,7 @@ import duckdb
 
 from territoire_hub.publish import audit
 from territoire_hub.publish.sensitivity import check_file
-from territoire_hub.publish.shared_contents import partner_keys, staging_model
+from territoire_hub.publish.shared_contents import partner_keys, partner_staging
 from territoire_hub.publish.shared_warehouse import document, rejected_folder, shared_tables, write_file
 from territoire_hub.settings import Settings
 from territoire_hub.registry import Registry
@@ -71,10 +72,11 @@ def own_tables(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Reg
     for key in keys:
         if key in raw:
             tables[f"raw.{key}"] = _copy(con, f"{target}.raw.{quote_ident(key)}", f"SELECT * FROM raw.{quote_ident(key)}")
-        model = staging_model(key)
-        if model in staging:
+    for model, model_keys in partner_staging(registry, partner_id).items():
+        if model in staging:     # the format's staging model, the partner's rows only
             tables[f"staging.{model}"] = _copy(con, f"{target}.staging.{quote_ident(model)}",
-                                               f"SELECT * FROM staging.{quote_ident(model)}")
+                                               f"SELECT * FROM staging.{quote_ident(model)} "
+                                               f"WHERE dataset_key IN (SELECT unnest(?::VARCHAR[]))", [model_keys])
     if "validations" in _relations(con, "quality"):
         tables["quality.validations"] = _copy(
             con, f"{target}.quality.validations",

@@ -183,7 +183,7 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         "license_id": LICENCE_IDS["odbl"] if "odbl" in licences else LICENCE_IDS["licence-ouverte-2.0"],
         "tags": [{"name": t} for t in family.tags], "groups": [{"name": _group_name(family.domain)}],
         "theme": family.domain, "frequency": family.frequency,
-        "spatial_coverage_insee": " ".join([registry.region.code_region, *registry.region.epcis]),
+        "spatial_coverage_insee": " ".join(code for _, code in registry.territory.codes()),
         "temporal_start": f"{min(years)}-01-01" if years else "", "temporal_end": f"{max(years)}-12-31" if years else "",
         "contributors": ", ".join(partners),
         "quality_status": "validé" if not flags else f"validé avec avertissements ({flags})",

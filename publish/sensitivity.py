@@ -32,7 +32,7 @@ import duckdb
 from territoire_hub.lineage import mart_datasets, model_docs
 from territoire_hub.publish import catalogue
 from territoire_hub.publish.publisher import secrecy_rule
-from territoire_hub.publish.shared_contents import META, REFERENCE, VIEWS, partner_keys, staging_model
+from territoire_hub.publish.shared_contents import META, REFERENCE, VIEWS, partner_keys, partner_staging
 from territoire_hub.settings import Settings
 from territoire_hub.registry import Registry
 from territoire_hub.warehouse import quote_ident
@@ -86,7 +86,7 @@ def allowed_tables(registry: Registry, partner: str | None) -> set[str]:
         keys = partner_keys(registry, partner)
         allowed |= {"landing.deliveries", "landing.issues", "landing.transport_errors",
                     "quality.validations", "quality.rapports"}
-        allowed |= {f"raw.{k}" for k in keys} | {f"staging.{staging_model(k)}" for k in keys}
+        allowed |= {f"raw.{k}" for k in keys} | {f"staging.{m}" for m in partner_staging(registry, partner)}
     return allowed
 
 
@@ -138,7 +138,7 @@ def _check(con: duckdb.DuckDBPyConnection, name: str, settings: Settings, regist
         columns.setdefault(f"{schema}.{table}", []).append(column)
     allowed = allowed_tables(registry, partner)
     context = _Shared(protected=protected_columns(registry), columns=allowed_columns(settings),
-                      lineage=mart_datasets(settings), registry=registry,
+                      lineage=mart_datasets(settings, registry), registry=registry,
                       sensitivity={k: e.dataset.sensitivity.value for k, e in registry.datasets.items()})
     own_deliveries = _own_deliveries(con) if partner is not None else set()
     for table, cols in columns.items():

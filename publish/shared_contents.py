@@ -90,5 +90,10 @@ def partner_keys(registry: Registry, partner_id: str) -> list[str]:
     return [entry.key for entry in registry.of_partner(partner_id)]
 
 
-def staging_model(key: str) -> str:
-    return f"stg_{key}"
+def partner_staging(registry: Registry, partner_id: str) -> dict[str, list[str]]:
+    """The staging models (one per format) holding the partner's rows, with the partner's datasets
+    in each: an export copies those rows only (``dataset_key`` among them)."""
+    models: dict[str, list[str]] = {}
+    for entry in registry.of_partner(partner_id):
+        models.setdefault(f"stg_{entry.spec.id}", []).append(entry.key)
+    return models

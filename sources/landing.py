@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from territoire_hub.problems import Problem
-from territoire_hub.registry import PartnerDataset
+from territoire_hub.registry import CONTENT_PERIOD, PartnerDataset
 from territoire_hub.sources.transports import Incoming
 
 CATALOGUE_DDL = """
@@ -59,6 +59,16 @@ CREATE TABLE IF NOT EXISTS landing.issues (
     value        VARCHAR,
     message      VARCHAR NOT NULL,
     recorded_at  TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS landing.processing_history (
+    delivery_id    VARCHAR NOT NULL,
+    run_id         VARCHAR,
+    status         VARCHAR NOT NULL,      -- loaded | quarantined (the outcome of that processing)
+    period         VARCHAR,
+    rows_loaded    BIGINT,
+    errors         BIGINT NOT NULL,
+    warnings       BIGINT NOT NULL,
+    processed_at   TIMESTAMPTZ NOT NULL
 );
 CREATE TABLE IF NOT EXISTS landing.transport_errors (
     dataset_key  VARCHAR NOT NULL,
@@ -122,7 +132,9 @@ def land(con: duckdb.DuckDBPyConnection, landing_dir: Path, entry: PartnerDatase
     slot = slot_of(entry, item.filename)
     con.execute("BEGIN TRANSACTION")
     try:
-        previous = [r[0] for r in con.execute(
+        # a delivery whose period is read from its content replaces no earlier file as a whole:
+        # its records replace the earlier ones with the same key (staging keeps the latest)
+        previous = [] if item.period == CONTENT_PERIOD else [r[0] for r in con.execute(
             "SELECT delivery_id FROM landing.deliveries WHERE dataset_key = ? AND period = ? AND slot = ? "
             "AND superseded_by IS NULL",
             [entry.key, item.period, slot],
@@ -170,11 +182,62 @@ def record_transport_errors(con: duckdb.DuckDBPyConnection, dataset_key: str, er
 
 def mark(con: duckdb.DuckDBPyConnection, delivery_id: str, status: str, *, rows: int | None = None,
          encoding: str | None = None, separator: str | None = None, run_id: str | None = None) -> None:
+    """Record a processing outcome (after its problems): the delivery's current status, and one
+    more row of its history (a replay keeps every earlier outcome)."""
     con.execute(
         "UPDATE landing.deliveries SET status = ?, rows_loaded = ?, encoding = ?, separator = ?, "
         "processed_at = now(), run_id = ? WHERE delivery_id = ?",
         [status, rows, encoding, separator, run_id, delivery_id],
     )
+    con.execute(
+        """INSERT INTO landing.processing_history
+           SELECT d.delivery_id, ?, ?, d.period, ?,
+                  count(i.code) FILTER (WHERE i.severity = 'error'), count(i.code) FILTER (WHERE i.severity = 'warning'),
+                  now()
+           FROM landing.deliveries d LEFT JOIN landing.issues i USING (delivery_id)
+           WHERE d.delivery_id = ? GROUP BY d.delivery_id, d.period""",
+        [run_id, status, rows, delivery_id],
+    )
+
+
+def reset_for_replay(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str, filename: str) -> None:
+    """Put a landed delivery back to 'landed' so the loader reads it again: its rows leave raw, its
+    current problems are cleared (its earlier outcomes stay in landing.processing_history), its
+    period and slot are read again from its file name with the current registry, and it takes its
+    place again over the earlier deliveries of that period."""
+    period = entry.period_of(filename)
+    if period is None:
+        raise ValueError(f"{filename} no longer matches the file-name pattern of {entry.key} "
+                         f"({entry.dataset.filename!r})")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name = ?",
+                       [entry.key]).fetchone()[0]:
+            con.execute(f"DELETE FROM {entry.raw_relation} WHERE _delivery_id = ?", [delivery_id])
+        con.execute("DELETE FROM landing.issues WHERE delivery_id = ?", [delivery_id])
+        con.execute("UPDATE landing.deliveries SET status = 'landed', period = ?, slot = ?, rows_loaded = NULL "
+                    "WHERE delivery_id = ?", [period, slot_of(entry, filename), delivery_id])
+        supersede_earlier(con, delivery_id)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def supersede_earlier(con: duckdb.DuckDBPyConnection, delivery_id: str) -> list[str]:
+    """Make ``delivery_id`` replace the earlier current deliveries of its dataset, period and slot
+    (a replayed correction takes its place again). Returns the deliveries it now supersedes."""
+    rows = con.execute(
+        """SELECT e.delivery_id FROM landing.deliveries d JOIN landing.deliveries e
+             ON e.dataset_key = d.dataset_key AND e.period = d.period AND e.slot = d.slot
+            AND e.sequence < d.sequence AND e.superseded_by IS NULL AND e.delivery_id <> d.delivery_id
+           WHERE d.delivery_id = ? AND d.period <> ? AND d.superseded_by IS NULL""",
+        [delivery_id, CONTENT_PERIOD]).fetchall()
+    earlier = [r[0] for r in rows]
+    if earlier:
+        con.execute("UPDATE landing.deliveries SET superseded_by = ? WHERE delivery_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [delivery_id, earlier])
+    return earlier
 
 
 class CatalogueValidators:

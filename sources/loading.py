@@ -17,8 +17,9 @@ from territoire_hub.sources.decoding import decode_delivery
 from territoire_hub.sources.landing import mark, record_problems
 from territoire_hub.sources.parsing import read_text_columns, stage_delivery
 from territoire_hub.problems import DeliveryRejected, Problem
-from territoire_hub.registry import PartnerDataset
-from territoire_hub.warehouse import quote_ident
+from territoire_hub.formats import FormatSpec
+from territoire_hub.registry import PartnerDataset, Registry
+from territoire_hub.warehouse import quote_ident, quote_literal
 
 RAW_SCHEMA = "raw"
 LINEAGE = [("_delivery_id", "VARCHAR NOT NULL"), ("_source_line", "BIGINT NOT NULL")]
@@ -41,6 +42,35 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, entry: PartnerDataset) -> N
     for name, sql_type in columns:
         if name not in existing:
             con.execute(f"ALTER TABLE {raw_table(entry)} ADD COLUMN {quote_ident(name)} {sql_type.replace(' NOT NULL', '')}")
+
+
+FORMATS_SCHEMA = "formats"
+
+
+def _format_view_sql(spec: FormatSpec, entries: list[PartnerDataset]) -> str:
+    """All raw rows of a format, whichever partner delivered them, with ``partner_id`` and
+    ``dataset_key``: a typed empty relation first, so the view has every column of the format
+    even when no dataset uses it (or a raw table predates a column)."""
+    empty = ", ".join(["NULL::VARCHAR AS partner_id", "NULL::VARCHAR AS dataset_key"]
+                      + [f"NULL::{t.replace(' NOT NULL', '')} AS {quote_ident(n)}" for n, t in LINEAGE]
+                      + [f"NULL::{c.sql_type} AS {quote_ident(c.name)}" for c in spec.columns])
+    parts = [f"SELECT {empty} WHERE false"]
+    names = ", ".join(quote_ident(n) for n, _ in LINEAGE) + ", " + ", ".join(quote_ident(c.name) for c in spec.columns)
+    for entry in sorted(entries, key=lambda e: e.key):
+        parts.append(f"SELECT {quote_literal(entry.partner.id)} AS partner_id, {quote_literal(entry.key)} AS dataset_key, "
+                     f"{names} FROM {raw_table(entry)}")
+    return " UNION ALL BY NAME ".join(parts)
+
+
+def ensure_format_views(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    """One view per known format, ``formats.<format>``: the rows of every dataset of that format.
+
+    The staging layer reads these views, so a new partner of a known format reaches the marts
+    with its registry entry alone."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {FORMATS_SCHEMA}")
+    for format_id, spec in registry.formats.items():
+        con.execute(f"CREATE OR REPLACE VIEW {FORMATS_SCHEMA}.{quote_ident(format_id)} AS "
+                    f"{_format_view_sql(spec, registry.of_format(format_id))}")
 
 
 @dataclass
@@ -81,7 +111,28 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
         quarantine(con, delivery_id, [Problem("unreadable_landing", f"landed file cannot be read: {exc}")], run_id)
         return None
     rows = con.execute(f"SELECT count(*) FROM {quote_ident(staged)}").fetchone()[0]
+    if entry.dataset.period == "content":
+        period = content_period(con, entry, staged) or period
+        con.execute("UPDATE landing.deliveries SET period = ? WHERE delivery_id = ?", [period, delivery_id])
     return Parsed(delivery_id, staged, period, rows, warnings, decoded.encoding, decoded.separator)
+
+
+def content_period(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, staged: str) -> str | None:
+    """``YYYYMMDD-YYYYMMDD``: the first and last days of the delivery's records (Europe/Paris days,
+    UTC days for a format stamped in UTC), for a dataset whose period is read from its content."""
+    column = entry.spec.column(entry.spec.event_time)
+    value = quote_ident(column.name)
+    if column.type == "integer":            # a year
+        day = f"make_date(CAST({value} AS INTEGER), 1, 1)"
+        last = f"make_date(CAST(max({value}) AS INTEGER), 12, 31)"
+        first = f"min({day})"
+    else:
+        zone = "UTC" if column.timezone == "UTC" else "Europe/Paris"
+        day = value if column.type == "date" else f"CAST(timezone('{zone}', {value}) AS DATE)"
+        first, last = f"min({day})", f"max({day})"
+    row = con.execute(f"SELECT strftime({first}, '%Y%m%d'), strftime({last}, '%Y%m%d') "
+                      f"FROM {quote_ident(staged)}").fetchone()
+    return f"{row[0]}-{row[1]}" if row and row[0] else None
 
 
 def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parsed: Parsed,

@@ -145,13 +145,19 @@ _EXPECTED = {
 }
 
 
-def _checks(column: Column, v: str, typed: str, departements: list[str]) -> list[str]:
+def _checks(column: Column, v: str, typed: str, departements: list[str], codes: bool) -> list[str]:
     name = quote_literal(column.name)
     checks = []
     if column.type == "insee" and departements:
         checks.append(
             f"CASE WHEN {_restorable(v, departements)} THEN "
             f"{{'code': 'restored_leading_zero', 'column': {name}, 'value': {v}}} END"
+        )
+    if column.type == "insee" and codes:
+        # an arrondissement, a commune déléguée or a former code: counted in its current commune
+        checks.append(
+            f"CASE WHEN {typed} IN (SELECT code FROM ref.commune_codes WHERE kind <> 'commune') THEN "
+            f"{{'code': 'mapped_insee_code', 'column': {name}, 'value': {typed}}} END"
         )
     if column.required:
         checks.append(f"CASE WHEN {v} IS NULL THEN {{'code': 'missing_value', 'column': {name}, 'value': NULL}} END")
@@ -174,24 +180,38 @@ def _checks(column: Column, v: str, typed: str, departements: list[str]) -> list
     return checks
 
 
-WARNINGS = {"restored_leading_zero"}
+WARNINGS = {"restored_leading_zero", "mapped_insee_code"}
 
 _MESSAGES = {
     "restored_leading_zero": "INSEE code {value!r} lost its leading zero; restored from the partner's département",
+    "mapped_insee_code": "INSEE code {value!r} is {kind}; counted in the current commune {target} ({name})",
     "missing_value": "required value is empty",
     "nonexistent_local_time": "{value!r} does not exist in Europe/Paris (skipped hour of the spring DST change)",
     "ambiguous_local_time": "{value!r} is ambiguous in Europe/Paris (repeated hour of the autumn DST change); deliver it with a UTC offset",
 }
 
 
-def _message(code: str, column: Column, value: str | None) -> str:
+_KINDS = {"arrondissement": "a municipal arrondissement", "commune_deleguee": "a commune déléguée",
+          "commune_associee": "a commune associée", "ancien_code": "a former code"}
+
+
+def _message(code: str, column: Column, value: str | None, mapping: dict[str, tuple[str, str, str]]) -> str:
+    if code == "mapped_insee_code" and value in mapping:
+        target, kind, name = mapping[value]
+        return _MESSAGES[code].format(value=value, kind=_KINDS.get(kind, kind), target=target, name=name)
     if code in _MESSAGES:
         return _MESSAGES[code].format(value=value)
     expected = _EXPECTED[column.type].format(fmt=column.format or "ISO 8601 with offset", layout=column.layout)
     return f"{value!r} is not {expected}"
 
 
-def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = ()) -> str:
+def has_commune_codes(con: duckdb.DuckDBPyConnection) -> bool:
+    """The COG's code table is loaded in this warehouse (mapped codes can be named)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ref' "
+                            "AND table_name = 'commune_codes'").fetchone()[0])
+
+
+def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = (), codes: bool = False) -> str:
     """The SQL (over a relation named ``src``) producing typed columns and ``_problems``.
 
     An inner SELECT computes each text value and its cast once; the outer one checks them.
@@ -202,10 +222,19 @@ def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = 
         inner.append(f"{_value(column, present, spec.missing_values)} AS {text}")
         inner.append(f"CAST({_typed(column, text, list(departements))} AS {column.sql_type}) AS {typed}")
         outer.append(f"{typed} AS {quote_ident(column.name)}")
-        checks.extend(_checks(column, text, typed, list(departements)))
+        checks.extend(_checks(column, text, typed, list(departements), codes))
     problems = f"list_filter([{', '.join(checks)}], x -> x IS NOT NULL)" if checks else "[]"
     outer.append(f"{problems} AS _problems")
     return ("SELECT " + ",\n  ".join(outer) + "\nFROM (SELECT " + ",\n  ".join(inner) + "\nFROM src)")
+
+
+def _mappings(con: duckdb.DuckDBPyConnection, values: list[str]) -> dict[str, tuple[str, str, str]]:
+    if not values:
+        return {}
+    rows = con.execute("SELECT cc.code, cc.code_commune, cc.kind, c.nom_commune FROM ref.commune_codes cc "
+                       "JOIN ref.communes c ON c.code_commune = cc.code_commune AND c.type_commune = 'commune-actuelle' "
+                       "WHERE cc.code IN (SELECT unnest(?::VARCHAR[]))", [sorted(set(values))]).fetchall()
+    return {code: (target, kind, name) for code, target, kind, name in rows}
 
 
 def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: FormatSpec, staged: str,
@@ -215,9 +244,11 @@ def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: Format
     Returns the warnings (values the hub corrected, e.g. a restored leading zero).
     """
     present = set(table.column_names)
+    codes = has_commune_codes(con)
     con.register("src", table)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS {typed_select(spec, present, departements)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS "
+                    f"{typed_select(spec, present, departements, codes)}")
     finally:
         con.unregister("src")
     by_name = {c.name: c for c in spec.columns}
@@ -231,8 +262,9 @@ def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: Format
                            f"ORDER BY _source_line LIMIT {MAX_PROBLEMS}").fetchall()
         total = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
         severity = "error" if errors else "warning"
+        mapping = _mappings(con, [value for _, code, _, value in rows if code == "mapped_insee_code"])
         return [
-            Problem(code, _message(code, by_name[col], value), line=line, column=by_name[col].source,
+            Problem(code, _message(code, by_name[col], value, mapping), line=line, column=by_name[col].source,
                     value=value, severity=severity)
             for line, code, col, value in rows
         ], total

@@ -1,22 +1,30 @@
-"""Partner file formats, declared as data in ``territoire_hub/formats/*.yaml``.
+"""Partner file formats, declared as data: one YAML file per layout.
 
-A format lists the columns the hub keeps (source header name → raw column name),
-their types and units, and the physical defaults (encodings, separators, missing
-values). The registry may override encoding and separator per dataset.
+A format lists the columns the hub keeps (source header name → raw column name), their types
+and units, the physical defaults (container, encodings, separators, decimal mark, missing
+values), the grain of a record, the column that dates it, and the other datasets it refers to
+(``links``: a sensor feed refers to a light-point inventory, hourly counts to a list of sites).
+The registry may override encoding and separator per dataset.
+
+Formats are looked up in the folders of the setting ``HUB_FORMATS`` first (a region keeps its
+own layouts in its own repository), then in the hub's packaged ``territoire_hub/formats/``.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 FORMATS_DIR = Path(__file__).resolve().parent / "formats"
 
-ColumnType = Literal["text", "integer", "decimal", "boolean", "date", "timestamp", "insee", "coordinate"]
+Domain = Literal["weather", "energy", "lighting", "traffic", "ev_charging"]
+ColumnType = Literal["text", "integer", "decimal", "boolean", "date", "timestamp", "insee", "insee_list",
+                     "coordinate"]
 
 SQL_TYPES = {
     "text": "VARCHAR",
@@ -26,8 +34,12 @@ SQL_TYPES = {
     "date": "DATE",
     "timestamp": "TIMESTAMPTZ",
     "insee": "VARCHAR",
+    "insee_list": "VARCHAR[]",
     "coordinate": "DOUBLE",
 }
+
+# DBF field descriptors written into CSV headers by GIS exports: "TJM,N,10,0", "NOM,C,254", "DATE,D"
+DBF_SUFFIX = re.compile(r"^(?P<name>[^,]+),(?:[CDLM]|[NF],\d+(?:,\d+)?|C,\d+)$")
 
 
 class Column(BaseModel):
@@ -42,6 +54,7 @@ class Column(BaseModel):
     timezone: Literal["UTC", "Europe/Paris", "offset"] | None = None
     layout: Literal["[lon, lat]", "lat, lon"] | None = None  # coordinate pairs in one field
     part: Literal["lat", "lon"] | None = None
+    list_separator: str | None = None  # insee_list: "," (spaces around it are trimmed)
 
     @model_validator(mode="after")
     def _options(self) -> "Column":
@@ -54,6 +67,8 @@ class Column(BaseModel):
             raise ValueError("a date column needs a strptime 'format'")
         if self.type == "coordinate" and (self.layout is None or self.part is None):
             raise ValueError("a coordinate column needs 'layout' and 'part'")
+        if self.type == "insee_list" and not self.list_separator:
+            raise ValueError("an insee_list column needs a 'list_separator'")
         return self
 
     @property
@@ -63,44 +78,106 @@ class Column(BaseModel):
 
 class FormatSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
+    domain: Domain
+    family: str = Field(description="the family of layouts, as users name it: 'Météo-France', 'IRVE', …")
+    producer: str = Field(description="who publishes files in this layout")
+    example_filename: str = Field(description="a real file name of this layout")
     reference: str | None = None
+    container: Literal["csv", "shapefile_zip"] = "csv"
     encodings: list[str] = Field(min_length=1)
     separators: list[str] = Field(min_length=1)
+    decimal: Literal[".", ","] = "."
+    header_dbf_suffixes: bool = False      # header cells carry DBF types: "TJM,N,10,0" is column TJM
     missing_values: list[str] = [""]
     compression: list[Literal["gzip", "none"]] = ["none", "gzip"]
     grain: list[str] = []
+    # a record's key is unique within its dataset (a partner's own ids) or nationally (IRVE
+    # point ids, Météo-France station numbers, ORE cells): then two datasets delivering the
+    # same key deliver the same thing, and the latest delivery wins
+    grain_scope: Literal["dataset", "national"] = "dataset"
+    event_time: str | None = Field(default=None, description="the column that dates a record")
+    event_time_ends_interval: bool = False  # the stamp is the END of the interval it covers (Météo-France)
+    links: dict[str, list[str]] = Field(default={}, description="role -> formats a linked dataset may have")
     columns: list[Column] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _grain_in_columns(self) -> "FormatSpec":
+    def _consistent(self) -> "FormatSpec":
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
             raise ValueError("column names must be unique")
         missing = [g for g in self.grain if g not in names]
         if missing:
             raise ValueError(f"grain columns not declared: {missing}")
+        if self.event_time is not None:
+            column = next((c for c in self.columns if c.name == self.event_time), None)
+            if column is None or column.type not in ("timestamp", "date", "integer"):
+                raise ValueError(f"event_time {self.event_time!r} must be a declared timestamp, date or year column")
         return self
 
     @property
     def source_columns(self) -> list[str]:
-        """Header names the file must carry (each once, in declaration order)."""
+        """Header names the file may carry (each once, in declaration order)."""
         return list(dict.fromkeys(c.source for c in self.columns))
 
     @property
     def required_sources(self) -> list[str]:
         return list(dict.fromkeys(c.source for c in self.columns if c.required))
 
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def header_name(cell: str, dbf_suffixes: bool) -> str:
+    """A header cell as the format names it: trimmed, quotes removed, DBF type suffix dropped."""
+    cell = cell.strip().strip('"').strip()
+    if dbf_suffixes:
+        match = DBF_SUFFIX.match(cell)
+        if match:
+            return match.group("name").strip()
+    return cell
+
+
+class FormatError(ValueError):
+    """A format file is invalid or missing; the message names the file and the field."""
+
+
+def _dirs(directories: Iterable[Path] | Path | None) -> tuple[Path, ...]:
+    if directories is None:
+        return (FORMATS_DIR,)
+    if isinstance(directories, (str, Path)):
+        directories = [directories]
+    dirs = tuple(Path(d) for d in directories)
+    return dirs if FORMATS_DIR in dirs else dirs + (FORMATS_DIR,)
+
 
 @lru_cache(maxsize=None)
-def load_format(format_id: str, directory: Path = FORMATS_DIR) -> FormatSpec:
-    path = Path(directory) / f"{format_id}.yaml"
-    if not path.exists():
-        raise FileNotFoundError(path)
+def _load(path: Path) -> FormatSpec:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     try:
-        return FormatSpec.model_validate(data)
+        spec = FormatSpec.model_validate(data)
     except ValidationError as exc:
         details = "\n".join(f"  field {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{path}: invalid format\n{details}") from None
+        raise FormatError(f"{path}: invalid format\n{details}") from None
+    if spec.id != path.stem:
+        raise FormatError(f"{path}: field id: {spec.id!r} must be the file's name ({path.stem!r})")
+    return spec
+
+
+def load_format(format_id: str, directories: Iterable[Path] | Path | None = None) -> FormatSpec:
+    """The format ``format_id`` from the first folder that has it; FileNotFoundError if none."""
+    for directory in _dirs(directories):
+        path = directory / f"{format_id}.yaml"
+        if path.exists():
+            return _load(path.resolve())
+    raise FileNotFoundError(f"no {format_id}.yaml in {', '.join(str(d) for d in _dirs(directories))}")
+
+
+def all_formats(directories: Iterable[Path] | Path | None = None) -> dict[str, FormatSpec]:
+    """Every format of the folders (a region's own folder shadows a packaged format of the same id)."""
+    found: dict[str, FormatSpec] = {}
+    for directory in _dirs(directories):
+        for path in sorted(Path(directory).glob("*.yaml")):
+            found.setdefault(path.stem, _load(path.resolve()))
+    return dict(sorted(found.items()))

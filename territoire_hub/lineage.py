@@ -1,5 +1,5 @@
-"""dbt lineage, read from dbt's manifest: which partner datasets each mart is built from, and
-what each model and column means.
+"""dbt lineage, read from dbt's manifest: which partner formats (hence, through the registry,
+which partner datasets) each mart is built from, and what each model and column means.
 
 The manifest is written by ``dbt parse`` / ``dbt build`` into ``<data>/dbt/target``; this module
 only reads it (running dbt is the orchestration's job). Missing manifest = no lineage yet.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from territoire_hub.registry import Registry
 from territoire_hub.settings import Settings
 
 
@@ -23,10 +24,8 @@ def _manifest(settings: Settings) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def mart_datasets(settings: Settings) -> dict[str, list[str]]:
-    """For each mart, the partner datasets (``raw`` sources) it is built from, per dbt's manifest.
-
-    Warnings on those datasets' current deliveries travel with the mart's publication."""
+def mart_formats(settings: Settings) -> dict[str, list[str]]:
+    """For each mart, the partner file formats (dbt sources ``formats.<format>``) it is built from."""
     manifest = _manifest(settings)
     if manifest is None:
         return {}
@@ -35,7 +34,7 @@ def mart_datasets(settings: Settings) -> dict[str, list[str]]:
     for unique_id, node in nodes.items():
         if node.get("resource_type") != "model" or node.get("schema", "").split("_")[-1] != "marts":
             continue
-        seen, stack, raw = set(), [unique_id], set()
+        seen, stack, formats = set(), [unique_id], set()
         while stack:
             current = stack.pop()
             for parent in parents.get(current, []):
@@ -43,11 +42,20 @@ def mart_datasets(settings: Settings) -> dict[str, list[str]]:
                     continue
                 seen.add(parent)
                 source = sources.get(parent)
-                if source and source.get("source_name") == "raw":
-                    raw.add(source["name"])
+                if source and source.get("source_name") == "formats":
+                    formats.add(source["name"])
                 stack.append(parent)
-        found[node["name"]] = sorted(raw)
+        found[node["name"]] = sorted(formats)
     return found
+
+
+def mart_datasets(settings: Settings, registry: Registry) -> dict[str, list[str]]:
+    """For each mart, the partner datasets (``<partner>__<dataset>``) it is built from: the
+    registry's datasets of the formats dbt's lineage leads to.
+
+    Warnings on those datasets' current deliveries travel with the mart's publication."""
+    return {mart: sorted(entry.key for fmt in formats for entry in registry.of_format(fmt))
+            for mart, formats in mart_formats(settings).items()}
 
 
 def model_docs(settings: Settings) -> dict[str, dict]:

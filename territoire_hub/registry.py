@@ -1,7 +1,9 @@
-"""The partner registry: who delivers what, how, under which licence and sensitivity.
+"""The partner registry: the territory the hub serves, who delivers what, how, under which
+licence and sensitivity.
 
-Declared in YAML under ``sources/registry/`` (one file per partner plus ``region.yaml``)
-and validated at load: an error names the file and the field.
+Declared in YAML (one file per partner plus one ``territory:`` file) in the folder of the
+setting ``HUB_REGISTRY`` — by default the demo's ``sources/registry/``; a region keeps its own
+in its own repository. Validated at load: an error names the file and the field.
 """
 
 from __future__ import annotations
@@ -10,16 +12,24 @@ import re
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from territoire_hub.formats import FORMATS_DIR, FormatSpec, load_format
+from territoire_hub.formats import FormatError, FormatSpec, all_formats, load_format
 
 
 class RegistryError(ValueError):
     """A registry file is invalid; the message names the file and the field."""
+
+
+CONTENT_PERIOD = "content"   # landing period of a delivery whose span is read from its records
+
+
+def dataset_key(partner_id: str, dataset_id: str) -> str:
+    """``<partner>__<dataset>`` with underscores: the dataset's stable name and raw table."""
+    return f"{partner_id.replace('-', '_')}__{dataset_id}"
 
 
 class PartnerKind(str, Enum):
@@ -85,7 +95,7 @@ class HttpTransport(_Strict):
 
 class Dataset(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    domain: Literal["weather", "energy", "lighting", "traffic", "ev_charging"]
+    domain: Literal["weather", "energy", "lighting", "traffic", "ev_charging"] | None = None  # default: the format's
     format: str
     transport: InboxTransport | HttpTransport = Field(discriminator="type")
     filename: str | None = Field(default=None, description="regex; group 'period' dates the delivery")
@@ -97,6 +107,12 @@ class Dataset(_Strict):
     secrecy: SecrecyRule | None = None
     encoding: str | None = None
     separator: str | None = None
+    # how a delivery's period is known: from its file name (the regex's `period` group), or from
+    # its content, the span of its records' times (multi-year and rolling files)
+    period: Literal["filename", "content"] = "filename"
+    # other datasets this one refers to, by role (the roles its format declares), as
+    # "<partner>/<dataset>": lamp sensors → the light-point inventory they are mounted on
+    links: dict[str, str] = {}
 
     @field_validator("licence")
     @classmethod
@@ -120,8 +136,11 @@ class Dataset(_Strict):
         if self.cadence is not Cadence.snapshot:
             if self.start is None:
                 raise ValueError("a time-series dataset needs a 'start' date")
-            if self.filename is None or "(?P<period>" not in self.filename:
-                raise ValueError("a time-series dataset needs a 'filename' regex with a (?P<period>...) group")
+            if self.period == "filename" and (self.filename is None or "(?P<period>" not in self.filename):
+                raise ValueError("a time-series dataset needs a 'filename' regex with a (?P<period>...) group "
+                                 "(or `period: content` when the period is read from the records)")
+        elif self.period == "content":
+            raise ValueError("an inventory (cadence snapshot) has no period: `period: content` does not apply")
         if isinstance(self.transport, InboxTransport) and self.filename is None:
             raise ValueError("an inbox dataset needs a 'filename' regex to recognise its files")
         return self
@@ -147,7 +166,11 @@ class PartnerDataset(BaseModel):
     @property
     def key(self) -> str:
         """Stable name, also the raw table name: ``<partner>__<dataset>`` with underscores."""
-        return f"{self.partner.id.replace('-', '_')}__{self.dataset.id}"
+        return dataset_key(self.partner.id, self.dataset.id)
+
+    @property
+    def domain(self) -> str:
+        return self.dataset.domain or self.spec.domain
 
     @property
     def raw_relation(self) -> str:
@@ -172,14 +195,33 @@ class PartnerDataset(BaseModel):
             return None
         if self.dataset.cadence is Cadence.snapshot:
             return "snapshot"  # a new inventory replaces the previous one, whatever date it carries
+        if self.dataset.period == "content":
+            return CONTENT_PERIOD  # read from the records once the file is parsed
         return match.group("period")
 
 
-class Region(_Strict):
+class Territory(_Strict):
+    """The territory the hub serves, declared by INSEE codes of any level (any mix): every current
+    commune of the listed régions and départements, every member of the listed EPCI, and the
+    listed communes. Communes, EPCI, départements, régions and populations come from the COG."""
+
     name: str
-    code_region: str
     cog_vintage: int
-    epcis: list[str] = Field(min_length=1)
+    regions: list[str] = []
+    departements: list[str] = []
+    epcis: list[str] = []
+    communes: list[str] = []
+
+    @model_validator(mode="after")
+    def _some_code(self) -> "Territory":
+        if not (self.regions or self.departements or self.epcis or self.communes):
+            raise ValueError("declare the territory by at least one code: regions, departements, epcis or communes")
+        return self
+
+    def codes(self) -> list[tuple[str, str]]:
+        """(level, code) pairs as declared: ('region', '76'), ('epci', '243400017'), …"""
+        return ([("region", c) for c in self.regions] + [("departement", c) for c in self.departements]
+                + [("epci", c) for c in self.epcis] + [("commune", c) for c in self.communes])
 
 
 class _PartnerFile(_Strict):
@@ -187,15 +229,16 @@ class _PartnerFile(_Strict):
     datasets: list[Dataset] = Field(min_length=1)
 
 
-class _RegionFile(_Strict):
-    region: Region
+class _TerritoryFile(_Strict):
+    territory: Territory
 
 
 class Registry(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-    region: Region
+    territory: Territory
     partners: dict[str, Partner]
     datasets: dict[str, PartnerDataset]
+    formats: dict[str, FormatSpec]          # every format known (packaged and the region's own)
 
     def dataset(self, key: str) -> PartnerDataset:
         try:
@@ -207,6 +250,24 @@ class Registry(BaseModel):
         if partner_id not in self.partners:
             raise KeyError(f"unknown partner {partner_id!r}; known: {', '.join(sorted(self.partners))}")
         return [d for d in self.datasets.values() if d.partner.id == partner_id]
+
+    def of_format(self, format_id: str) -> list[PartnerDataset]:
+        return [d for d in self.datasets.values() if d.spec.id == format_id]
+
+    def links(self) -> list[tuple[str, str, str]]:
+        """(dataset key, role, linked dataset key) for every role of every dataset's format: the
+        declared link, else every dataset of the same partner whose format fits the role."""
+        found = []
+        for entry in self.datasets.values():
+            for role, formats in entry.spec.links.items():
+                declared = entry.dataset.links.get(role)
+                if declared is not None:
+                    partner, _, dataset = declared.partition("/")
+                    found.append((entry.key, role, dataset_key(partner, dataset)))
+                    continue
+                found += [(entry.key, role, other.key) for other in self.of_partner(entry.partner.id)
+                          if other.spec.id in formats]
+        return sorted(found)
 
 
 def _fields(exc: ValidationError) -> str:
@@ -227,21 +288,26 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def load_registry(directory: Path, formats_dir: Path = FORMATS_DIR) -> Registry:
-    """Load and validate every ``*.yaml`` of ``directory``."""
+def load_registry(directory: Path, formats_dirs: Iterable[Path] | Path | None = None) -> Registry:
+    """Load and validate every ``*.yaml`` of ``directory`` (formats from ``formats_dirs``, then the
+    packaged ones)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise RegistryError(f"{directory}: registry folder not found")
-    region: Region | None = None
+    territory: Territory | None = None
+    origin: dict[str, tuple[Path, int]] = {}
     partners: dict[str, Partner] = {}
     datasets: dict[str, PartnerDataset] = {}
     for path in sorted(directory.glob("*.yaml")):
         data = _read_yaml(path)
         try:
-            if "region" in data:
-                if region is not None:
-                    raise RegistryError(f"{path}: a second region is declared")
-                region = _RegionFile.model_validate(data).region
+            if "region" in data and "territory" not in data:
+                raise RegistryError(f"{path}: field region: the territory is now declared as `territory:` with "
+                                    "codes (regions, departements, epcis, communes) and cog_vintage")
+            if "territory" in data:
+                if territory is not None:
+                    raise RegistryError(f"{path}: a second territory is declared")
+                territory = _TerritoryFile.model_validate(data).territory
                 continue
             parsed = _PartnerFile.model_validate(data)
         except ValidationError as exc:
@@ -252,16 +318,41 @@ def load_registry(directory: Path, formats_dir: Path = FORMATS_DIR) -> Registry:
         partners[partner.id] = partner
         for i, dataset in enumerate(parsed.datasets):
             try:
-                spec = load_format(dataset.format, formats_dir)
-            except FileNotFoundError:
-                raise RegistryError(
-                    f"{path}: field datasets.{i}.format: unknown format {dataset.format!r} "
-                    f"(no {dataset.format}.yaml in {formats_dir})"
-                ) from None
+                spec = load_format(dataset.format, formats_dirs)
+            except FileNotFoundError as exc:
+                raise RegistryError(f"{path}: field datasets.{i}.format: unknown format {dataset.format!r} ({exc})") from None
+            except FormatError as exc:
+                raise RegistryError(f"{path}: field datasets.{i}.format: {exc}") from None
+            if dataset.domain is not None and dataset.domain != spec.domain:
+                raise RegistryError(f"{path}: field datasets.{i}.domain: {dataset.domain!r}, but format "
+                                    f"{spec.id!r} is of domain {spec.domain!r}")
+            if dataset.period == "content" and spec.event_time is None:
+                raise RegistryError(f"{path}: field datasets.{i}.period: format {spec.id!r} has no event_time "
+                                    "column to read a period from")
+            unknown_roles = sorted(set(dataset.links) - set(spec.links))
+            if unknown_roles:
+                raise RegistryError(f"{path}: field datasets.{i}.links: unknown role(s) {unknown_roles}; "
+                                    f"format {spec.id!r} has {sorted(spec.links) or 'none'}")
             entry = PartnerDataset(partner=partner, dataset=dataset, spec=spec)
             if entry.key in datasets:
                 raise RegistryError(f"{path}: field datasets.{i}.id: dataset {dataset.id!r} is declared twice")
             datasets[entry.key] = entry
-    if region is None:
-        raise RegistryError(f"{directory}: no region.yaml (a file with a top-level 'region:')")
-    return Registry(region=region, partners=partners, datasets=datasets)
+            origin[entry.key] = (path, i)
+    if territory is None:
+        raise RegistryError(f"{directory}: no territory (a file with a top-level 'territory:')")
+    for key, entry in datasets.items():
+        for role, target in entry.dataset.links.items():
+            path, i = origin[key]
+            partner, _, dataset = target.partition("/")
+            linked = datasets.get(dataset_key(partner, dataset))
+            if linked is None:
+                raise RegistryError(f"{path}: field datasets.{i}.links.{role}: no dataset {target!r} "
+                                    "(write <partner>/<dataset>)")
+            if linked.spec.id not in entry.spec.links[role]:
+                raise RegistryError(f"{path}: field datasets.{i}.links.{role}: {target!r} has format "
+                                    f"{linked.spec.id!r}; a {role} must be one of {entry.spec.links[role]}")
+    try:
+        formats = all_formats(formats_dirs)
+    except FormatError as exc:
+        raise RegistryError(str(exc)) from None
+    return Registry(territory=territory, partners=partners, datasets=datasets, formats=formats)

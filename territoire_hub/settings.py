@@ -10,7 +10,8 @@ reads ``os.environ``.
 | HUB_WAREHOUSE         | warehouse/hub.duckdb      | the DuckDB warehouse (raw + landing)      |
 | HUB_INBOX             | <data>/inbox              | drop zone, one folder per partner         |
 | HUB_LANDING           | <data>/landing            | content-addressed store of deliveries     |
-| HUB_REGISTRY          | (packaged sources/registry)| folder of partner YAML files             |
+| HUB_REGISTRY          | (packaged sources/registry)| folder of the territory and partner YAML files |
+| HUB_FORMATS           | unset                     | folders of extra file formats (":"-separated), searched before the packaged territoire_hub/formats |
 | HUB_HTTP_TIMEOUT      | 30                        | seconds, connect and read                 |
 | HUB_HTTP_RETRIES      | 3                         | retries on 5xx / connection errors        |
 | HUB_HTTP_BACKOFF      | 0.5                       | backoff factor (s) between retries        |
@@ -36,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from territoire_hub.registry import Registry, load_registry
+
 PACKAGE_SOURCES = Path(__file__).resolve().parent.parent / "sources"
 
 
@@ -53,6 +56,7 @@ class Settings:
     inbox: Path
     landing: Path
     registry_dir: Path
+    formats_dirs: tuple[Path, ...] = ()    # a region's own formats, before the packaged ones
     http_timeout: float = 30.0
     http_retries: int = 3
     http_backoff: float = 0.5
@@ -87,6 +91,8 @@ class Settings:
             inbox=_path(env, "HUB_INBOX", data_dir / "inbox", home),
             landing=_path(env, "HUB_LANDING", data_dir / "landing", home),
             registry_dir=_path(env, "HUB_REGISTRY", PACKAGE_SOURCES / "registry", home),
+            formats_dirs=tuple(_path({"d": d}, "d", Path(d), home)
+                               for d in (env.get("HUB_FORMATS") or "").split(os.pathsep) if d),
             http_timeout=float(env.get("HUB_HTTP_TIMEOUT", "30")),
             http_retries=int(env.get("HUB_HTTP_RETRIES", "3")),
             http_backoff=float(env.get("HUB_HTTP_BACKOFF", "0.5")),
@@ -109,6 +115,10 @@ class Settings:
     def scratch(self) -> Path:
         """Folder for temporary decoded files; safe to delete between runs."""
         return self.data_dir / "scratch"
+
+    def load_registry(self) -> Registry:
+        """The registry of HUB_REGISTRY, with the formats of HUB_FORMATS and the packaged ones."""
+        return load_registry(self.registry_dir, self.formats_dirs)
 
     def token_for(self, partner_id: str) -> str | None:
         return self.partner_tokens.get(partner_id.replace("-", "_").lower())

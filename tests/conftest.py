@@ -22,7 +22,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def registry():
-    return load_registry(Settings.from_env({}).registry_dir)
+    return Settings.from_env({}).load_registry()
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def warehouse_template(tmp_path_factory) -> Path:
     """A warehouse with the catalogue and the COG loaded, built once and copied per test."""
     path = tmp_path_factory.mktemp("template") / "hub.duckdb"
     con = connect(path)
-    prepare_warehouse(con, load_registry(Settings.from_env({}).registry_dir))
+    prepare_warehouse(con, Settings.from_env({}).load_registry())
     con.close()
     return path
 

@@ -42,7 +42,10 @@ def import_graph() -> dict[str, set[str]]:
         source = str(path.relative_to(ROOT))[:-3]
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                # `from package import module` uses the module; `from module import name`, the module
+                names = [f"{node.module}.{a.name}" for a in node.names]
+                submodules = [m for m in names if _module_path(m, mapping) in known]
+                modules = submodules if len(submodules) == len(names) else [node.module] + submodules
             elif isinstance(node, ast.Import):
                 modules = [a.name for a in node.names]
             else:

@@ -1,9 +1,16 @@
 {#-
-  Rows of a raw table that belong to current deliveries: loaded, not quarantined, not
-  superseded by a correction. Exact duplicates at the grain keep one row, the latest
-  delivery (then the last line) winning. Adds _delivery_sequence and _delivered_at.
+  Rows of a format's view (formats.<format>: every partner dataset of that format) that belong
+  to current deliveries: loaded, not quarantined, not superseded by a correction. Exact
+  duplicates at the grain keep one row, the latest delivery (then the last line) winning.
+  Adds _delivery_sequence and _delivered_at.
+
+  scope 'dataset'  : the grain is a partner's own key (a counter id, a ticket number): two
+                     partners' rows with the same key are two things, dataset_key is part of it;
+  scope 'national' : the key is national (an IRVE point id, a Météo-France station, an ORE
+                     cell): two datasets delivering it deliver the same thing, the latest wins.
 -#}
-{% macro current_rows(raw_relation, grain) -%}
+{% macro current_rows(relation, grain, scope='dataset') -%}
+{%- set partition = (['r.dataset_key'] if scope == 'dataset' else []) + grain -%}
 select *
 from (
     select
@@ -11,10 +18,10 @@ from (
         d.sequence as _delivery_sequence,
         d.processed_at as _delivered_at,
         row_number() over (
-            partition by {{ grain | join(', ') }}
+            partition by {{ partition | join(', ') }}
             order by d.sequence desc, r._source_line desc
         ) as _rank_in_grain
-    from {{ raw_relation }} as r
+    from {{ relation }} as r
     inner join {{ source('landing', 'deliveries') }} as d
         on d.delivery_id = r._delivery_id
     where d.status = 'loaded'

@@ -46,33 +46,37 @@
 
 {#-
   The local-day window covered by the periods of the deliveries loaded since {{ this }} was
-  built, for the raw datasets the staging `relation` reads: [first day − 1, last day + 1]
+  built, for the partner datasets of the formats the staging `relation` reads: [first day − 1, last day + 1]
   (a day of slack for files stamped in UTC), 'none' when there is no new delivery, or
-  none (no bound) when a period is not a date ('snapshot') or at parse time.
+  none (no bound) when a period is not a date ('snapshot') or at parse time. A period read from
+  the content is 'YYYYMMDD-YYYYMMDD'.
 -#}
 {% macro new_delivery_window(relation) -%}
 {%- if not execute -%}{{ return(none) }}{%- endif -%}
-{%- set keys = [] -%}
+{%- set formats = [] -%}
 {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == relation.identifier -%}
-    {%- for dep in node.depends_on.nodes if dep.startswith('source.territoire_hub.raw.') -%}
-        {%- do keys.append(dep.split('.')[-1]) -%}
+    {%- for dep in node.depends_on.nodes if dep.startswith('source.territoire_hub.formats.') -%}
+        {%- do formats.append(dep.split('.')[-1]) -%}
     {%- endfor -%}
 {%- endfor -%}
-{%- if not keys -%}{{ return(none) }}{%- endif -%}
+{%- if not formats -%}{{ return(none) }}{%- endif -%}
 {%- set query -%}
     select
         count(*) as deliveries,
-        count(*) filter (where not regexp_matches(period, '^[0-9]{4}([0-9]{2}([0-9]{2})?)?$')) as undated,
+        count(*) filter (where not regexp_matches(period, '^[0-9]{4}([0-9]{2}([0-9]{2})?)?$|^[0-9]{8}-[0-9]{8}$')) as undated,
         min(case length(period)
+            when 17 then strptime(substr(period, 1, 8), '%Y%m%d')
             when 8 then strptime(period, '%Y%m%d')
             when 6 then strptime(period || '01', '%Y%m%d')
             when 4 then strptime(period || '0101', '%Y%m%d') end) as first_day,
         max(case length(period)
+            when 17 then strptime(substr(period, 10, 8), '%Y%m%d')
             when 8 then strptime(period, '%Y%m%d')
             when 6 then strptime(period || '01', '%Y%m%d') + interval 1 month - interval 1 day
             when 4 then strptime(period || '0101', '%Y%m%d') + interval 1 year - interval 1 day end) as last_day
     from {{ source('landing', 'deliveries') }}
-    where dataset_key in ('{{ keys | join("', '") }}')
+    where dataset_key in (select dataset_key from {{ source('registry', 'datasets') }}
+                          where format in ('{{ formats | join("', '") }}'))
       and processed_at > (select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from {{ this }})
 {%- endset -%}
 {%- set row = run_query(query).rows[0] -%}

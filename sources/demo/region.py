@@ -7,7 +7,10 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
+from territoire_hub.cog import load_reference
 from territoire_hub.registry import Registry
+from territoire_hub.registry_tables import write_registry
+from territoire_hub.territory import resolve
 
 METROPOLE = "243400017"  # Montpellier Méditerranée Métropole: traffic counters and lamp sensors
 BEAUCAIRE = "30032"
@@ -18,10 +21,11 @@ SELECT c.code_commune, c.nom_commune, c.code_epci, e.nom_epci, e.type_epci,
        coalesce(c.population, 0) AS population, coalesce(c.codes_postaux, '') AS codes_postaux,
        c.latitude, c.longitude
 FROM ref.communes AS c
-JOIN ref.epci AS e USING (code_epci)
+LEFT JOIN ref.epci AS e USING (code_epci)
 JOIN ref.departements AS d ON d.code_departement = c.code_departement
 JOIN ref.regions AS r ON r.code_region = c.code_region
-WHERE c.type_commune = 'commune-actuelle' AND list_contains(?, c.code_epci)
+JOIN registry.territory_communes AS t ON t.code_commune = c.code_commune
+WHERE c.type_commune = 'commune-actuelle'
 ORDER BY c.code_commune
 """
 
@@ -57,27 +61,28 @@ class Region:
 
 
 def load_region(registry: Registry, limit: int | None = None) -> Region:
-    """Current communes of the region's EPCIs, with population and coordinates.
+    """Current communes of the registry's territory, with population and coordinates.
 
     ``limit`` keeps N communes taken in turn from each EPCI (largest first), so that even a
     tiny demo has a métropole, a Gard commune and Beaucaire.
     """
-    from territoire_hub.cog import load_reference
-
     con = duckdb.connect()
     try:
         load_reference(con)
-        rows = con.execute(_COMMUNES_SQL, [list(registry.region.epcis)]).fetchall()
+        write_registry(con, registry)
+        resolve(con, registry.territory)
+        rows = con.execute(_COMMUNES_SQL).fetchall()
     finally:
         con.close()
     if not rows:
-        raise ValueError(f"no commune of EPCIs {registry.region.epcis} in the COG reference")
+        raise ValueError(f"no commune in the territory {registry.territory.name!r}")
     cols = list(zip(*rows))
     lat = np.array([np.nan if v is None else v for v in cols[11]], dtype=np.float64)
     lon = np.array([np.nan if v is None else v for v in cols[12]], dtype=np.float64)
     if np.isnan(lat).any() or np.isnan(lon).any():
+        # the generator places things inside communes: it needs every commune's location
         missing = [c for c, a in zip(cols[0], lat) if np.isnan(a)]
-        raise ValueError(f"communes without coordinates in the COG reference: {missing}")
+        raise ValueError(f"the demo generator needs located communes; no location for {missing}")
     region = Region(
         code=np.array(cols[0]), name=np.array(cols[1]), epci=np.array(cols[2]),
         epci_name=np.array(cols[3]), epci_type=np.array(cols[4]),
@@ -88,12 +93,14 @@ def load_region(registry: Registry, limit: int | None = None) -> Region:
     )
     if limit is None or limit >= len(region):
         return region
-    return _subset(region, _round_robin(region, list(registry.region.epcis), limit))
+    # the EPCI declared first come first (the demo's métropole), then the others by code
+    order = list(dict.fromkeys(list(registry.territory.epcis) + sorted({str(e) for e in region.epci})))
+    return _subset(region, _round_robin(region, order, limit))
 
 
 def _round_robin(region: Region, epcis: list[str], limit: int) -> np.ndarray:
     queues = [
-        sorted(np.flatnonzero(region.epci == e), key=lambda i: (-region.population[i], region.code[i]))
+        sorted(np.flatnonzero(region.epci.astype(str) == e), key=lambda i: (-region.population[i], region.code[i]))
         for e in epcis
     ]
     chosen: list[int] = []

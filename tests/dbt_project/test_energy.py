@@ -11,8 +11,8 @@ The scene, in the CC de Petite Camargue (243000593, five communes of the Gard):
   Météo-France station (Montpellier, served over HTTP like the real partner) that reads 12.0 °C every
   hour of 2024: DJU base 17 = 5 per day, 244 days in the 2024 heating season, DJU = 1,220 (242
   days observed, completed pro rata: see the test).
-  With DJU_normal = 1,270 (seed dju_normales) and p = 0.40 (seed parts_thermosensibles):
-  r = 1220 / 1270, 1 + p (r - 1) = 1 - 0.4 × 50 / 1270 = 1250 / 1270, so CC = CR × 1.016.
+  With DJU_normal = 1,358 (the Gard, seed dju_normales) and p = 0.40 (seed parts_thermosensibles):
+  r = 1220 / 1358 (the Gard's normal), 1 + p (r - 1) = 1 - 0.4 × 138 / 1358, so CC = CR × 1358 / 1302.8.
 """
 
 from __future__ import annotations
@@ -120,12 +120,12 @@ def test_staging_keeps_secret_cells_null_and_flagged(built):
     # a secret cell stays NULL (never 0) and flagged, 's' included; the 0.0 mean is dropped
     assert query(built, """
         SELECT naf_division, delivery_points, consumption_mwh, mean_mwh_per_site, is_secret
-        FROM staging.stg_enedis__conso_annuelle_commune
+        FROM staging.stg_ore_conso_commune
         WHERE code_commune = '30006' AND year = 2023 AND is_secret ORDER BY customer_category, naf_division""") == [
         ("10", None, None, None, True), ("86", None, None, None, True), (None, None, None, None, True)]
     assert query(built, """
         SELECT energy, delivery_points, consumption_kwh, population_context
-        FROM staging.stg_enedis__conso_annuelle_commune
+        FROM staging.stg_ore_conso_commune
         WHERE code_commune = '30020' AND year = 2023 AND sector = 'RESIDENTIEL'""") == [
         ("electricity", 400, 1_800_000.0, 2253.0)]
 
@@ -187,13 +187,15 @@ def test_climate_corrected_residential_consumption(built):
     got = mart(built, 2024, "conso_mwh, dju_17_saison_chauffe, dju_17_normal, rapport_climatique, "
                             "part_thermosensible, conso_corrigee_climat_mwh, motif_absence",
                f"AND secteur = 'RESIDENTIEL' AND code_territoire IN ('{AIMARGUES}', '{AUBORD}', '{PETITE_CAMARGUE}', '30341')")
-    r = 1220 / 1270  # CC = CR / (1 + 0.4 × (r − 1)) = CR × 1270 / 1250 = CR × 1.016
+    # the Gard's normal: 1,358 DJU base 17 (Nîmes-Courbessac, Météo-France 1991–2020, seed dju_normales)
+    r = 1220 / 1358  # CC = CR / (1 + 0.4 × (r − 1)) = CR × 1358 / (1358 − 0.4 × 138) = CR × 1358 / 1302.8
+    k = 1358 / 1302.8
     assert_rows(got, {
-        ("commune", AIMARGUES, "RESIDENTIEL"): (5000.0, 1220.0, 1270.0, r, 0.4, 5080.0, None),
-        ("commune", AUBORD, "RESIDENTIEL"): (1800.0, 1220.0, 1270.0, r, 0.4, 1828.8, None),
-        ("epci", PETITE_CAMARGUE, "RESIDENTIEL"): (6800.0, 1220.0, 1270.0, r, 0.4, 6908.8, None),
+        ("commune", AIMARGUES, "RESIDENTIEL"): (5000.0, 1220.0, 1358.0, r, 0.4, 5000 * k, None),
+        ("commune", AUBORD, "RESIDENTIEL"): (1800.0, 1220.0, 1358.0, r, 0.4, 1800 * k, None),
+        ("epci", PETITE_CAMARGUE, "RESIDENTIEL"): (6800.0, 1220.0, 1358.0, r, 0.4, 6800 * k, None),
         # weather and normals are there, consumption is not: nothing to correct
-        ("commune", "30341", "RESIDENTIEL"): (None, 1220.0, 1270.0, r, 0.4, None, NO_DATA),
+        ("commune", "30341", "RESIDENTIEL"): (None, 1220.0, 1358.0, r, 0.4, None, NO_DATA),
     })
     # The TN window of 1 January and the TX window of 31 December reach into hours of 2023 and 2025
     # that the 2024 files do not hold: 242 of the 244 season days are observed (≥ 98 %), and the
@@ -214,10 +216,10 @@ def test_a_rectified_delivery_replaces_the_original(built, registry):
     assert report.quarantined == [] and report.loaded == 1
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DBT_INDIRECT_SELECTION", "cautious")
-        build(built, "stg_enedis__conso_annuelle_commune+,+energie_territoire_annee")  # what a new energy delivery touches, up to the energy mart
+        build(built, "stg_ore_conso_commune+,+energie_territoire_annee")  # what a new energy delivery touches, up to the energy mart
     # the original's rows stay in raw; only the correction is current
     assert query(built, f"SELECT count(*) FROM raw.{ENERGY} WHERE annee = 2023") == [(18,)]
-    assert query(built, "SELECT count(*), count(DISTINCT _delivery_id) FROM staging.stg_enedis__conso_annuelle_commune "
+    assert query(built, "SELECT count(*), count(DISTINCT _delivery_id) FROM staging.stg_ore_conso_commune "
                         "WHERE year = 2023") == [(9, 1)]
     got = mart(built, 2023, "conso_mwh, points_de_livraison",
                f"AND code_territoire IN ('{AIMARGUES}', '{PETITE_CAMARGUE}') AND secteur IN ('RESIDENTIEL', 'TOUS')")

@@ -15,5 +15,11 @@ def test_region_communes_and_levels(settings, registry):
         SELECT (SELECT population FROM intermediate.int_territory__levels WHERE niveau = 'epci' AND code_territoire = '243000593'),
                (SELECT sum(population) FROM intermediate.int_territory__communes WHERE code_epci = '243000593')""")[0]
     assert epci == communes and epci > 0
-    assert query(settings, "SELECT nom_territoire, nb_communes FROM intermediate.int_territory__levels WHERE niveau = 'region'") == [
-        ("Occitanie", 49)]
+    # the région and the départements are only partly in the territory: their rows say so
+    assert query(settings, "SELECT nom_territoire, nb_communes, entier FROM intermediate.int_territory__levels "
+                           "WHERE niveau IN ('region', 'departement') ORDER BY code_territoire") == [
+        ("Gard (partie : 10 communes sur 350)", 10, False), ("Hérault (partie : 39 communes sur 341)", 39, False),
+        ("Occitanie (partie : 49 communes sur 4446)", 49, False)]
+    # an EPCI entirely in the territory keeps its own name
+    assert query(settings, "SELECT nom_territoire, entier FROM intermediate.int_territory__levels "
+                           "WHERE code_territoire = '243400017'") == [("Montpellier Méditerranée Métropole", True)]

@@ -216,7 +216,7 @@ def test_a_counter_missing_from_the_site_list_is_published_but_not_rolled_up(bui
         (None, 24000.0, "tmj_jours_pluie, tmj_jours_secs : pas de données de pluie pour la commune du compteur ; "
                         "code_commune : compteur absent de la liste des sites ou non localisé")]
     assert query(built, "SELECT code_commune, commune_source FROM intermediate.int_traffic__counters ORDER BY counter_id") == [
-        (MONTPELLIER, "site_list"), (CASTELNAU, "site_list"), (LATTES, "nearest_chef_lieu")]
+        (MONTPELLIER, "code"), (CASTELNAU, "code"), (LATTES, "coordonnees")]
 
 
 def test_territory_year_rolls_up_the_counters(built):

@@ -30,7 +30,7 @@ def built(demo_home, tmp_path_factory):
 @pytest.fixture(scope="module")
 def published(built, portal, registry):
     client = Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"])
-    results = publish_all(built, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(built),
+    results = publish_all(built, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(built, registry),
                           echo=lambda _: None)
     return built, client, results
 
@@ -95,7 +95,7 @@ def test_a_second_run_with_no_new_data_changes_nothing(published, anonymous, reg
                 for name, d in shown.items()}
 
     before = state()
-    again = publish_all(settings, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(settings),
+    again = publish_all(settings, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(settings, registry),
                         echo=lambda _: None)
     assert [r.changed for r in again] == [0] * len(catalogue.FAMILIES)
     assert state() == before            # not even the metadata was sent again
@@ -129,7 +129,7 @@ def test_a_lost_response_a_dataset_left_private_and_a_duplicate_are_repaired(pub
     finally:
         con.close()
     client = LosingClient(admin.address, admin.apikey, backoff=0.1)
-    results = publish_all(settings, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(settings),
+    results = publish_all(settings, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(settings, registry),
                           echo=lambda _: None)
     assert client.lost == 1 and all(r.url for r in results)
     for name in ("meteo-degres-jours", "eclairage-public"):
@@ -168,7 +168,7 @@ def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(publishe
             portal.down(echo=lambda *_: None)
 
     with pytest.raises(PortalUnavailable):
-        publish_all(settings, registry, impatient, run_id="test-run-2", mart_datasets=mart_datasets(settings),
+        publish_all(settings, registry, impatient, run_id="test-run-2", mart_datasets=mart_datasets(settings, registry),
                     echo=stop_after_first_switch)
     assert stopped and stopped[0].startswith("    meteo-degres-jours")
     portal.up(echo=lambda *_: None)
@@ -181,7 +181,7 @@ def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(publishe
     assert state("trafic-routier") == traffic_before and traffic_before["run"] == "run test-run-1"
 
     publish_all(settings, registry, Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"]), run_id="test-run-2",
-                mart_datasets=mart_datasets(settings), echo=lambda _: None)
+                mart_datasets=mart_datasets(settings, registry), echo=lambda _: None)
     for family in catalogue.FAMILIES:           # consistent: every resource is the local file, checksum and all
         dataset = anonymous.action.package_show(id=family.name)
         assert dataset["provenance"].startswith("run test-run-2")

@@ -37,7 +37,7 @@ def leaked(demo_settings, tmp_path, *statements: str) -> list:
 def registry_of(settings):
     from territoire_hub.registry import load_registry
 
-    return load_registry(settings.registry_dir)
+    return settings.load_registry()
 
 
 def test_the_real_snapshot_passes(demo_settings, registry):

@@ -1,11 +1,13 @@
 -- Europe/Paris local days from 1 January of the earliest year to 31 December of the latest
--- year of the time-series deliveries (periods 'YYYY', 'YYYYMM', 'YYYYMMDD' of loaded
+-- year of the time-series deliveries (periods 'YYYY', 'YYYYMM', 'YYYYMMDD', 'YYYYMMDD-YYYYMMDD' of loaded
 -- deliveries of daily, monthly and yearly datasets; inventories ('snapshot') ignored), so
 -- the calendar depends on no other domain's model. Grain: one row per local_day.
 with years as (
     select
         min(cast(substr(d.period, 1, 4) as {{ dbt.type_int() }})) as first_year,
-        max(cast(substr(d.period, 1, 4) as {{ dbt.type_int() }})) as last_year
+        -- a period read from the content is 'YYYYMMDD-YYYYMMDD': its last year is after the dash
+        max(cast(case when length(d.period) = 17 then substr(d.period, 10, 4) else substr(d.period, 1, 4) end
+                 as {{ dbt.type_int() }})) as last_year
     from {{ source('landing', 'deliveries') }} as d
     inner join {{ source('registry', 'datasets') }} as ds on ds.dataset_key = d.dataset_key
     where d.status = 'loaded'

@@ -4,12 +4,25 @@
 -- integer arithmetic in plain SQL. Alsace-Moselle's extra days (Good Friday, 26 Dec) do not
 -- apply to the region. Grain: one row per holiday_day.
 with years as (
-    select distinct year from (
-        select cast(substr(period, 1, 4) as {{ dbt.type_int() }}) as year
+    -- every year from the first to the last of the deliveries' periods ('YYYYMMDD-YYYYMMDD' spans)
+    select distinct first_year + o.n as year
+    from (
+        select
+            min(cast(substr(period, 1, 4) as {{ dbt.type_int() }})) as first_year,
+            max(cast(case when length(period) = 17 then substr(period, 10, 4) else substr(period, 1, 4) end
+                     as {{ dbt.type_int() }})) as last_year
         from {{ source('landing', 'deliveries') }} as d
         inner join {{ source('registry', 'datasets') }} as ds on ds.dataset_key = d.dataset_key
         where d.status = 'loaded' and ds.cadence in ('daily', 'monthly', 'yearly') and d.period <> 'snapshot'
-    ) as y
+    ) as span
+    cross join (
+        select a.n + 10 * b.n as n
+        from (select 0 as n union all select 1 union all select 2 union all select 3 union all select 4
+              union all select 5 union all select 6 union all select 7 union all select 8 union all select 9) as a
+        cross join (select 0 as n union all select 1 union all select 2 union all select 3 union all select 4
+              union all select 5 union all select 6 union all select 7 union all select 8 union all select 9) as b
+    ) as o
+    where span.first_year is not null and first_year + o.n <= last_year
 ),
 
 easter_steps as (

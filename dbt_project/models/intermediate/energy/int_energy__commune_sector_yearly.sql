@@ -7,40 +7,12 @@
 --  * consumption_mwh is NULL (not 0) when no cell of the group has a known consumption.
 --  * max_cell_mwh / max_cell_mean_mwh describe the largest known cell, so that the marts can
 --    bound the share of the dominant contributor (a delivery point) for publication secrecy.
--- Communes: the code delivered is the COG of the data year; a commune that has merged since
--- (commune déléguée / associée of COG 2026) or a municipal arrondissement is mapped to its
--- current commune through ref.communes.code_commune_parente, so its consumption is not lost.
+-- Communes: the code delivered is the COG of the data year; the staging model maps a commune
+-- that has merged since, or a municipal arrondissement, to its current commune (code_commune),
+-- so its consumption is not lost.
 -- Grain: one row per (code_commune, year, energy, sector).
 with cells as (
-    select * from {{ ref('stg_enedis__conso_annuelle_commune') }}
-),
-
-current_communes as (
-    select code_commune
-    from {{ source('ref', 'communes') }}
-    where type_commune = 'commune-actuelle'
-),
-
-former_communes as (  -- codes that are no longer a commune of their own
-    select code_commune, min(code_commune_parente) as code_commune_parente
-    from {{ source('ref', 'communes') }}
-    where type_commune <> 'commune-actuelle'
-    group by code_commune
-),
-
-mapped as (
-    select
-        coalesce(cur.code_commune, fmr.code_commune_parente) as code_commune,
-        cells.year,
-        cells.energy,
-        cells.sector,
-        cells.operator,
-        cells.consumption_mwh,
-        cells.delivery_points,
-        cells.is_secret
-    from cells
-    left join current_communes as cur on cur.code_commune = cells.code_commune
-    left join former_communes as fmr on fmr.code_commune = cells.code_commune
+    select * from {{ ref('stg_ore_conso_commune') }}
 )
 
 select
@@ -56,5 +28,5 @@ select
     count(distinct operator) as operators,
     max(consumption_mwh) as max_cell_mwh,
     max(consumption_mwh / nullif(delivery_points, 0)) as max_cell_mean_mwh
-from mapped
+from cells
 group by code_commune, year, energy, sector

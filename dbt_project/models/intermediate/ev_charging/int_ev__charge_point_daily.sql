@@ -26,7 +26,7 @@
 {%- set tz = var('timezone') %}
 with events as (
     select charge_point_id, observed_at, status, occupancy
-    from {{ ref('stg_recharge_sud__irve_dynamique') }}
+    from {{ ref('stg_irve_dynamique') }}
 ),
 
 feed_days as (
@@ -50,7 +50,7 @@ days as (
     -- a new event changes the state carried into every later day: rebuild from the earliest
     -- touched day to the end of the feed
     where local_day >= (
-        select min(day) from ({{ days_to_rebuild(ref('stg_recharge_sud__irve_dynamique'), local_day('observed_at')) }}) as touched
+        select min(day) from ({{ days_to_rebuild(ref('stg_irve_dynamique'), local_day('observed_at')) }}) as touched
     )
     {%- endif %}
 ),

@@ -1,9 +1,13 @@
--- Charging points of the current IRVE inventory with the commune they stand in and their power
--- class. Grain: one row per charge_point_id.
--- code_commune: code_insee_commune when the operator gives it (commune_source 'inventory');
--- otherwise the region commune whose chef-lieu is nearest to the point's coordinates, if within
--- 10 km ('nearest_chef_lieu': an approximation, the hub has no commune boundaries); otherwise
--- NULL ('unlocated'), and the point stays out of the territorial roll-ups.
+-- Charging points of the current IRVE inventories with the commune they stand in and their
+-- power class. Grain: one row per charge_point_id.
+-- code_commune: by code, checked by coordinates (locate_by_code_and_coordinates, macros/geo.sql):
+-- the operator's code_insee_commune (normalised: an arrondissement counts in its commune) when
+-- the point's coordinates lie within var location_tolerance_km (20 km) of that commune; the
+-- commune nearest to the coordinates when the code's commune is farther (commune_source
+-- 'coordonnees_code_eloigne': operators mix up codes, e.g. 36210 Sarzay on motorway stations
+-- all over France; code_commune_declared and distance_to_declared_km keep both values); the
+-- nearest commune when there is no code; NULL ('non_localise') when neither locates the point,
+-- which then stays out of the territorial roll-ups.
 -- power_class (nominal power P, kW; the classes of the national barometer of charging points,
 -- boundaries also those of the EU AFIR regulation at 22, 50 and 150 kW):
 --   'up_to_7_4kw'  P ≤ 7.4      normal AC charging (single phase, up to 32 A)
@@ -12,30 +16,15 @@
 --   '50_to_150kw'  50 ≤ P < 150 fast DC charging
 --   '150kw_plus'   P ≥ 150      high-power (ultra-fast) DC charging
 --   NULL           power not given
-{%- set max_km = 10 %}
 with points as (
     select
-        charge_point_id, station_id, station_name, site_type, code_commune, latitude, longitude,
-        power_kw, has_type_2, has_combo_ccs, has_chademo, has_type_ef, access_condition, commissioned_on
-    from {{ ref('stg_recharge_sud__irve_statique') }}
+        partner_id, dataset_key, charge_point_id, station_id, station_name, site_type, code_commune, latitude,
+        longitude, power_kw, has_type_2, has_combo_ccs, has_chademo, has_type_ef, access_condition, commissioned_on
+    from {{ ref('stg_irve_statique') }}
 ),
 
-nearest_commune as (
-    select charge_point_id, code_commune
-    from (
-        select
-            p.charge_point_id,
-            c.code_commune,
-            {{ haversine_km('p.latitude', 'p.longitude', 'c.latitude', 'c.longitude') }} as distance_km,
-            row_number() over (
-                partition by p.charge_point_id
-                order by {{ haversine_km('p.latitude', 'p.longitude', 'c.latitude', 'c.longitude') }}, c.code_commune
-            ) as rank_near
-        from points as p
-        cross join {{ ref('int_territory__communes') }} as c
-        where p.code_commune is null and p.latitude is not null and p.longitude is not null
-    ) as ranked
-    where rank_near = 1 and distance_km <= {{ max_km }}
+located as (
+    {{ locate_by_code_and_coordinates('points', ['charge_point_id']) }}
 )
 
 select
@@ -43,12 +32,12 @@ select
     p.station_id,
     p.station_name,
     p.site_type,
-    coalesce(p.code_commune, n.code_commune) as code_commune,
-    case
-        when p.code_commune is not null then 'inventory'
-        when n.code_commune is not null then 'nearest_chef_lieu'
-        else 'unlocated'
-    end as commune_source,
+    p.partner_id,
+    p.dataset_key,
+    l.code_commune,
+    l.commune_source,
+    l.code_commune_declared,
+    l.distance_to_declared_km,
     p.latitude,
     p.longitude,
     p.power_kw,
@@ -67,4 +56,4 @@ select
     p.access_condition,
     p.commissioned_on
 from points as p
-left join nearest_commune as n on n.charge_point_id = p.charge_point_id
+inner join located as l on l.charge_point_id = p.charge_point_id

@@ -1,6 +1,6 @@
 -- Electricity consumed by each lighting cabinet on each Europe/Paris local day, from the
 -- differences of its cumulative meter index (kWh at the end of the day).
--- Grain: one row per (cabinet_id, local_day), every day from the cabinet's first to its last
+-- Grain: one row per (readings_key, cabinet_id, local_day), every day from the cabinet's first to its last
 -- reading (the days without reading come from int_calendar__days).
 --   measured                     : a reading the day before, consumption = index difference;
 --   spread_over_missing_readings : readings missing in between; the difference between the two
@@ -10,25 +10,29 @@
 --                                  unknown (null) for every day of that interval, never negative;
 --   first_reading                : no earlier reading, consumption unknown (null).
 with readings as (
-    select cabinet_id, code_commune, reading_day, index_kwh
-    from {{ ref('stg_herault_energies__releves_armoires') }}
+    select partner_id, dataset_key as readings_key, cabinet_id, code_commune, reading_day, index_kwh
+    from {{ ref('stg_eclairage_releves_armoire') }}
     where index_kwh is not null  -- an empty index cell is no reading: the interval spans it
 ),
 
 intervals as (
     select
+        partner_id,
+        readings_key,
         cabinet_id,
         code_commune,
         reading_day,
         index_kwh,
-        lag(reading_day) over (partition by cabinet_id order by reading_day) as previous_reading_day,
-        index_kwh - lag(index_kwh) over (partition by cabinet_id order by reading_day) as index_difference_kwh
+        lag(reading_day) over (partition by readings_key, cabinet_id order by reading_day) as previous_reading_day,
+        index_kwh - lag(index_kwh) over (partition by readings_key, cabinet_id order by reading_day) as index_difference_kwh
     from readings
 ),
 
 days as (
     -- the reading days themselves
     select
+        partner_id,
+        readings_key,
         cabinet_id,
         code_commune,
         reading_day as local_day,
@@ -41,6 +45,8 @@ days as (
     union all
     -- the days without reading inside an interval (calendar days strictly between its readings)
     select
+        i.partner_id,
+        i.readings_key,
         i.cabinet_id,
         i.code_commune,
         c.local_day,
@@ -56,6 +62,8 @@ days as (
 )
 
 select
+    partner_id,
+    readings_key,
     cabinet_id,
     code_commune,
     local_day,

@@ -1,14 +1,13 @@
 -- Every light point of the partners' current inventories, with its owner. Grain: one row per
--- (owner_partner_id, point_id): two owners may number their points alike. The inventory is a
+-- (inventory_key, point_id): two owners may number their points alike. The inventory is a
 -- snapshot of today's equipment; the marts apply it to every year they report.
 with inventories as (
-    select 'herault-energies' as owner_partner_id, * from {{ ref('stg_herault_energies__points_lumineux') }}
-    union all
-    select 'ville-beaucaire' as owner_partner_id, * from {{ ref('stg_ville_beaucaire__points_lumineux') }}
+    select * from {{ ref('stg_eclairage_points_lumineux') }}
 )
 
 select
-    owner_partner_id,
+    partner_id as owner_partner_id,
+    dataset_key as inventory_key,
     point_id,
     code_commune,
     cabinet_id,

@@ -1,10 +1,10 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['sensor_id', 'local_day'],
+    unique_key=['sensors_key', 'sensor_id', 'local_day'],
 ) }}
 -- Lamp sensors per Europe/Paris local day: hours lit, hours lit in daylight and the energy
--- they stand for. Grain: one row per (sensor_id, local_day).
+-- they stand for. Grain: one row per (sensors_key, sensor_id, local_day).
 --
 -- Each reading stands for the 10-minute step that starts at its timestamp
 -- (lamp_sensor_step_minutes): a lamp seen 'on' at 12:00 counts as lit from 12:00 to 12:10, so
@@ -12,9 +12,10 @@
 -- readings are not imputed: compare readings_count with expected_readings (138, 144 or 150 for
 -- a 23-, 24- or 25-hour day). "In daylight" = readings on whose timestamp is strictly between
 -- sunrise and sunset (Sun's centre at −0.833°) of the light point's commune that local day
--- (int_sun__commune_daily, chef-lieu coordinates). The sensors' point_id is a light point of the
--- syndicate's inventory (Hérault Énergies), which gives the commune; a sensor whose point is not
--- in the inventory has no commune and null daylight measures.
+-- (int_sun__commune_daily, the commune's location). The sensors' point_id is a light point of the
+-- inventory the registry links the sensor dataset to (role `inventory`, registry.dataset_links),
+-- which gives the commune; a sensor whose point is not in that inventory has no commune and
+-- null daylight measures.
 --
 -- Incremental: rebuilds the local days touched by new deliveries (or the Dagster window); a
 -- full refresh gives the same rows. A change of the inventory (a point moving commune) needs a
@@ -25,7 +26,7 @@
 {#- The days to rebuild, fetched once and inlined as literals: DuckDB then pushes the UTC range
     below the staging model's dedup window (observed_at is in its partition), so only those
     days are read instead of the whole sensor history. -#}
-{%- set rebuilt_days = run_query(days_to_rebuild(ref('stg_montpellier_metropole__capteurs_eclairage'), local_day('observed_at'))).columns[0].values() | reject('none') | sort | list %}
+{%- set rebuilt_days = run_query(days_to_rebuild(ref('stg_eclairage_capteurs'), local_day('observed_at'))).columns[0].values() | reject('none') | sort | list %}
 {%- if rebuilt_days %}
 {%- set one_day = modules.datetime.timedelta(days=1) %}
 {%- set day_literals = [] %}
@@ -40,22 +41,25 @@
 
 with readings as (
     select
+        dataset_key as sensors_key,
         sensor_id,
         point_id,
         observed_at,
         {{ local_day('observed_at') }} as local_day,
         is_on,
         power_w
-    from {{ ref('stg_montpellier_metropole__capteurs_eclairage') }}
+    from {{ ref('stg_eclairage_capteurs') }}
     {% if is_incremental() %}
     where {{ rebuild_filter }}
     {% endif %}
 ),
 
-sensor_points as (
-    select point_id, code_commune
-    from {{ ref('int_lighting__points') }}
-    where owner_partner_id = 'herault-energies'
+sensor_points as (  -- the points of the inventory each sensor dataset is linked to
+    select l.dataset_key as sensors_key, p.point_id, min(p.code_commune) as code_commune
+    from {{ source('registry', 'dataset_links') }} as l
+    inner join {{ ref('int_lighting__points') }} as p on p.inventory_key = l.linked_dataset_key
+    where l.role = 'inventory'
+    group by l.dataset_key, p.point_id
 ),
 
 located as (
@@ -66,13 +70,14 @@ located as (
         s.sunset_at,
         r.is_on and r.observed_at > s.sunrise_at and r.observed_at < s.sunset_at as is_on_in_daylight
     from readings as r
-    left join sensor_points as p on p.point_id = r.point_id
+    left join sensor_points as p on p.sensors_key = r.sensors_key and p.point_id = r.point_id
     left join {{ ref('int_sun__commune_daily') }} as s
         on s.code_commune = p.code_commune
        and s.local_day = r.local_day
 )
 
 select
+    sensors_key,
     sensor_id,
     local_day,
     -- one point per sensor and day in practice; max() keeps the grain if a sensor is moved
@@ -95,4 +100,4 @@ select
     end as energy_in_daylight_kwh,
     current_timestamp as _built_at
 from located
-group by sensor_id, local_day
+group by sensors_key, sensor_id, local_day

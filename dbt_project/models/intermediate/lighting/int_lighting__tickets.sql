@@ -1,15 +1,14 @@
 -- Lighting failure tickets of every partner, with the repair time. Grain: one row per
--- (owner_partner_id, ticket_id). repair_hours = resolved_at − opened_at in hours; it is null
+-- (tickets_key, ticket_id). repair_hours = resolved_at − opened_at in hours; it is null
 -- for a ticket still open and for one whose resolution precedes its opening (a GMAO entry
 -- error: repair_status says which, rather than a negative time).
 with tickets as (
-    select 'herault-energies' as owner_partner_id, * from {{ ref('stg_herault_energies__tickets_pannes') }}
-    union all
-    select 'ville-beaucaire' as owner_partner_id, * from {{ ref('stg_ville_beaucaire__tickets_pannes') }}
+    select * from {{ ref('stg_eclairage_tickets') }}
 )
 
 select
-    owner_partner_id,
+    partner_id as owner_partner_id,
+    dataset_key as tickets_key,
     ticket_id,
     code_commune,
     point_id,

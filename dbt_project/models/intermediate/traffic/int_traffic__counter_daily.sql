@@ -1,10 +1,10 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['counter_id', 'local_day'],
+    unique_key=['counts_key', 'counter_id', 'local_day'],
 ) }}
 -- Daily traffic of each road counter on Europe/Paris local days (23, 24 or 25 hours).
--- Grain: one row per (counter_id, local_day) with at least one counted hour.
+-- Grain: one row per (counts_key, counter_id, local_day) with at least one counted hour.
 --
 -- * hours_measured: hours of the local day with a flow value; is_complete: every hour of the
 --   local day has one (hours_measured = day_hours). The flow measures (daily_flow_veh,
@@ -25,11 +25,12 @@
 with
 {%- if is_incremental() %}
 days as (
-    {{ days_to_rebuild(ref('stg_montpellier_metropole__comptages_routiers'), local_day('counted_at')) }}
+    {{ days_to_rebuild(ref('stg_comptage_routier_horaire'), local_day('counted_at')) }}
     union
     select built.local_day as day
     from {{ this }} as built
-    left join {{ ref('int_traffic__counters') }} as counters on counters.counter_id = built.counter_id
+    left join {{ ref('int_traffic__counters') }} as counters
+        on counters.counts_key = built.counts_key and counters.counter_id = built.counter_id
     left join {{ ref('int_calendar__days') }} as calendar on calendar.local_day = built.local_day
     left join {{ ref('int_weather__commune_daily') }} as weather
         on weather.code_commune = counters.code_commune and weather.local_day = built.local_day
@@ -41,11 +42,12 @@ days as (
 
 hourly as (
     select
+        dataset_key as counts_key,
         counter_id,
         {{ local_day('counted_at') }} as local_day,
         flow_veh_h,
         occupancy_pct
-    from {{ ref('stg_montpellier_metropole__comptages_routiers') }}
+    from {{ ref('stg_comptage_routier_horaire') }}
     {%- if is_incremental() %}
     -- a UTC range first (pushed down to the scan), then the exact local days
     where counted_at >= (select min(day) from days) - interval '1 day'
@@ -56,6 +58,7 @@ hourly as (
 
 daily as (
     select
+        counts_key,
         counter_id,
         local_day,
         cast({{ local_day_hours('local_day') }} as {{ dbt.type_int() }}) as day_hours,
@@ -65,10 +68,11 @@ daily as (
         max(flow_veh_h) as flow_max,
         count(case when occupancy_pct > {{ congestion_threshold }} then 1 end) as hours_above_threshold
     from hourly
-    group by counter_id, local_day
+    group by counts_key, counter_id, local_day
 )
 
 select
+    d.counts_key,
     d.counter_id,
     d.local_day,
     d.day_hours,
@@ -85,7 +89,8 @@ select
     weather.is_rainy,
     current_timestamp as _built_at
 from daily as d
-left join {{ ref('int_traffic__counters') }} as counters on counters.counter_id = d.counter_id
+left join {{ ref('int_traffic__counters') }} as counters
+    on counters.counts_key = d.counts_key and counters.counter_id = d.counter_id
 left join {{ ref('int_calendar__days') }} as calendar on calendar.local_day = d.local_day
 left join {{ ref('int_weather__commune_daily') }} as weather
     on weather.code_commune = counters.code_commune and weather.local_day = d.local_day

@@ -1,8 +1,12 @@
--- Sunrise, sunset and civil twilight of every region commune (chef-lieu coordinates) on
--- every calendar day (sun_event macro, NOAA equations). Grain: (code_commune, local_day).
+-- Sunrise, sunset and civil twilight of every located commune of the territory (its
+-- location: chef-lieu or town-hall point) on every calendar day (sun_event macro, NOAA
+-- equations). A commune without a location has no row (the lighting marts say why its
+-- daylight measures are missing); beyond the polar circles (Terre Adélie) the Sun may not
+-- rise or set on a day: those times are NULL. Grain: (code_commune, local_day).
 with sun as (
     select
         c.code_commune,
+        c.latitude,
         d.local_day,
         {{ sun_event('d.local_day', 'c.latitude', 'c.longitude', 'sunrise') }} as sunrise_at,
         {{ sun_event('d.local_day', 'c.latitude', 'c.longitude', 'sunset') }} as sunset_at,
@@ -10,10 +14,12 @@ with sun as (
         {{ sun_event('d.local_day', 'c.latitude', 'c.longitude', 'sunset', -6) }} as civil_dusk_at
     from {{ ref('int_calendar__days') }} as d
     cross join {{ ref('int_territory__communes') }} as c
+    where c.latitude is not null and c.longitude is not null
 )
 
 select
     code_commune,
+    latitude,
     local_day,
     sunrise_at,
     sunset_at,

@@ -16,7 +16,7 @@
 
 {% if is_incremental() %}
 with rebuild as (
-    {{ days_to_rebuild(ref('stg_meteo_france__observations_horaires'), local_day('observed_at'), 1) }}
+    {{ days_to_rebuild(ref('stg_meteo_france_horaire'), local_day('observed_at'), 1) }}
 ),
 
 {% else %}
@@ -34,23 +34,11 @@ hourly as (
         -- the profile's session time zone is UTC: these casts give UTC dates
         cast({{ dbt.dateadd('hour', 5, 'observed_at') }} as date) as tn_day,
         cast({{ dbt.dateadd('hour', -7, 'observed_at') }} as date) as tx_day
-    from {{ ref('stg_meteo_france__observations_horaires') }}
+    from {{ ref('stg_meteo_france_horaire') }}
     {% if is_incremental() %}
     where {{ local_day('observed_at') }} between (select {{ dbt.dateadd('day', -2, 'min(day)') }} from rebuild)
                                              and (select {{ dbt.dateadd('day', 2, 'max(day)') }} from rebuild)
     {% endif %}
-),
-
-stations as (  -- latest known coordinates of each station
-    select station_id, station_name, latitude, longitude, altitude_m
-    from (
-        select
-            station_id, station_name, latitude, longitude, altitude_m,
-            row_number() over (partition by station_id order by observed_at desc) as rank_latest
-        from {{ ref('stg_meteo_france__observations_horaires') }}
-        where latitude is not null and longitude is not null
-    ) as ranked
-    where rank_latest = 1
 ),
 
 local_days as (
@@ -106,10 +94,6 @@ daily as (
 
 select
     d.station_id,
-    s.station_name,
-    s.latitude,
-    s.longitude,
-    s.altitude_m,
     d.local_day,
     case when d.tmin_hours_observed >= {{ min_share }} * 24 then d.tn_all_c end as tmin_c,
     case when d.tmax_hours_observed >= {{ min_share }} * 24 then d.tx_all_c end as tmax_c,
@@ -123,7 +107,6 @@ select
     d.day_hours,
     current_timestamp as _built_at
 from daily as d
-left join stations as s on s.station_id = d.station_id
 {% if is_incremental() %}
 where d.local_day in (select day from rebuild)
 {% endif %}

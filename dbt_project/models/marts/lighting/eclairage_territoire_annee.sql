@@ -16,17 +16,24 @@ with years as (
     ) as y
 ),
 
--- cabinets whose consumption is known on at least one day of the year
+-- cabinets whose consumption is known on at least one day of the year, in the numbering of the
+-- inventory their readings are linked to (registry role `inventory`)
 metered_cabinets as (
-    select distinct cabinet_id, cast(extract(year from local_day) as {{ dbt.type_int() }}) as annee
-    from {{ ref('int_lighting__cabinet_daily') }}
-    where consumption_kwh is not null
+    select distinct l.linked_dataset_key as inventory_key, c.cabinet_id,
+           cast(extract(year from c.local_day) as {{ dbt.type_int() }}) as annee
+    from {{ ref('int_lighting__cabinet_daily') }} as c
+    inner join {{ source('registry', 'dataset_links') }} as l
+        on l.dataset_key = c.readings_key and l.role = 'inventory'
+    where c.consumption_kwh is not null
 ),
 
--- partners whose failure tickets cover the year (at least one ticket opened in it)
-ticket_partners as (
-    select distinct owner_partner_id, cast(extract(year from opened_local_day) as {{ dbt.type_int() }}) as annee
-    from {{ ref('int_lighting__tickets') }}
+-- inventories whose failure tickets cover the year (at least one ticket opened in it)
+ticket_inventories as (
+    select distinct l.linked_dataset_key as inventory_key,
+           cast(extract(year from t.opened_local_day) as {{ dbt.type_int() }}) as annee
+    from {{ ref('int_lighting__tickets') }} as t
+    inner join {{ source('registry', 'dataset_links') }} as l
+        on l.dataset_key = t.tickets_key and l.role = 'inventory'
 ),
 
 -- the current inventory, applied to every year
@@ -38,20 +45,20 @@ points_years as (
         p.lamp_technology,
         p.power_w,
         mc.cabinet_id is not null as is_on_metered_cabinet,
-        tp.owner_partner_id is not null as is_covered_by_tickets
+        ti.inventory_key is not null as is_covered_by_tickets
     from {{ ref('int_lighting__points') }} as p
     cross join years as y
     left join metered_cabinets as mc
-        on p.owner_partner_id = 'herault-energies'  -- the cabinet readings are the syndicate's
+        on mc.inventory_key = p.inventory_key
        and mc.cabinet_id = p.cabinet_id
        and mc.annee = y.annee
-    left join ticket_partners as tp
-        on tp.owner_partner_id = p.owner_partner_id
-       and tp.annee = y.annee
+    left join ticket_inventories as ti
+        on ti.inventory_key = p.inventory_key
+       and ti.annee = y.annee
 ),
 
 cabinet_days as (
-    select code_commune, cast(extract(year from local_day) as {{ dbt.type_int() }}) as annee, cabinet_id, consumption_kwh
+    select code_commune, cast(extract(year from local_day) as {{ dbt.type_int() }}) as annee, readings_key || '/' || cabinet_id as cabinet_id, consumption_kwh
     from {{ ref('int_lighting__cabinet_daily') }}
 ),
 
@@ -68,7 +75,7 @@ sensor_days as (
     select
         code_commune,
         cast(extract(year from local_day) as {{ dbt.type_int() }}) as annee,
-        sensor_id,
+        sensors_key || '/' || sensor_id as sensor_id,
         hours_lit_in_daylight,
         energy_in_daylight_kwh,
         readings_count,

@@ -1,8 +1,10 @@
--- Trafic routier annuel par compteur (tronçon compté de la métropole) : trafic moyen journalier
+-- Trafic routier annuel par compteur (tronçon compté d'un partenaire) : trafic moyen journalier
 -- (TMJ, véhicules/jour) sur les jours locaux (Europe/Paris) COMPLETS, c'est-à-dire dont toutes
 -- les heures sont mesurées (23, 24 ou 25 heures) ; un jour incomplet est écarté, jamais compté
--- comme un jour de faible trafic. Une ligne par compteur et année civile.
+-- comme un jour de faible trafic. Une ligne par partenaire, compteur et année civile (un
+-- identifiant de compteur est celui de son partenaire).
 select
+    y.partner_id as partenaire,
     y.counter_id as id_compteur,
     c.site_name as nom_site,
     y.code_commune,
@@ -37,4 +39,4 @@ select
              then 'code_commune : compteur absent de la liste des sites ou non localisé' end
     ), '') as motif_absence
 from {{ ref('int_traffic__counter_yearly') }} as y
-left join {{ ref('int_traffic__counters') }} as c on c.counter_id = y.counter_id
+left join {{ ref('int_traffic__counters') }} as c on c.counts_key = y.counts_key and c.counter_id = y.counter_id

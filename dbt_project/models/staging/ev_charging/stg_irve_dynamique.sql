@@ -1,5 +1,5 @@
--- Status events of Recharge Sud's charging points (national IRVE dynamic schema), current
--- deliveries only. Grain: one row per (charge_point_id, observed_at). An event reports the
+-- Status events of charging points (national IRVE dynamic schema), every operator delivering
+-- it, current deliveries only. Grain: one row per (charge_point_id, observed_at). An event reports the
 -- point's state from observed_at (a UTC instant) until the point's next event.
 -- status: etat_pdc in English (in_service | out_of_service | unknown);
 -- occupancy: occupation_pdc in English (free | occupied | reserved | unknown);
@@ -13,10 +13,12 @@
     'etat_prise_type_chademo': 'chademo_state', 'etat_prise_type_ef': 'type_ef_state',
 } %}
 with current_events as (
-    {{ current_rows(source('raw', 'recharge_sud__irve_dynamique'), ['trim(id_pdc_itinerance)', 'horodatage']) }}
+    {{ current_rows(source('formats', 'irve_dynamique'), ['trim(id_pdc_itinerance)', 'horodatage'], scope='national') }}
 )
 
 select
+    partner_id,
+    dataset_key,
     trim(id_pdc_itinerance) as charge_point_id,
     horodatage as observed_at,
     case lower(trim(etat_pdc))

@@ -1,12 +1,14 @@
--- Recharge Sud's charging points (national IRVE static schema v2.3.0), current inventory.
--- Grain: one row per charge_point_id (id_pdc_itinerance). The inventory is a snapshot: the
--- latest delivery listing a point wins. power_kw is the point's nominal power as delivered, kW
+-- Charging points of every operator delivering the national IRVE static schema (v2.3), current
+-- inventory. Grain: one row per charge_point_id (id_pdc_itinerance, a national id: two
+-- datasets listing the same point list the same point, the latest delivery wins). power_kw is the point's nominal power as delivered, kW
 -- (the schema's unit; not rescaled: a value > 1000 would be a file in W, flagged by a test).
 with current_points as (
-    {{ current_rows(source('raw', 'recharge_sud__irve_statique'), ['trim(id_pdc_itinerance)']) }}
+    {{ current_rows(source('formats', 'irve_statique'), ['trim(id_pdc_itinerance)'], scope='national') }}
 )
 
 select
+    partner_id,
+    dataset_key,
     trim(id_pdc_itinerance) as charge_point_id,
     trim(id_station_itinerance) as station_id,
     nom_station as station_name,
@@ -18,7 +20,8 @@ select
         when 'Station dédiée à la recharge rapide' then 'fast_charging_station'
         else lower(trim(implantation_station))
     end as site_type,
-    code_insee_commune as code_commune,
+    {{ current_commune('code_insee_commune') }} as code_commune,
+    code_insee_commune as code_commune_delivered,
     latitude,
     longitude,
     nbre_pdc as station_declared_points,

@@ -1,15 +1,16 @@
 -- Annual electricity (and gas) consumption per commune, customer category, sector and NAF
--- division (Agence ORE layout delivered by Enedis), current deliveries only: a
--- `_rectificatif` delivery supersedes the original of its year (current_rows).
--- Grain: one row per (operator, energy, year, code_commune, customer_category, sector,
--- naf_division) — the ORE cell.
+-- division (Agence ORE layout), every dataset of the format, current deliveries only: a
+-- `_rectificatif` delivery supersedes the original of its year (current_rows); two datasets
+-- delivering the same ORE cell (operator included) deliver the same cell, the latest wins.
+-- Grain: one row per (operator, energy, year, code_commune_delivered, customer_category,
+-- sector, naf_division) — the ORE cell, as delivered (the COG of the data year).
 -- Statistical secrecy: the source blanks nb_sites and conso_totale_mwh (or writes 's', read
 -- as missing by the loader) and writes 0.0 in conso_moyenne_mwh. Such a cell stays NULL and
 -- is flagged is_secret; it never becomes 0.
 with current_cells as (
-    {{ current_rows(source('raw', 'enedis__conso_annuelle_commune'),
+    {{ current_rows(source('formats', 'ore_conso_commune'),
                     ['operateur', 'filiere', 'annee', 'code_commune', 'code_categorie_consommation',
-                     'code_grand_secteur', 'code_secteur_naf2']) }}
+                     'code_grand_secteur', 'code_secteur_naf2'], scope='national') }}
 ),
 
 cells as (
@@ -20,6 +21,8 @@ cells as (
 )
 
 select
+    partner_id,
+    dataset_key,
     trim(operateur) as operator,
     -- 'Electricité' / 'Gaz' (and spellings seen in other exports); anything else stays NULL
     -- and fails the accepted_values test instead of being dropped
@@ -28,7 +31,10 @@ select
         when lower(trim(filiere)) in ('gaz', 'gas') then 'gas'
     end as energy,
     cast(annee as {{ dbt.type_int() }}) as year,
-    code_commune,
+    -- the COG of the data year: a commune that has merged since (commune déléguée / associée,
+    -- former code) or a municipal arrondissement is counted in its current commune
+    {{ current_commune('code_commune') }} as code_commune,
+    code_commune as code_commune_delivered,
     upper(trim(code_categorie_consommation)) as customer_category,
     upper(trim(code_grand_secteur)) as sector,
     -- NAF rev.2 division, two digits (a division that lost its leading zero is padded back)

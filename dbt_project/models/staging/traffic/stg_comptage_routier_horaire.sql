@@ -1,16 +1,19 @@
--- Hourly traffic counts of the métropole's permanent road counters (Paris permanent-counter
--- layout), current deliveries only. Grain: one row per (counter_id, counted_at).
+-- Hourly traffic counts of permanent road counters (Paris permanent-counter layout), every
+-- partner delivering it, current deliveries only. Grain: one row per (dataset_key, counter_id,
+-- counted_at): a counter id is its partner's own.
 -- counted_at is the START of the counted hour, a UTC instant: the row covers
 -- [counted_at, counted_at + 1 h). The partner stamps it in local time with the Paris offset, so
 -- the two 02:00 hours of the autumn change are two distinct instants.
 -- flow_veh_h: vehicles counted in that hour (NULL when not measured, e.g. 'Inconnu' rows);
 -- occupancy_pct: share of the hour the loop was occupied, % (0–100).
 with current_counts as (
-    {{ current_rows(source('raw', 'montpellier_metropole__comptages_routiers'),
+    {{ current_rows(source('formats', 'comptage_routier_horaire'),
                     ['trim(identifiant_arc)', 'date_et_heure_de_comptage']) }}
 )
 
 select
+    partner_id,
+    dataset_key,
     trim(identifiant_arc) as counter_id,
     trim(libelle) as section_label,
     date_et_heure_de_comptage as counted_at,
