@@ -262,18 +262,24 @@ def locations_sql(entry: PartnerDataset, staged: str) -> str | None:
     lat, lon = quote_ident(location.latitude), quote_ident(location.longitude)
     code = f"s.{quote_ident(location.code)}" if location.code else "NULL::VARCHAR"
     return f"""
-        SELECT ?::VARCHAR AS _delivery_id, ?::VARCHAR AS _period, s._source_line,
-               s.{lat} AS latitude, s.{lon} AS longitude, {code} AS code, c.nom_commune AS commune,
-               CAST(EXISTS (SELECT 1 FROM ref.france_boxes b WHERE s.{lat} BETWEEN b.lat_min AND b.lat_max
-                                                              AND s.{lon} BETWEEN b.lon_min AND b.lon_max) AS INTEGER)
-                   AS in_france,
-               2 * 6371.0088 * asin(sqrt(power(sin(radians(c.latitude - s.{lat}) / 2), 2)
-                   + cos(radians(s.{lat})) * cos(radians(c.latitude))
-                     * power(sin(radians(c.longitude - s.{lon}) / 2), 2))) AS distance_km
-        FROM {quote_ident(staged)} AS s
-        LEFT JOIN ref.commune_codes AS cc ON cc.code = {code}
+        WITH located AS (
+            SELECT s._source_line, s.{lat} AS latitude, s.{lon} AS longitude, {code} AS code,
+                   CAST(EXISTS (SELECT 1 FROM ref.france_boxes b WHERE s.{lat} BETWEEN b.lat_min AND b.lat_max
+                                                                  AND s.{lon} BETWEEN b.lon_min AND b.lon_max)
+                        AS INTEGER) AS in_france
+            FROM {quote_ident(staged)} AS s
+            WHERE s.{lat} IS NOT NULL AND s.{lon} IS NOT NULL
+        )
+        SELECT ?::VARCHAR AS _delivery_id, ?::VARCHAR AS _period, l._source_line, l.latitude, l.longitude, l.code,
+               c.nom_commune AS commune, l.in_france,
+               -- the distance is checked for a point in France only (one outside is flagged as such)
+               CASE WHEN l.in_france = 1 THEN
+                   2 * 6371.0088 * asin(sqrt(power(sin(radians(c.latitude - l.latitude) / 2), 2)
+                       + cos(radians(l.latitude)) * cos(radians(c.latitude))
+                         * power(sin(radians(c.longitude - l.longitude) / 2), 2))) END AS distance_km
+        FROM located AS l
+        LEFT JOIN ref.commune_codes AS cc ON cc.code = l.code
         LEFT JOIN ref.communes AS c ON c.code_commune = cc.code_commune AND c.type_commune = 'commune-actuelle'
-        WHERE s.{lat} IS NOT NULL AND s.{lon} IS NOT NULL
     """
 
 

@@ -2,12 +2,15 @@
 
 Each family lists the approved marts it publishes (``publication.<mart>``), the chart that sums it
 up, and — for marts built from commercial or restricted sources — the statistical secrecy to apply
-(the rule itself comes from the registry: ``Dataset.secrecy`` of the source).
+(the rule itself comes from the registry: the strictest ``Dataset.secrecy`` of the datasets of the
+source format, or the legal default when none declares one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from territoire_hub.registry import SecrecyOverride, SecrecyRule
 
 ORGANISATION = {
     "name": "territoire-hub",
@@ -28,9 +31,17 @@ def organisation_of(partners: list) -> dict:
                            f"de {partner.name}, partenaire de la mutualisation."}
 
 
+# The legal rules when no partner of the source format declares its own (MISSION.md): at least 3
+# contributors and none above 85 %; residential electricity at least 10 delivery points
+# (Code de l'énergie D111-53).
+OFFICIAL_STATISTICS = SecrecyRule(contributor="contributeur", min_contributors=3, max_dominant_share=0.85)
+ENERGY_CODE = SecrecyRule(contributor="point de livraison", min_contributors=3, max_dominant_share=0.85,
+                          by_sector={"RESIDENTIEL": SecrecyOverride(min_contributors=10)})
+
+
 @dataclass(frozen=True)
 class Secrecy:
-    source: str                     # dataset key whose registry rule applies
+    source: str                     # the format whose datasets' registry rules apply (the strictest)
     contributors: str
     group: tuple[str, ...]
     measures: tuple[str, ...]
@@ -38,6 +49,7 @@ class Secrecy:
     dominant_share_scale: float = 1.0   # 100 when the column is a percentage
     sector_column: str | None = None
     total: str | None = None            # the sector value that is the sum of the others ('TOUS')
+    default: SecrecyRule = OFFICIAL_STATISTICS   # when no dataset of the format declares a rule
 
 
 @dataclass(frozen=True)
@@ -100,9 +112,10 @@ FAMILIES: tuple[Family, ...] = (
                # the dominance test uses the lower bound of the dominant point's share: a cell is
                # secret when it is certainly dominated (ORE's cells already passed its own secrecy;
                # the upper bound is 1 for any one-cell territory and would hide every commune)
-               Secrecy("enedis__conso_annuelle_commune", "points_de_livraison", ("annee", "energie", "secteur"),
+               Secrecy("ore_conso_commune", "points_de_livraison", ("annee", "energie", "secteur"),
                        ("conso_mwh", "conso_mwh_par_habitant", "conso_kwh_par_point", "conso_corrigee_climat_mwh"),
-                       dominant_share="part_point_dominant_min", sector_column="secteur", total="TOUS")),),
+                       dominant_share="part_point_dominant_min", sector_column="secteur", total="TOUS",
+                       default=ENERGY_CODE)),),
         Chart("energie_territoire_annee", "conso_mwh_par_habitant", "Électricité résidentielle (MWh par habitant)",
               where="secteur = 'RESIDENTIEL'")),
     Family(
@@ -127,11 +140,11 @@ FAMILIES: tuple[Family, ...] = (
         "85 % masque la cellule.",
         "ev_charging", ("mobilité", "recharge", "véhicules électriques"),
         (Table("recharge_territoire", "Points de recharge par territoire",
-               Secrecy("recharge_sud__irve_dynamique", "points_observes", ("annee_usage",),
+               Secrecy("irve_dynamique", "points_observes", ("annee_usage",),
                        ("taux_occupation_pct", "taux_en_service_pct"),
                        dominant_share="part_point_dominant_pct", dominant_share_scale=100.0)),
          Table("recharge_territoire_annee", "Usage des points de recharge par territoire et par an",
-               Secrecy("recharge_sud__irve_dynamique", "points_observes", ("annee",),
+               Secrecy("irve_dynamique", "points_observes", ("annee",),
                        ("heures_observees", "taux_occupation_pct", "taux_en_service_pct"),
                        dominant_share="part_point_dominant_pct", dominant_share_scale=100.0))),
         Chart("recharge_territoire", "points_pour_1000_habitants", "Points de recharge pour 1 000 habitants")),

@@ -20,7 +20,7 @@ from territoire_hub.lineage import model_docs
 from territoire_hub.publish import audit, catalogue, files
 from territoire_hub.publish.ckan import Client, ResourceFile, ensure_group, ensure_organization, sync_dataset
 from territoire_hub.settings import Settings
-from territoire_hub.registry import LICENCES, Registry
+from territoire_hub.registry import LICENCES, Registry, SecrecyOverride, SecrecyRule
 from territoire_hub.warehouse import connect, quote_ident
 
 DOMAIN_GROUPS = {"weather": "Climat", "energy": "Énergie", "lighting": "Éclairage public",
@@ -66,9 +66,30 @@ def _publishable(con: duckdb.DuckDBPyConnection, mart: str) -> str | None:
     return None
 
 
-def secrecy_rule(registry: Registry, secrecy: catalogue.Secrecy):
-    """The registry's rule for the source, its dominant share scaled to the table's unit (% or ratio)."""
-    rule = registry.dataset(secrecy.source).dataset.secrecy
+def strictest(rules: list[SecrecyRule]) -> SecrecyRule:
+    """One rule at least as strict as each of ``rules``: most contributors, smallest dominant share."""
+    def share(values):
+        known = [v for v in values if v is not None]
+        return min(known) if known else None
+
+    sectors = sorted({k for r in rules for k in r.by_sector})
+    return SecrecyRule(
+        contributor=" / ".join(dict.fromkeys(r.contributor for r in rules)),
+        min_contributors=max(r.min_contributors for r in rules),
+        max_dominant_share=share([r.max_dominant_share for r in rules]),
+        by_sector={k: SecrecyOverride(
+            min_contributors=max(r.by_sector[k].min_contributors or r.min_contributors if k in r.by_sector
+                                 else r.min_contributors for r in rules),
+            max_dominant_share=share([(r.by_sector[k].max_dominant_share if k in r.by_sector else None)
+                                      or r.max_dominant_share for r in rules]))
+            for k in sectors})
+
+
+def secrecy_rule(registry: Registry, secrecy: catalogue.Secrecy) -> SecrecyRule:
+    """The rule for the source format (the strictest of its datasets' registry rules, else the
+    legal default), its dominant share scaled to the table's unit (% or ratio)."""
+    declared = [e.dataset.secrecy for e in registry.of_format(secrecy.source) if e.dataset.secrecy is not None]
+    rule = strictest(declared) if declared else secrecy.default
     scale = secrecy.dominant_share_scale
     if scale == 1:
         return rule

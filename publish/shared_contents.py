@@ -23,8 +23,10 @@ REFERENCE: dict[str, tuple[str, dict[str, str]]] = {
         "code_epci": "SIREN de l'EPCI à fiscalité propre dont la commune est membre.",
         "siren": "SIREN de la commune.", "population": _POPULATION,
         "codes_postaux": "Codes postaux desservant la commune.",
-        "latitude": "Latitude du chef-lieu (WGS 84, degrés).", "longitude": "Longitude du chef-lieu (WGS 84, degrés).",
-        "coord_source": "Origine des coordonnées (GeoNames, ou saisie manuelle).",
+        "latitude": "Latitude du point de la commune : sa mairie, ou un point de son contour (WGS 84, degrés).",
+        "longitude": "Longitude du point de la commune (WGS 84, degrés).",
+        "coord_source": "Origine du point : mairie (annuaire DILA, dans le contour IGN ADMIN EXPRESS), contour "
+                        "(point du contour), mairie-2024/contour-2024 (millésime précédent), geonames (outre-mer).",
     }),
     "epci": ("EPCI à fiscalité propre du COG.", {
         "code_epci": "SIREN de l'EPCI.", "nom_epci": "Nom de l'EPCI.",
@@ -38,8 +40,15 @@ REFERENCE: dict[str, tuple[str, dict[str, str]]] = {
     "postal_codes": ("Codes postaux (La Poste) et communes qu'ils desservent.", {
         "code_postal": "Code postal.", "code_commune": _CODE_COMMUNE,
     }),
+    "commune_codes": ("Tous les codes qu'un partenaire peut écrire pour une commune et la commune actuelle qu'ils "
+                      "désignent : arrondissements municipaux, communes déléguées et associées, anciens codes.", {
+        "code": "Code INSEE tel qu'écrit (commune, arrondissement, commune déléguée ou associée, ancien code).",
+        "code_commune": "Commune actuelle (COG 2026) désignée par ce code.",
+        "kind": "commune, arrondissement, commune_deleguee, commune_associee ou ancien_code.",
+    }),
     "meta": ("Millésime du COG chargé.", {
         "cog_vintage": "Millésime du Code officiel géographique.", "loaded_at": "Chargement dans le hub (UTC).",
+        "files_sha256": "Empreinte des fichiers de référence chargés.",
     }),
 }
 

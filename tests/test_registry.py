@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from territoire_hub.settings import Settings
 from territoire_hub.registry import Cadence, RegistryError, Sensitivity, load_registry
@@ -56,3 +57,56 @@ def test_duplicate_partner_is_refused(tmp_path):
     shutil.copyfile(folder / "enedis.yaml", folder / "enedis-copy.yaml")
     with pytest.raises(RegistryError, match="partner 'enedis' is declared twice"):
         load_registry(folder)
+
+
+def test_demo_links_are_declared_or_inferred(registry):
+    links = set(registry.links())
+    # declared: the métropole's lamp sensors are on the syndicate's light points
+    assert ("montpellier_metropole__capteurs_eclairage", "inventory", "herault_energies__points_lumineux") in links
+    # inferred: a partner's counts go with its own site list, its tickets with its own inventory
+    assert ("montpellier_metropole__comptages_routiers", "sites", "montpellier_metropole__compteurs_routiers") in links
+    assert ("ville_beaucaire__tickets_pannes", "inventory", "ville_beaucaire__points_lumineux") in links
+    assert ("recharge_sud__irve_dynamique", "inventory", "recharge_sud__irve_statique") in links
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (("montpellier-metropole.yaml", "links: {inventory: herault-energies/points_lumineux}",
+      "links: {inventory: herault-energies/nope}"), "field datasets.2.links.inventory: no dataset 'herault-energies/nope'"),
+    (("montpellier-metropole.yaml", "links: {inventory: herault-energies/points_lumineux}",
+      "links: {inventory: herault-energies/tickets_pannes}"), "has format 'eclairage_tickets'"),
+    (("montpellier-metropole.yaml", "links: {inventory: herault-energies/points_lumineux}",
+      "links: {cabinet: herault-energies/points_lumineux}"), "unknown role(s) ['cabinet']"),
+    (("enedis.yaml", "domain: energy", "domain: traffic"), "format 'ore_conso_commune' is of domain 'energy'"),
+    (("herault-energies.yaml", "cadence: snapshot", "cadence: snapshot\n    period: content"),
+     "`period: content` does not apply"),
+    (("territory.yaml", "territory:", "region:"), "the territory is now declared as `territory:`"),
+])
+def test_links_domains_and_periods_are_checked(tmp_path, edit, fragment):
+    folder = _copy(tmp_path)
+    name, old, new = edit
+    path = folder / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(RegistryError) as err:
+        load_registry(folder)
+    assert str(path) in str(err.value) and fragment in str(err.value)
+
+
+def test_formats_and_registry_live_outside_the_source_tree(tmp_path):
+    """A region keeps its own formats beside the packaged ones (HUB_FORMATS) and its registry
+    anywhere (HUB_REGISTRY)."""
+    folder = _copy(tmp_path)
+    formats = tmp_path / "formats"
+    formats.mkdir()
+    own = (Settings.from_env({}).load_registry().formats["eclairage_tickets"].model_dump(exclude_none=True))
+    own.update(id="tickets_gmao_regionale", title="Tickets d'une GMAO régionale")
+    (formats / "tickets_gmao_regionale.yaml").write_text(yaml.safe_dump(own, allow_unicode=True))
+    (folder / "ville-test.yaml").write_text(
+        "partner: {id: ville-test, name: Ville test, kind: commune}\n"
+        "datasets:\n  - id: tickets\n    format: tickets_gmao_regionale\n    transport: {type: inbox}\n"
+        "    filename: '^tickets_(?P<period>\\d{6})\\.csv$'\n    cadence: monthly\n    start: '2024-01-01'\n"
+        "    licence: licence-ouverte-2.0\n    sensitivity: personal\n")
+    settings = Settings.from_env({"HUB_REGISTRY": str(folder), "HUB_FORMATS": str(formats)})
+    registry = settings.load_registry()
+    assert registry.dataset("ville_test__tickets").spec.id == "tickets_gmao_regionale"
+    assert "tickets_gmao_regionale" in registry.formats and "eclairage_tickets" in registry.formats

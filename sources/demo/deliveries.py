@@ -67,6 +67,27 @@ class Context:
     def entry(self, key: str) -> PartnerDataset:
         return self.registry.dataset(key)
 
+    def of_format(self, format_id: str) -> list[PartnerDataset]:
+        """The registry's datasets of a format, in key order (what a generator writes for)."""
+        return sorted(self.registry.of_format(format_id), key=lambda e: e.key)
+
+    def linked(self, entry: PartnerDataset, role: str) -> list[PartnerDataset]:
+        """The datasets ``entry`` refers to in ``role`` (registry links)."""
+        return [self.registry.dataset(target) for key, r, target in self.registry.links()
+                if key == entry.key and r == role]
+
+    def linking(self, entry: PartnerDataset, role: str) -> list[PartnerDataset]:
+        """The datasets that refer to ``entry`` in ``role``."""
+        return [self.registry.dataset(key) for key, r, target in self.registry.links()
+                if target == entry.key and r == role]
+
+    def path(self, entry: PartnerDataset, filename: str, **fields: str) -> Path:
+        """Where a file of ``entry`` goes: under its URL for an HTTP partner (``fields`` fill the
+        template), else in its partner's drop folder under ``filename``."""
+        if isinstance(entry.dataset.transport, HttpTransport):
+            return self.remote_path(entry.key, **fields)
+        return self.inbox_path(entry.key, filename)
+
     def rng(self, *keys: object) -> np.random.Generator:
         """An independent, reproducible stream per (seed, keys): a day's data does not depend on
         which other days or datasets are generated."""

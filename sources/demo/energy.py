@@ -8,7 +8,7 @@ import numpy as np
 from territoire_hub.sources.demo import writer as w
 from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, delivery_time
 
-KEY = "enedis__conso_annuelle_commune"
+FORMAT = "ore_conso_commune"
 
 HEADER = (
     "operateur,filiere,annee,code_commune,nom_commune,code_epci,nom_epci,type_epci,code_departement,"
@@ -45,7 +45,7 @@ SECRECY_MIN = {"RESIDENTIEL": 10}  # Code de l'énergie D111-53; other sectors: 
 CORRECTED_COMMUNES = 3
 
 
-def _rows(ctx: Context) -> dict[str, list]:
+def _rows(ctx: Context, communes: np.ndarray) -> dict[str, list]:
     """One record per commune × category × sector (× NAF division on ENT rows)."""
     region, rng = ctx.region, ctx.rng("energy", "communes")
     out: dict[str, list] = {k: [] for k in ("commune", "cat", "sector", "naf", "sites", "mwh", "housing")}
@@ -55,7 +55,7 @@ def _rows(ctx: Context) -> dict[str, list]:
             out[k].append(v)
 
     noisy = int(np.argmin(np.abs(region.population - 10000)))
-    for i in range(len(region)):
+    for i in communes:
         pop = float(region.population[i])
         collective = float(np.clip(0.05 + 0.17 * np.log10(max(pop, 100) / 500) + rng.normal(0, 0.04), 0.02, 0.9))
         principal = 0.35 if region.code[i] in TOURIST else float(np.clip(rng.normal(0.88, 0.03), 0.7, 0.97))
@@ -106,13 +106,24 @@ def _text(ctx: Context, rows: dict[str, list]) -> str:
 
 
 def generate(ctx: Context) -> list[GeneratedFile]:
+    files = []
+    for n, entry in enumerate(ctx.of_format(FORMAT)):
+        files += _generate(ctx, entry, corrected=n == 0)
+    return files
+
+
+def _generate(ctx: Context, entry, corrected: bool) -> list[GeneratedFile]:
     # the consumption of the simulated year, so that it meets that year's weather (climate
-    # correction); in reality ORE publishes year N during year N+1
+    # correction); in reality ORE publishes year N during year N+1. Each operator (partner)
+    # delivers the communes of its area (a syndicate's départements, an EPCI's communes, or all).
     year = ctx.scale.start.year
-    rows = _rows(ctx)
-    path = ctx.inbox_path(KEY, f"conso_elec_commune_{year}.csv")
-    w.write_csv(path, _text(ctx, rows), bom=True)
-    files = [ctx.record(KEY, path, 1, "", delivery_time(ctx.scale.end, minutes=20))]
+    rows = _rows(ctx, ctx.region.area_of(entry.partner)[0])
+    bom = entry.encodings[0] == "utf-8-sig" or entry.encodings[0] == "utf-8"
+    path = ctx.path(entry, f"conso_elec_commune_{year}.csv", period=str(year))
+    w.write_csv(path, _text(ctx, rows), bom=bom)
+    files = [ctx.record(entry.key, path, 1, "", delivery_time(ctx.scale.end, minutes=20))]
+    if not corrected:
+        return files
 
     # a rectified delivery: a few communes' consumption revised (metering corrections)
     rng = ctx.rng("energy", "rectificatif")
@@ -121,7 +132,7 @@ def generate(ctx: Context) -> list[GeneratedFile]:
     factors = rng.uniform(0.9, 1.1, len(rows["mwh"]))
     rows["mwh"] = [m * f if (ci in chosen and cat in ("RES", "PRO")) else m
                    for m, f, ci, cat in zip(rows["mwh"], factors, rows["commune"], rows["cat"])]
-    path = ctx.inbox_path(KEY, f"conso_elec_commune_{year}_rectificatif.csv")
-    w.write_csv(path, _text(ctx, rows), bom=True)
-    files.append(ctx.record(KEY, path, 2, "corrected"))
+    path = ctx.path(entry, f"conso_elec_commune_{year}_rectificatif.csv", period=str(year))
+    w.write_csv(path, _text(ctx, rows), bom=bom)
+    files.append(ctx.record(entry.key, path, 2, "corrected"))
     return files

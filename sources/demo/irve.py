@@ -1,5 +1,5 @@
-"""Recharge Sud charging points: the national IRVE static file (schema v2.3.0) and one gzip
-status file per local day (IRVE dynamic schema)."""
+"""Charging points of each operator of the registry (the demo: Recharge Sud): the national IRVE
+static file (schema v2.3.0) and one gzip status file per local day (IRVE dynamic schema)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, deliv
 from territoire_hub.sources.demo.paris_time import iso_local, iso_utc, local_midnight
 from territoire_hub.sources.demo.region import scatter, town_radius_m
 
-STATIC_KEY = "recharge_sud__irve_statique"
-DYNAMIC_KEY = "recharge_sud__irve_dynamique"
+STATIC_FORMAT = "irve_statique"
 
 STATIC_HEADER = (
     "nom_amenageur,siren_amenageur,contact_amenageur,nom_operateur,contact_operateur,telephone_operateur,"
@@ -53,10 +52,23 @@ class ChargePoints:
     utc_form: np.ndarray  # this PDC's firmware writes "+0000" timestamps
 
 
-def _static(ctx: Context) -> tuple[str, ChargePoints]:
-    region, rng = ctx.region, ctx.rng("irve", "static")
+def operator_code(partner_id: str) -> str:
+    """Three letters for the operator's roaming ids (FR + code + P/E + number): the initials of
+    the partner id's words, then its consonants."""
+    words = partner_id.split("-")
+    letters = "".join(w[0] for w in words if w) + "".join(c for c in partner_id if c.isalpha() and c not in "aeiouy")
+    return letters[:3].upper()
+
+
+def _static(ctx: Context, entry, area: np.ndarray, salt: tuple) -> tuple[str, ChargePoints]:
+    """The operator's stations in the communes of ``area``, more where more people live."""
+    region, rng = ctx.region, ctx.rng("irve", "static", *salt)
+    partner = entry.partner
+    code, name, siren = operator_code(partner.id), partner.name, partner.siren or "912345674"
+    short = name.split(" (")[0]
     target = ctx.scale.charge_points
-    weight = region.population.astype(np.float64) ** 0.8
+    weight = np.zeros(len(region))
+    weight[area] = region.population[area].astype(np.float64) ** 0.8
     rows: list[list[str]] = []
     pdc_ids, power, t2, combo, chademo, ef = [], [], [], [], [], []
     station = 0
@@ -83,7 +95,7 @@ def _static(ctx: Context) -> tuple[str, ChargePoints]:
         for j in range(1, size + 1):
             has_ef = (not dc) and implantation == "Voirie" and rng.random() < 0.5
             has_chademo = kw == 50 and rng.random() < 0.5
-            pdc = f"FRRSDE{station:05d}{j}"
+            pdc = f"FR{code}E{station:05d}{j}"
             pdc_ids.append(pdc)
             power.append(kw)
             t2.append(not dc or kw == 50)
@@ -92,11 +104,11 @@ def _static(ctx: Context) -> tuple[str, ChargePoints]:
             ef.append(has_ef)
             b = lambda v: true if v else false  # noqa: E731
             rows.append([
-                "Recharge Sud SAS", "912345674", "contact@recharge-sud.example", "Recharge Sud Exploitation",
-                "exploitation@recharge-sud.example", "0467000000", "Recharge Sud",
-                f"FRRSDP{station:05d}", f"RS-{region.code[c]}-{station:03d}", f"{region.name[c]} - {place}",
+                short, siren, f"contact@{partner.id}.example", f"{short} Exploitation",
+                f"exploitation@{partner.id}.example", "0467000000", short,
+                f"FR{code}P{station:05d}", f"{code}-{region.code[c]}-{station:03d}", f"{region.name[c]} - {place}",
                 implantation, address, region.code[c], f"[{lon[0]:.6f}{space}{lat[0]:.6f}]", str(declared),
-                pdc, f"RS-{station:05d}-{j}", f"{kw:g}",
+                pdc, f"{code}-{station:05d}-{j}", f"{kw:g}",
                 b(has_ef), b(t2[-1]), b(dc), b(has_chademo), false,
                 b(implantation == "Parking public" and kw < 22), true, b(card), true,
                 "0,59 €/kWh" if dc else "0,35 €/kWh", "Accès libre", b(bookable),
@@ -114,9 +126,9 @@ def _static(ctx: Context) -> tuple[str, ChargePoints]:
     return text, points
 
 
-def _day_events(ctx: Context, cp: ChargePoints, day) -> str:
+def _day_events(ctx: Context, cp: ChargePoints, day, salt: tuple) -> str:
     """Status changes of every PDC over one local day, in time order."""
-    rng = ctx.rng("irve", day.isoformat())
+    rng = ctx.rng("irve", day.isoformat(), *salt)
     n, k = cp.pdc.size, 14
     start = local_midnight(day)
     length = local_midnight(day + timedelta(days=1)) - start
@@ -171,15 +183,19 @@ def _day_events(ctx: Context, cp: ChargePoints, day) -> str:
 
 
 def generate(ctx: Context) -> list[GeneratedFile]:
+    """Each operator's inventory (the static file) and the status feeds linked to it."""
     if ctx.scale.charge_points <= 0:
         return []
-    text, points = _static(ctx)
-    path = ctx.remote_path(STATIC_KEY)
-    w.write_csv(path, text)
-    files = [ctx.record(STATIC_KEY, path, 1, "",
-                           delivery_time(ctx.scale.start - timedelta(days=1), minutes=15))]
-    for day in ctx.scale.day_list:
-        path = ctx.remote_path(DYNAMIC_KEY, period=f"{day:%Y%m%d}")
-        w.write_csv(path, _day_events(ctx, points, day), compress=True)
-        files.append(ctx.record(DYNAMIC_KEY, path, 1, "", delivery_time(day, minutes=1)))
+    files = []
+    for n, entry in enumerate(ctx.of_format(STATIC_FORMAT)):
+        salt = () if n == 0 else (entry.partner.id,)     # another operator, other stations
+        text, points = _static(ctx, entry, ctx.region.area_of(entry.partner)[0], salt)
+        path = ctx.path(entry, f"irve_statique_{ctx.scale.start:%Y%m%d}.csv")
+        w.write_csv(path, text)
+        files.append(ctx.record(entry.key, path, 1, "", delivery_time(ctx.scale.start - timedelta(days=1), minutes=15)))
+        for dynamic in ctx.linking(entry, "inventory"):
+            for day in ctx.scale.day_list:
+                path = ctx.path(dynamic, f"irve_dynamique_{day:%Y%m%d}.csv.gz", period=f"{day:%Y%m%d}")
+                w.write_csv(path, _day_events(ctx, points, day, salt), compress=True)
+                files.append(ctx.record(dynamic.key, path, 1, "", delivery_time(day, minutes=1)))
     return files

@@ -1,6 +1,8 @@
-"""Public-lighting inventory (light points grouped into cabinets) and its two deliveries:
-the Hérault syndicate's export (EclExt codes, UTF-8 BOM) and Beaucaire's GIS export
-(Windows-1252, French labels); both ``;`` with a decimal comma."""
+"""Public-lighting inventory (light points grouped into cabinets) and one delivery per inventory
+dataset of the registry. A commune partner (its SIREN is a commune's) owns its commune's points and
+exports them from its GIS with French labels (the demo's Beaucaire: Windows-1252); another owner
+(a syndicate: its départements; an EPCI: its communes) exports EclExt codes (the demo's Hérault
+Énergies: UTF-8 BOM); both ``;`` with a decimal comma."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ import numpy as np
 
 from territoire_hub.sources.demo import writer as w
 from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, delivery_time
-from territoire_hub.sources.demo.region import BEAUCAIRE, scatter, to_lambert93, town_radius_m
+from territoire_hub.sources.demo.region import scatter, to_lambert93, town_radius_m
 
-SYNDICATE, COMMUNE = "herault-energies", "ville-beaucaire"
-KEYS = {SYNDICATE: "herault_energies__points_lumineux", COMMUNE: "ville_beaucaire__points_lumineux"}
-BEAUCAIRE_SHARE = 0.15
+FORMAT = "eclairage_points_lumineux"
+SYNDICATE, COMMUNE = "syndicate", "commune"   # the two export styles
+COMMUNE_SHARE = 0.15       # of all points, for each commune partner's own inventory
 POINTS_PER_CABINET = 35
+_SPECIFIC = {"commune": 0, "epci": 1, "departements": 2, "territory": 3}
 
 HEADER = ["idPointLumineux", "insee", "idArmoire", "X", "Y", "typeSource", "puissance", "fluxSource",
           "TemperatureCouleur", "hauteurFeu", "support", "eclairageAdaptatif", "fabricant", "model",
@@ -49,9 +52,31 @@ MAKERS = {
 LOCAL_MAKERS = {"Société Électrique du Gard": ["Arène", "Camargue"], "Éclairage Méridional": ["Cévennes"]}
 
 
+def style(entry) -> str:
+    """How an owner writes its inventory: a commune's GIS (French labels) or EclExt codes."""
+    return COMMUNE if entry.partner.kind.value == "commune" else SYNDICATE
+
+
+def id_prefix(entry, commune_name: str) -> str:
+    """Point-id prefix: the commune's consonants (Beaucaire → BCR), or the partner's initials
+    (herault-energies → HE)."""
+    if style(entry) == COMMUNE:
+        consonants = [c for c in commune_name.upper() if c.isalpha() and c not in "AEIOUYÉÈÊÀÂÎÔÛ"]
+        return "".join(consonants[:3])
+    return "".join(word[0] for word in entry.partner.id.split("-")).upper()
+
+
+def encoding_of(entry) -> tuple[str, bool]:
+    """(encoding, BOM) of the dataset's files as the registry declares them."""
+    declared = entry.encodings[0].lower()
+    if declared in ("utf-8-sig", "utf-8", "utf8"):
+        return "utf-8", declared == "utf-8-sig" or entry.dataset.encoding is None
+    return declared, False
+
+
 @dataclass(frozen=True)
 class Inventory:
-    owner: np.ndarray
+    owner: np.ndarray   # the inventory dataset key
     point: np.ndarray
     commune: np.ndarray  # index into the region
     cabinet: np.ndarray  # "" when the point is not attached to a known cabinet
@@ -72,6 +97,9 @@ class Inventory:
     def of(self, owner: str) -> np.ndarray:
         return np.flatnonzero(self.owner == owner)
 
+    def of_any(self, owners) -> np.ndarray:
+        return np.flatnonzero(np.isin(self.owner, [o.key for o in owners]))
+
 
 def _allocate(total: int, weight: np.ndarray) -> np.ndarray:
     """Split ``total`` proportionally to ``weight`` (largest remainders), deterministic."""
@@ -84,34 +112,50 @@ def _allocate(total: int, weight: np.ndarray) -> np.ndarray:
     return counts
 
 
+def owners_of_communes(ctx: Context) -> tuple[np.ndarray, dict]:
+    """For each commune of the region, the inventory dataset that owns its points ("" for none):
+    the most specific owner covering it (its commune's own partner, then an EPCI's, then a
+    syndicate's départements, then a partner without area)."""
+    region = ctx.region
+    owner = np.full(len(region), "", dtype=object)
+    rank = np.full(len(region), 99)
+    entries = {e.key: e for e in ctx.of_format(FORMAT)}
+    for entry in entries.values():
+        area, how = region.area_of(entry.partner)
+        better = area[_SPECIFIC[how] < rank[area]]
+        owner[better], rank[better] = entry.key, _SPECIFIC[how]
+    return owner, entries
+
+
 def build_inventory(ctx: Context) -> Inventory:
     region, rng = ctx.region, ctx.rng("lighting", "inventory")
     total = ctx.scale.lamp_points
-    beaucaire = region.index_of(BEAUCAIRE)
-    n_bcr = int(round(total * BEAUCAIRE_SHARE)) if beaucaire is not None else 0
-    herault = region.where(region.dep == "34")
+    owner_of, entries = owners_of_communes(ctx)
+    own_commune = np.array([bool(o) and style(entries[o]) == COMMUNE for o in owner_of])
     counts = np.zeros(len(region), dtype=np.int64)
-    counts[herault] = _allocate(total - n_bcr, region.population[herault].astype(np.float64) ** 0.75)
-    if beaucaire is not None:
-        counts[beaucaire] = n_bcr
+    n_own = int(round(total * COMMUNE_SHARE))
+    counts[own_commune] = n_own
+    shared = np.flatnonzero((owner_of != "") & ~own_commune)
+    counts[shared] = _allocate(total - n_own * int(own_commune.sum()), region.population[shared].astype(np.float64) ** 0.75)
     commune = np.repeat(np.arange(len(region)), counts)
     n = commune.size
-    owner = np.where(region.code[commune] == BEAUCAIRE, COMMUNE, SYNDICATE)
+    owner = owner_of[commune].astype(str)
     lat, lon = scatter(rng, region.lat[commune], region.lon[commune], town_radius_m(region.population[commune]) * 0.6)
 
     ids, cabinets = np.empty(n, dtype=object), np.empty(n, dtype=object)
     for c in np.flatnonzero(counts):  # per commune: number the points, group them by nearest cabinet
         members = np.flatnonzero(commune == c)
-        code = region.code[c]
+        code, entry = region.code[c], entries[owner_of[c]]
+        prefix = id_prefix(entry, region.name[c])
         n_cab = max(1, int(np.ceil(members.size / POINTS_PER_CABINET)))
         clat, clon = scatter(rng, np.full(n_cab, region.lat[c]), np.full(n_cab, region.lon[c]),
                              town_radius_m(region.population[c]) * 0.5)
         nearest = np.argmin(np.hypot(lat[members, None] - clat[None, :], lon[members, None] - clon[None, :]), axis=1)
-        if code == BEAUCAIRE:
-            ids[members] = [f"BCR-{k:05d}" for k in range(1, members.size + 1)]
-            cabinets[members] = [f"BCR-ARM-{k + 1:03d}" for k in nearest]
+        if style(entry) == COMMUNE:
+            ids[members] = [f"{prefix}-{k:05d}" for k in range(1, members.size + 1)]
+            cabinets[members] = [f"{prefix}-ARM-{k + 1:03d}" for k in nearest]
         else:
-            ids[members] = [f"HE-{code}-{k:05d}" for k in range(1, members.size + 1)]
+            ids[members] = [f"{prefix}-{code}-{k:05d}" for k in range(1, members.size + 1)]
             cabinets[members] = [f"ARM-{code}-{k + 1:03d}" for k in nearest]
     cabinets[rng.random(n) < 0.01] = ""
 
@@ -134,7 +178,7 @@ def build_inventory(ctx: Context) -> Inventory:
     makers = list(MAKERS) + ["INCONNU"]
     maker_p = np.array([1.0] * len(MAKERS) + [1.4]) / (len(MAKERS) + 1.4)
     maker = np.asarray(makers, dtype=object)[rng.choice(len(makers), size=n, p=maker_p)]
-    local = (owner == COMMUNE) & (rng.random(n) < 0.35)
+    local = np.array([style(entries[o]) == COMMUNE for o in owner], dtype=bool) & (rng.random(n) < 0.35)
     maker[local] = np.asarray(list(LOCAL_MAKERS), dtype=object)[rng.integers(0, len(LOCAL_MAKERS), local.sum())]
     catalogue = {**MAKERS, **LOCAL_MAKERS, "INCONNU": ["INCONNU"]}
     pick = rng.random(n)
@@ -149,8 +193,8 @@ def build_inventory(ctx: Context) -> Inventory:
                      night_cut)
 
 
-def _text(ctx: Context, inv: Inventory, owner: str) -> str:
-    sel = inv.of(owner)
+def _text(ctx: Context, inv: Inventory, entry) -> str:
+    sel, labels = inv.of(entry.key), style(entry)
     x, y = to_lambert93(inv.lat[sel], inv.lon[sel])
     power = inv.power[sel]
     whole = power == np.round(power)
@@ -162,7 +206,7 @@ def _text(ctx: Context, inv: Inventory, owner: str) -> str:
         w.pick(TYPE_CODES, inv.kind[sel]),
         np.where(whole, w.integer(power), w.fixed(power, 1, comma=True)).astype(w.STR),
         w.integer(inv.flux[sel]), w.integer(inv.colour[sel]), w.fixed(inv.height[sel], 1, comma=True),
-        w.pick(SUPPORT_LABELS[owner], inv.support[sel]), w.pick(ADAPTIVE_LABELS[owner], adaptive),
+        w.pick(SUPPORT_LABELS[labels], inv.support[sel]), w.pick(ADAPTIVE_LABELS[labels], adaptive),
         w.quote_needed(inv.maker[sel], ";"), w.quote_needed(inv.model[sel], ";"),
         w.blank(np.datetime_as_string(installed).astype(w.STR), np.isnat(installed)),
     ]
@@ -174,10 +218,11 @@ def generate(ctx: Context, inv: Inventory) -> list[GeneratedFile]:
     files = []
     stamp = f"{ctx.scale.start:%Y%m%d}"
     delivered = delivery_time(ctx.scale.start - timedelta(days=1), minutes=5)
-    for owner, encoding, bom in ((SYNDICATE, "utf-8", True), (COMMUNE, "cp1252", False)):
-        if inv.of(owner).size == 0:
+    for entry in ctx.of_format(FORMAT):
+        if inv.of(entry.key).size == 0:
             continue
-        path = ctx.inbox_path(KEYS[owner], f"points_lumineux_{stamp}.csv")
-        w.write_csv(path, _text(ctx, inv, owner), encoding=encoding, bom=bom)
-        files.append(ctx.record(KEYS[owner], path, 1, "", delivered))
+        encoding, bom = encoding_of(entry)
+        path = ctx.path(entry, f"points_lumineux_{stamp}.csv")
+        w.write_csv(path, _text(ctx, inv, entry), encoding=encoding, bom=bom)
+        files.append(ctx.record(entry.key, path, 1, "", delivered))
     return files

@@ -1,5 +1,6 @@
-"""Lighting operations: the syndicate's daily cabinet meter readings and the failure tickets
-(GMAO exports with naive local times) of the syndicate and of Beaucaire, one file per month."""
+"""Lighting operations: the daily cabinet meter readings and the failure tickets (GMAO exports with
+naive local times), one file per month, of each dataset of the registry, on the points of the
+inventory it is linked to (the demo: the syndicate's readings and tickets, Beaucaire's tickets)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ import numpy as np
 
 from territoire_hub.sources.demo import writer as w
 from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, delivery_time
-from territoire_hub.sources.demo.lighting import COMMUNE, SYNDICATE, TYPE_CODES, Inventory
+from territoire_hub.sources.demo.lighting import COMMUNE, SYNDICATE, TYPE_CODES, Inventory, encoding_of, style
 from territoire_hub.sources.demo.paris_time import DAY, dst_change_days, epoch, local_midnight, naive_local
 from territoire_hub.sources.demo.sun import day_length_hours
 
-READINGS_KEY = "herault_energies__releves_armoires"
-TICKETS_KEYS = {SYNDICATE: "herault_energies__tickets_pannes", COMMUNE: "ville_beaucaire__tickets_pannes"}
+READINGS_FORMAT, TICKETS_FORMAT = "eclairage_releves_armoire", "eclairage_tickets"
 READINGS_HEADER = ["id_armoire", "code_insee", "date_releve", "index_kwh"]
 TICKETS_HEADER = ["numero_ticket", "code_insee", "id_point_lumineux", "date_signalement", "date_resolution",
                   "type_panne", "canal"]
@@ -45,10 +45,10 @@ def _month_days(ctx: Context, year: int, month: int) -> list[date]:
     return [d for d in ctx.scale.day_list if (d.year, d.month) == (year, month)]
 
 
-def readings(ctx: Context, inv: Inventory) -> list[GeneratedFile]:
+def readings(ctx: Context, inv: Inventory, entry) -> list[GeneratedFile]:
     """Cumulative index per cabinet at the end of each local day, consistent with lamp power and
     the night length (minus the night cut and LED dimming)."""
-    sel = inv.of(SYNDICATE)
+    sel = inv.of_any(ctx.linked(entry, "inventory"))
     sel = sel[inv.cabinet[sel] != ""]
     if sel.size == 0:
         return []
@@ -80,10 +80,10 @@ def readings(ctx: Context, inv: Inventory) -> list[GeneratedFile]:
         c, t = np.nonzero(present[:, cols])
         t = cols[t]
         cells = [cabinets[c], ctx.region.code[commune[c]], dates[t], w.integer(np.floor(index[c, t]))]
-        path = ctx.inbox_path(READINGS_KEY, f"releves_armoires_{year}{month:02d}.csv")
+        path = ctx.path(entry, f"releves_armoires_{year}{month:02d}.csv", period=f"{year}{month:02d}")
         w.write_csv(path, w.render(READINGS_HEADER, w.join_rows(cells, ";"), ";"), bom=True)
         last = _month_days(ctx, year, month)[-1]
-        files.append(ctx.record(READINGS_KEY, path, 1, "", delivery_time(last, minutes=50)))
+        files.append(ctx.record(entry.key, path, 1, "", delivery_time(last, minutes=50)))
     return files
 
 
@@ -101,22 +101,24 @@ def _shift_out_of_dst_hour(wall: np.ndarray, change_days: set[date]) -> np.ndarr
     return np.where(bad, wall + 3600, wall)
 
 
-def tickets(ctx: Context, inv: Inventory, owner: str) -> list[GeneratedFile]:
-    points = inv.of(owner)
+def tickets(ctx: Context, inv: Inventory, entry) -> list[GeneratedFile]:
+    inventories = ctx.linked(entry, "inventory")
+    points = inv.of_any(inventories)
     if points.size == 0:
         return []
-    key = TICKETS_KEYS[owner]
+    owner = style(inventories[0])
+    key = entry.key
     weight = np.array([FAILURE_WEIGHT.get(t, 1.0) for t in TYPE_CODES])[inv.kind[points]]
     change_days = dst_change_days(ctx.scale.start, ctx.scale.end)
     horizon = epoch(ctx.scale.end) + DAY  # naive local end of the demo period
-    encoding, bom = ("cp1252", False) if owner == COMMUNE else ("utf-8", True)
+    encoding, bom = encoding_of(entry)
     labels = [f[0][owner] for f in FAILURES]
     share = np.array([f[1] for f in FAILURES])
     median_h = np.array([f[2] for f in FAILURES], dtype=np.float64)
     channels, channel_p = CHANNELS[owner]
     files = []
     for year, month in ctx.scale.months:
-        rng = ctx.rng("tickets", owner, year, month)
+        rng = ctx.rng("tickets", entry.partner.id, year, month)
         days = _month_days(ctx, year, month)
         n = int(rng.poisson(points.size * FAILURES_PER_POINT_MONTH * len(days) / 30.4))
         if n == 0:
@@ -132,18 +134,24 @@ def tickets(ctx: Context, inv: Inventory, owner: str) -> list[GeneratedFile]:
         open_ = solved >= horizon
         code = ctx.region.code[inv.commune[point]]
         ids = inv.point[point].astype(w.STR)
-        prefix = f"HE-{year}{month:02d}-" if owner == SYNDICATE else f"BCR-{year % 100:02d}{month:02d}-"
+        stem = inv.point[point[0]].split("-")[0]     # the owner's id prefix: HE, BCR…
+        prefix = f"{stem}-{year}{month:02d}-" if owner == SYNDICATE else f"{stem}-{year % 100:02d}{month:02d}-"
         cells = [
             np.strings.add(prefix, np.strings.zfill(np.arange(1, n + 1).astype(w.STR), 4)),
             code, w.blank(ids, rng.random(n) < 0.05),
             naive_local(reported), w.blank(naive_local(solved), open_),
             w.pick(labels, kind), w.pick(channels, rng.choice(len(channels), size=n, p=channel_p)),
         ]
-        path = ctx.inbox_path(key, f"tickets_pannes_{year}{month:02d}.csv")
+        path = ctx.path(entry, f"tickets_pannes_{year}{month:02d}.csv", period=f"{year}{month:02d}")
         w.write_csv(path, w.render(TICKETS_HEADER, w.join_rows(cells, ";"), ";"), encoding=encoding, bom=bom)
         files.append(ctx.record(key, path, 1, "", delivery_time(days[-1], minutes=55)))
     return files
 
 
 def generate(ctx: Context, inv: Inventory) -> list[GeneratedFile]:
-    return readings(ctx, inv) + tickets(ctx, inv, SYNDICATE) + tickets(ctx, inv, COMMUNE)
+    files = []
+    for entry in ctx.of_format(READINGS_FORMAT):
+        files += readings(ctx, inv, entry)
+    for entry in ctx.of_format(TICKETS_FORMAT):
+        files += tickets(ctx, inv, entry)
+    return files

@@ -1,4 +1,5 @@
-"""Métropole lamp sensors: on/off state and power every 10 minutes, one file per local day.
+"""Lamp sensors (the demo's métropole): on/off state and power every 10 minutes, one file per
+local day, on points of the inventory the registry links the sensor dataset to.
 
 Lamps follow dusk and dawn (a photocell threshold a little below the horizon), some
 communes switch off from 01:00 to 05:00, dimmable LEDs drop to half power late at night,
@@ -11,19 +12,27 @@ import numpy as np
 
 from territoire_hub.sources.demo import writer as w
 from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, delivery_time
-from territoire_hub.sources.demo.lighting import SYNDICATE, TYPE_CODES, Inventory
+from territoire_hub.sources.demo.lighting import TYPE_CODES, Inventory
 from territoire_hub.sources.demo.paris_time import day_grid, iso_local, local_wall
-from territoire_hub.sources.demo.region import METROPOLE
 from territoire_hub.sources.demo.sun import elevation
 
-KEY = "montpellier_metropole__capteurs_eclairage"
+FORMAT = "eclairage_capteurs"
 HEADER = ["id_capteur", "id_point_lumineux", "horodatage", "etat", "puissance_w"]
 STEP = 600
 LED = TYPE_CODES.index("LED")
 
 
 def generate(ctx: Context, inv: Inventory) -> list[GeneratedFile]:
-    pool = np.flatnonzero((inv.owner == SYNDICATE) & (ctx.region.epci[inv.commune] == METROPOLE))
+    files = []
+    for entry in ctx.of_format(FORMAT):
+        files += _generate(ctx, inv, entry)
+    return files
+
+
+def _generate(ctx: Context, inv: Inventory, entry) -> list[GeneratedFile]:
+    """Sensors on points of the linked inventory inside the sensor partner's area."""
+    area, _ = ctx.region.area_of(entry.partner)
+    pool = np.intersect1d(inv.of_any(ctx.linked(entry, "inventory")), np.flatnonzero(np.isin(inv.commune, area)))
     n = min(ctx.scale.lamp_sensors, pool.size)
     if n <= 0:
         return []
@@ -57,7 +66,7 @@ def generate(ctx: Context, inv: Inventory) -> list[GeneratedFile]:
                  np.where(on[s, t], "on", "off").astype(w.STR), w.fixed(watts[s, t], 1, missing=~on[s, t])]
         text = w.render(HEADER, w.join_rows(cells, ";"), ";")
         gz = day.toordinal() % 5 == 0  # some days arrive compressed
-        path = ctx.inbox_path(KEY, f"capteurs_eclairage_{day:%Y%m%d}.csv" + (".gz" if gz else ""))
+        path = ctx.path(entry, f"capteurs_eclairage_{day:%Y%m%d}.csv" + (".gz" if gz else ""), period=f"{day:%Y%m%d}")
         w.write_csv(path, text, compress=gz)
-        files.append(ctx.record(KEY, path, 1, "", delivery_time(day, minutes=40)))
+        files.append(ctx.record(entry.key, path, 1, "", delivery_time(day, minutes=40)))
     return files

@@ -8,18 +8,16 @@ import duckdb
 import numpy as np
 
 from territoire_hub.cog import load_reference
-from territoire_hub.registry import Registry
+from territoire_hub.registry import Partner, Registry
 from territoire_hub.registry_tables import write_registry
 from territoire_hub.territory import resolve
 
-METROPOLE = "243400017"  # Montpellier Méditerranée Métropole: traffic counters and lamp sensors
-BEAUCAIRE = "30032"
 
 _COMMUNES_SQL = """
 SELECT c.code_commune, c.nom_commune, c.code_epci, e.nom_epci, e.type_epci,
        c.code_departement, d.nom_departement, c.code_region, r.nom_region,
        coalesce(c.population, 0) AS population, coalesce(c.codes_postaux, '') AS codes_postaux,
-       c.latitude, c.longitude
+       c.latitude, c.longitude, coalesce(c.siren, '') AS siren
 FROM ref.communes AS c
 LEFT JOIN ref.epci AS e USING (code_epci)
 JOIN ref.departements AS d ON d.code_departement = c.code_departement
@@ -47,6 +45,7 @@ class Region:
     postal: np.ndarray  # first postal code
     lat: np.ndarray
     lon: np.ndarray
+    siren: np.ndarray   # the commune's own SIREN (a commune partner is found by it)
 
     def __len__(self) -> int:
         return len(self.code)
@@ -58,6 +57,17 @@ class Region:
     def index_of(self, code: str) -> int | None:
         hits = np.flatnonzero(self.code == code)
         return int(hits[0]) if hits.size else None
+
+    def area_of(self, partner: Partner) -> tuple[np.ndarray, str]:
+        """The communes a partner covers, and how specific that is: its own commune (its SIREN is
+        a commune's), its EPCI's communes (its SIREN is an EPCI's), its départements, or all."""
+        if partner.siren and np.any(self.siren == partner.siren):
+            return np.flatnonzero(self.siren == partner.siren), "commune"
+        if partner.siren and np.any(self.epci.astype(str) == partner.siren):
+            return np.flatnonzero(self.epci.astype(str) == partner.siren), "epci"
+        if partner.departements:
+            return np.flatnonzero(np.isin(self.dep, partner.departements)), "departements"
+        return np.arange(len(self)), "territory"
 
 
 def load_region(registry: Registry, limit: int | None = None) -> Region:
@@ -89,7 +99,7 @@ def load_region(registry: Registry, limit: int | None = None) -> Region:
         dep=np.array(cols[5]), dep_name=np.array(cols[6]), reg=np.array(cols[7]), reg_name=np.array(cols[8]),
         population=np.array(cols[9], dtype=np.int64),
         postal=np.array([p.split()[0] if p else "" for p in cols[10]]),
-        lat=lat, lon=lon,
+        lat=lat, lon=lon, siren=np.array(cols[13]),
     )
     if limit is None or limit >= len(region):
         return region

@@ -1,5 +1,6 @@
-"""Montpellier métropole road counters: the site list (national comptage-mobilités layout) and
-one hourly file per local day in the Paris permanent-counter layout (``;``, UTF-8 with BOM)."""
+"""Road counters of each partner delivering hourly counts (the demo's Montpellier métropole): the
+site list (national comptage-mobilités layout) linked to the counts, and one hourly file per local
+day in the Paris permanent-counter layout (``;``, UTF-8 with BOM)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from territoire_hub.sources.demo.calendar_fr import day_kind
 from territoire_hub.sources.demo.climate import RegionalWeather
 from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, delivery_time
 from territoire_hub.sources.demo.paris_time import day_grid, dst_change_days, iso_local, local_wall
-from territoire_hub.sources.demo.region import METROPOLE, scatter, town_radius_m
+from territoire_hub.sources.demo.region import scatter, town_radius_m
 
-SITES_KEY = "montpellier_metropole__compteurs_routiers"
-KEY = "montpellier_metropole__comptages_routiers"
+FORMAT, SITES_FORMAT = "comptage_routier_horaire", "comptage_mobilites_site"
 
 HEADER = [
     "Identifiant arc", "Libelle", "Date et heure de comptage", "Débit horaire", "Taux d'occupation",
@@ -65,9 +65,9 @@ class Counters:
     suffix: np.ndarray  # ";node…;Ouvert;dates;geo_point_2d;geo_shape"
 
 
-def place_counters(ctx: Context) -> Counters | None:
+def place_counters(ctx: Context, pool: np.ndarray) -> Counters | None:
+    """Counters in the communes of ``pool`` (the counting partner's area), more where more people live."""
     region, n = ctx.region, ctx.scale.counters
-    pool = region.where(region.epci == METROPOLE)
     if n <= 0 or pool.size == 0:
         return None
     rng = ctx.rng("traffic", "counters")
@@ -160,16 +160,16 @@ def render_day(counters: Counters, counts: DayCounts, duplicates: np.ndarray | N
     return w.render(HEADER, row, ";")
 
 
-def _site_file(ctx: Context, counters: Counters) -> GeneratedFile:
+def _site_file(ctx: Context, sites, counters: Counters) -> GeneratedFile:
     cells = [
         counters.arc.astype(str), "", w.quoted(counters.label), ctx.region.code[counters.commune],
         w.fixed(counters.lon, 7), w.fixed(counters.lat, 7), "", "",
     ]
     rows = w.join_rows(cells, ",")
-    path = ctx.inbox_path(SITES_KEY, f"compteurs_routiers_{ctx.scale.start:%Y%m%d}.csv")
+    path = ctx.path(sites, f"compteurs_routiers_{ctx.scale.start:%Y%m%d}.csv")
     w.write_csv(path, w.render(SITE_HEADER, rows, ","))
     delivered = delivery_time(ctx.scale.start - timedelta(days=1))
-    return ctx.record(SITES_KEY, path, 1, "", delivered)
+    return ctx.record(sites.key, path, 1, "", delivered)
 
 
 def special_days(ctx: Context) -> tuple[date | None, date | None]:
@@ -185,10 +185,22 @@ def special_days(ctx: Context) -> tuple[date | None, date | None]:
 
 
 def generate(ctx: Context, climate: RegionalWeather) -> list[GeneratedFile]:
-    counters = place_counters(ctx)
+    files = []
+    for entry in ctx.of_format(FORMAT):
+        files += _generate(ctx, climate, entry)
+    return files
+
+
+def _generate(ctx: Context, climate: RegionalWeather, entry) -> list[GeneratedFile]:
+    area, how = ctx.region.area_of(entry.partner)
+    if how == "territory":   # a partner with no area of its own counts in the most populous EPCI
+        epci = ctx.region.epci
+        biggest = max(set(epci.astype(str)), key=lambda e: ctx.region.population[epci.astype(str) == e].sum())
+        area = np.flatnonzero(epci.astype(str) == biggest)
+    counters = place_counters(ctx, area)
     if counters is None:
         return []
-    files = [_site_file(ctx, counters)]
+    files = [_site_file(ctx, sites, counters) for sites in ctx.linked(entry, "sites")]
     corrected, late = special_days(ctx)
     for day in ctx.scale.day_list:
         counts = simulate_day(ctx, counters, day, climate.rainy(day))
@@ -196,16 +208,16 @@ def generate(ctx: Context, climate: RegionalWeather) -> list[GeneratedFile]:
         dups = None
         if day.toordinal() % 4 == 1:  # the portal export sometimes repeats a few rows
             dups = np.sort(rng.choice(counts.flow.size, size=min(3, counts.flow.size), replace=False))
-        path = ctx.inbox_path(KEY, f"comptages_routiers_{day:%Y%m%d}.csv")
+        path = ctx.path(entry, f"comptages_routiers_{day:%Y%m%d}.csv", period=f"{day:%Y%m%d}")
         w.write_csv(path, render_day(counters, counts, dups), bom=True)
         wave, note = (2, "late") if day == late else (1, "")
-        files.append(ctx.record(KEY, path, wave, note, delivery_time(day, minutes=30)))
+        files.append(ctx.record(entry.key, path, wave, note, delivery_time(day, minutes=30)))
         if day == corrected:
-            files.append(_corrected(ctx, counters, counts, day, rng))
+            files.append(_corrected(ctx, entry, counters, counts, day, rng))
     return files
 
 
-def _corrected(ctx: Context, counters: Counters, counts: DayCounts, day: date, rng) -> GeneratedFile:
+def _corrected(ctx: Context, entry, counters: Counters, counts: DayCounts, day: date, rng) -> GeneratedFile:
     """The same day re-sent: two arcs' gaps filled from the recovered log and their flows revised."""
     n_c = counts.flow.shape[0]
     fixed = rng.choice(n_c, size=min(2, n_c), replace=False)
@@ -215,6 +227,6 @@ def _corrected(ctx: Context, counters: Counters, counts: DayCounts, day: date, r
     unknown[fixed] = False
     flow_missing[fixed] = False
     revised = DayCounts(counts.utc, flow, counts.occupancy, unknown, flow_missing)
-    path = ctx.inbox_path(KEY, f"comptages_routiers_{day:%Y%m%d}_rectificatif.csv")
+    path = ctx.path(entry, f"comptages_routiers_{day:%Y%m%d}_rectificatif.csv", period=f"{day:%Y%m%d}")
     w.write_csv(path, render_day(counters, revised), bom=True)
-    return ctx.record(KEY, path, 2, "corrected")
+    return ctx.record(entry.key, path, 2, "corrected")

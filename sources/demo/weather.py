@@ -15,7 +15,7 @@ from territoire_hub.sources.demo.deliveries import Context, GeneratedFile, deliv
 from territoire_hub.sources.demo.paris_time import epoch
 from territoire_hub.sources.demo.sun import elevation
 
-KEY = "meteo_france__observations_horaires"
+FORMAT = "meteo_france_horaire"
 
 HOURLY_HEADER = (
     "NUM_POSTE;NOM_USUEL;LAT;LON;ALTI;AAAAMMJJHH;RR1;QRR1;DRR1;QDRR1;FF;QFF;DD;QDD;FXY;QFXY;DXY;"
@@ -52,14 +52,30 @@ def station_name(commune: str) -> str:
     return ascii_.upper().replace("'", " ")
 
 
-def place_stations(ctx: Context) -> Stations:
-    """Split the stations over départements 34 and 30, spread out (farthest-point choice)."""
+def station_departements(ctx: Context, entry) -> list[str]:
+    """The départements a dataset's files are split by: those of its URL template, else the
+    territory's, the one with most communes first."""
+    transport = entry.dataset.transport
+    declared = [d for d in getattr(transport, "departements", []) if np.any(ctx.region.dep == d)]
+    if declared:
+        return declared
+    deps, counts = np.unique(ctx.region.dep, return_counts=True)
+    return [str(d) for d in deps[np.lexsort((deps, -counts))]]
+
+
+def place_stations(ctx: Context, departements: list[str]) -> Stations:
+    """Split the stations over the départements (the first gets n − n//3 when there are two, as the
+    demo's Hérault and Gard; more départements share them pro rata to their communes), each set
+    spread out (farthest-point choice)."""
     region, n = ctx.region, ctx.scale.stations
     rng = ctx.rng("weather", "stations")
-    has_gard = bool(np.any(region.dep == "30"))
-    n30 = n // 3 if has_gard and n > 1 else 0
+    if len(departements) == 2 and n > 1:
+        counts = [n - n // 3, n // 3]
+    else:
+        weight = np.array([np.sum(region.dep == d) for d in departements], dtype=np.float64)
+        counts = list(np.maximum(_largest_remainders(n, weight), 1 if n >= len(departements) else 0))
     picks: list[tuple[int, int]] = []  # (commune index, rank)
-    for dep, count in (("34", n - n30), ("30", n30)):
+    for dep, count in zip(departements, counts):
         pool = region.where(region.dep == dep)
         if count == 0 or pool.size == 0:
             continue
@@ -76,6 +92,13 @@ def place_stations(ctx: Context) -> Stations:
     lat, lon = region.lat[idx] + rng.normal(0, 0.01, idx.size), region.lon[idx] + rng.normal(0, 0.01, idx.size)
     alti = np.rint(rng.uniform(2, 80, idx.size)).astype(np.int64)
     return Stations(num, names, region.dep[idx], lat, lon, alti)
+
+
+def _largest_remainders(total: int, weight: np.ndarray) -> np.ndarray:
+    share = total * weight / weight.sum()
+    counts = np.floor(share).astype(np.int64)
+    counts[np.argsort(-(share - counts), kind="stable")[:total - counts.sum()]] += 1
+    return counts
 
 
 def _diurnal(hour_utc: np.ndarray) -> np.ndarray:
@@ -103,7 +126,10 @@ def simulate(ctx: Context, stations: Stations, climate: RegionalWeather) -> dict
     rainy = climate.rain_mm[day_i] >= 1.0
     north = climate.north_wind[day_i]
 
-    mean_off = rng.normal(0, 0.4, (n_s, 1)) - 0.0065 * stations.alti[:, None]
+    # the regional climate is Montpellier's; a station further north is colder (about 0.6 °C per
+    # degree of latitude, as between Montpellier and Lille), higher up too (lapse rate)
+    mean_off = rng.normal(0, 0.4, (n_s, 1)) - 0.0065 * stations.alti[:, None] \
+        - 0.6 * np.clip(stations.lat[:, None] - 43.6, 0, None)
     range_k = rng.uniform(0.85, 1.15, (n_s, 1))
     t_mean = seasonal_mean(doy)[None, :] + anomaly[None, :] + mean_off
     t_range = seasonal_range(doy)[None, :] * range_k * np.where(rainy, 0.45, np.where(north, 1.15, 1.0))[None, :]
@@ -157,7 +183,15 @@ _DECIMALS = {"RR1": 1, "T": 1, "TN": 1, "TX": 1, "FF": 1}
 def generate(ctx: Context, climate: RegionalWeather) -> list[GeneratedFile]:
     if ctx.scale.stations <= 0:
         return []
-    stations = place_stations(ctx)
+    files = []
+    for entry in ctx.of_format(FORMAT):
+        files += _generate(ctx, climate, entry)
+    return files
+
+
+def _generate(ctx: Context, climate: RegionalWeather, entry) -> list[GeneratedFile]:
+    departements = station_departements(ctx, entry)
+    stations = place_stations(ctx, departements)
     values = simulate(ctx, stations, climate)
     rng = ctx.rng("weather", "gaps")
     n_s, n_h = values["T"].shape
@@ -173,23 +207,24 @@ def generate(ctx: Context, climate: RegionalWeather) -> list[GeneratedFile]:
     stamps = np.strings.replace(np.strings.replace(stamps.astype(w.STR), "-", ""), "T", "")
     # AAAAMMJJHH labels the hour ending at HH: the file of a month holds its stamps
     month_of = np.strings.slice(stamps, 0, 6)
-    padded_file = (ctx.scale.months[min(1, len(ctx.scale.months) - 1)], "34")
+    padded_file = (ctx.scale.months[min(1, len(ctx.scale.months) - 1)], departements[0])
 
     files = []
     for year, month in ctx.scale.months:
         in_month = np.flatnonzero(month_of == f"{year}{month:02d}")
         last_day = min(date(year, month, monthrange(year, month)[1]), ctx.scale.end)
-        for dep in ("34", "30"):
+        for dep in departements:
             which = np.flatnonzero(stations.dep == dep)
             if which.size == 0 or in_month.size == 0:
                 continue
             pad = padded_file == ((year, month), dep)
             rows = _rows(stations, values, which, in_month, stamps, recent,
                          {"T": gap_t, "RR1": gap_rr, "other": gap_other}, pad)
-            path = ctx.remote_path(KEY, departement=dep, period=f"{year}{month:02d}")
+            period = f"{year}{month:02d}"
+            path = ctx.path(entry, f"H_{dep}_{period}.csv.gz", departement=dep, period=period)
             w.write_csv(path, w.render(HOURLY_HEADER, rows, ";"), compress=True)
-            files.append(ctx.record(KEY, path, 1,
-                                       "num_poste_padded" if pad else "", delivery_time(last_day, minutes=10)))
+            files.append(ctx.record(entry.key, path, 1,
+                                    "num_poste_padded" if pad else "", delivery_time(last_day, minutes=10)))
     return files
 
 

@@ -34,7 +34,7 @@ def run_gate(settings: Settings, run_id: str):
     con = connect(settings.warehouse)
     try:
         return {v.mart: v for v in gate_marts(con, QualityContext.for_settings(settings), run_id,
-                                              mart_datasets(settings, registry))}
+                                              mart_datasets(settings, settings.load_registry()))}
     finally:
         con.close()
 

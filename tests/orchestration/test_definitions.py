@@ -53,9 +53,12 @@ def test_dbt_models_are_assets_downstream_of_the_raw_assets(registry):
     territory = graph[dg.AssetKey(["intermediate", "int_territory__communes"])]
     assert dg.AssetKey(["ref", "communes"]) in {d.asset_key for d in territory.deps}
     staging = [spec for key, spec in graph.items() if key.path[0] == "staging"]
-    for spec in staging:  # every staging model reads a raw asset of the registry (lineage is connected)
-        parents = {d.asset_key for d in spec.deps if d.asset_key.path[0] == "raw"}
-        assert parents and parents <= {dg.AssetKey(["raw", k]) for k in registry.datasets}, spec.key
+    for spec in staging:  # every staging model reads the view of its format (one per format) …
+        (view,) = {d.asset_key for d in spec.deps if d.asset_key.path[0] == "formats"}
+        assert spec.key.path[1] == f"stg_{view.path[1]}", spec.key
+        # … which follows the raw assets of every dataset of that format (lineage is connected)
+        assert {d.asset_key for d in graph[view].deps} == {
+            dg.AssetKey(["raw", e.key]) for e in registry.of_format(view.path[1])}, view
     assert {j.name for j in loaded.resolve_all_job_defs()} >= {"daily_job", "refresh_job"}
     # every mart has its blocking publication gate and an approved copy downstream of it
     checks = {key for key in loaded.resolve_asset_graph().asset_check_keys if key.name == "publication_gate"}

@@ -214,3 +214,96 @@ def test_utf8_file_under_a_cp1252_contract_is_refused_not_garbled(settings, regi
     assert "file is UTF-8" in message and "declared cp1252" in message
     assert warehouse.execute('SELECT type_panne, canal FROM raw."ville_beaucaire__tickets_pannes"').fetchone() == (
         "Lanterne cassée", "Téléphone")
+
+
+def test_a_merged_or_arrondissement_code_is_loaded_with_a_warning_naming_its_commune(settings, registry, warehouse):
+    rows = ["T1;74011;PL1;02/01/2024 10:00;;lampe;appli",      # Annecy-le-Vieux, délégué of Annecy
+            "T2;75114;PL2;02/01/2024 11:00;;lampe;appli",      # Paris 14e arrondissement
+            "T3;34172;PL3;02/01/2024 12:00;;lampe;appli",
+            "T4;99999;PL4;02/02/2024 13:00;;lampe;appli"]      # no commune has this code
+    drop(settings, "herault-energies", "tickets_pannes_202401.csv", "\n".join([TICKETS_HEADER, *rows[:3]]) + "\n")
+    report = ingest_dataset(warehouse, settings, registry.dataset(TICKETS))
+    assert (report.loaded, report.quarantined) == (1, [])
+    warned = warehouse.execute("SELECT code, line, value, message FROM landing.issues WHERE severity = 'warning' "
+                               "ORDER BY line").fetchall()
+    assert [(c, line, v) for c, line, v, _ in warned] == [("mapped_insee_code", 2, "74011"), ("mapped_insee_code", 3, "75114")]
+    assert "commune déléguée; counted in the current commune 74010 (Annecy)" in warned[0][3]
+    assert "municipal arrondissement; counted in the current commune 75056 (Paris)" in warned[1][3]
+    # raw keeps what was delivered; staging reads it as the current commune (macro current_commune)
+    assert warehouse.execute(f"SELECT insee FROM {raw(warehouse, TICKETS)} ORDER BY _source_line").fetchall() == [
+        ("74011",), ("75114",), ("34172",)]
+    # an unknown code stays quarantined
+    drop(settings, "herault-energies", "tickets_pannes_202402.csv", "\n".join([TICKETS_HEADER, rows[3]]) + "\n")
+    report = ingest_dataset(warehouse, settings, registry.dataset(TICKETS))
+    assert len(report.quarantined) == 1
+    assert issues(warehouse, "tickets_pannes_202402.csv")[0][:2] == ("unknown_insee_code", 2)
+
+
+def test_charge_points_coded_far_from_their_coordinates_are_flagged_with_both(settings, registry, warehouse, tmp_path):
+    """Real cases of the national consolidated file (../shared/formats/irve): TotalEnergies codes its
+    motorway stations 36210 (Sarzay, Indre) wherever they are; [0, 0] and swapped pairs happen."""
+    from tests.sources.samples import load_file, plain_entry
+
+    header = ",".join(IRVE_STATIC_HEADER.split(","))
+    def row(pdc, code, xy):
+        values = {c: "" for c in header.split(",")}
+        values.update(nom_enseigne="X", id_station_itinerance=f"FRXXXP{pdc}", id_pdc_itinerance=f"FRXXXE{pdc}",
+                      code_insee_commune=code, coordonneesXY=f'"{xy}"', puissance_nominale="50", date_maj="2024-11-26",
+                      prise_type_ef="false", prise_type_2="true", prise_type_combo_ccs="true",
+                      prise_type_chademo="false", nbre_pdc="1")
+        return ",".join(values[c] for c in header.split(","))
+    lines = [header,
+             row("1", "36210", "[6.9958, 43.5995]"),     # Mougins (06), 440 km from Sarzay
+             row("2", "34172", "[3.8767, 43.6108]"),     # Montpellier, agrees
+             row("3", "34172", "[0, 0]"),
+             row("4", "34172", "[43.6108, 3.8767]")]     # [lat, lon]
+    path = tmp_path / "irve.csv"
+    path.write_text("\n".join(lines) + "\n")
+    entry = plain_entry("irve_statique")
+    delivery_id, rows = load_file(warehouse, entry, path)
+    assert rows == 4                       # flagged, not refused: the location rule decides downstream
+    warned = warehouse.execute("SELECT code, line, message FROM landing.issues WHERE delivery_id = ? "
+                               "AND severity = 'warning' ORDER BY line, code", [delivery_id]).fetchall()
+    assert [(c, line) for c, line, _ in warned] == [
+        ("coordinates_far_from_commune", 2), ("coordinates_outside_france", 4), ("coordinates_outside_france", 5)]
+    far = warned[0][2]
+    assert "[lat 43.5995, lon 6.9958]" in far and "from commune 36210 (Sarzay)" in far and "km" in far
+
+
+def test_a_multi_year_file_dates_itself_from_its_content(warehouse, tmp_path):
+    """Météo-France's `…_latest-2023-2024.csv` files span years: with `period: content` a delivery's
+    period is the span of its records, which must fall within the dataset's start…end; two such
+    files do not replace each other whole (a record replaces the one with its key)."""
+    from territoire_hub.formats import load_format
+    from territoire_hub.registry import Dataset, Partner, PartnerDataset
+    from tests.sources.samples import load_file
+
+    partner = Partner(id="meteo-france", name="Météo-France", kind="public_agency")
+    dataset = Dataset(id="horaire", format="meteo_france_horaire", transport={"type": "inbox"},
+                      filename=r"^H_\d{2}_latest-\d{4}-\d{4}\.csv$", cadence="yearly", period="content",
+                      start="2023-01-01", end="2024-12-31", licence="licence-ouverte-2.0", sensitivity="open")
+    entry = PartnerDataset(partner=partner, dataset=dataset, spec=load_format("meteo_france_horaire"))
+    assert entry.period_of("H_34_latest-2023-2024.csv") == "content"
+    header = "NUM_POSTE;NOM_USUEL;LAT;LON;ALTI;AAAAMMJJHH;RR1;T;TN;TX"
+    def hours(*stamps):
+        return "\n".join([header, *(f"34154001;MONTPELLIER;43.5762;3.963;2;{s};0.0;8.0;7.5;8.5" for s in stamps)]) + "\n"
+    first = tmp_path / "H_34_latest-2023-2024.csv"
+    first.write_text(hours("2023123122", "2023123123", "2024010100", "2024010101"))
+    delivery, rows = load_file(warehouse, entry, first)
+    assert rows == 4
+    assert warehouse.execute("SELECT period, superseded_by FROM landing.deliveries WHERE delivery_id = ?",
+                             [delivery]).fetchone() == ("20231231-20240101", None)
+    # a rolling re-publication: overlapping hours and new ones; the earlier file stays current
+    second = tmp_path / "H_34_latest-2024-2025.csv"
+    second.write_text(hours("2024010101", "2024010102"))
+    _, rows = load_file(warehouse, entry, second)
+    assert rows == 2
+    assert warehouse.execute("SELECT count(*) FROM landing.deliveries WHERE superseded_by IS NOT NULL").fetchone() == (0,)
+    # a record outside the dataset's declared span is refused, naming it
+    outside = tmp_path / "H_34_latest-2025-2026.csv"
+    outside.write_text(hours("2025010110"))
+    delivery, rows = load_file(warehouse, entry, outside)
+    assert rows == 0
+    code, line, message = warehouse.execute("SELECT code, line, message FROM landing.issues WHERE delivery_id = ? "
+                                            "AND severity = 'error'", [delivery]).fetchone()
+    assert (code, line) == ("outside_period", 2) and "20230101-20241231" in message
