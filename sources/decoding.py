@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
+from territoire_hub.formats import FormatSpec, header_name
 from territoire_hub.problems import DeliveryRejected, Problem
+from territoire_hub.sources.detection import closest_format, compare
+from territoire_hub.sources.sniffing import Sniffed, split_header
 
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = "\ufeff"
@@ -90,40 +93,30 @@ def _decode(data: bytes, encodings: list[str]) -> tuple[str, str]:
     )]) from None
 
 
-def _split(header_line: str, separator: str) -> list[str]:
-    return [cell.strip().strip('"').strip() for cell in header_line.split(separator)]
+SEPARATORS = (";", ",", "\t", "|")
 
 
-def _pick_separator(header_line: str, separators: list[str], expected: list[str]) -> str:
-    best, best_hits = None, -1
-    for sep in separators:
-        hits = len(set(_split(header_line, sep)) & set(expected))
-        if hits > best_hits:
-            best, best_hits = sep, hits
-    if best_hits > 0:
-        return best
-    others = [s for s in (";", ",", "\t", "|") if s not in separators]
-    seen = max(others, key=header_line.count)
-    found = f"; the header looks {seen!r}-separated" if header_line.count(seen) else ""
-    raise DeliveryRejected([Problem(
-        "wrong_separator",
-        f"header does not split into the expected columns with separator {' or '.join(map(repr, separators))}{found}",
-        line=1,
-        value=header_line[:120],
-    )])
+def _header(header_line: str, separator: str, spec: FormatSpec) -> list[str]:
+    """The header's column names as the format names them (quotes and DBF type suffixes removed)."""
+    return [header_name(cell, spec.header_dbf_suffixes) for cell in split_header(header_line, separator)]
 
 
-def decode_delivery(
-    data: bytes,
-    *,
-    encodings: list[str],
-    separators: list[str],
-    required: list[str],
-    expected: list[str],
-    compression: list[str],
-) -> DecodedFile:
+def _unknown_layout(header: list[str], spec: FormatSpec, formats: dict[str, FormatSpec] | None) -> DeliveryRejected:
+    """The header matches no column set of the dataset's format: say how far it is from it, and
+    which known format it is closest to."""
+    own = compare(Sniffed("csv", header=header), spec)
+    message = (f"the header matches no column set of format {spec.id} ({len(own.known)} of "
+               f"{len(spec.source_columns)} columns; {own.describe()})")
+    other = closest_format(header, formats or {}, excluding=spec.id)
+    if other is not None and other.score > own.score:
+        message += f"; closest known format: {other.format.id} — {other.format.title} ({other.describe()})"
+    return DeliveryRejected([Problem("unknown_layout", message, line=1, value=", ".join(header)[:200])])
+
+
+def decode_delivery(data: bytes, *, spec: FormatSpec, encodings: list[str], separators: list[str],
+                    formats: dict[str, FormatSpec] | None = None) -> DecodedFile:
     """Decompress, decode and check the header of a delivered CSV file."""
-    raw, compressed = _decompress(data, compression)
+    raw, compressed = _decompress(data, list(spec.compression))
     if not raw.strip():
         raise DeliveryRejected([Problem("empty_file", "file is empty (no header, no rows)")])
     text, encoding = _decode(raw, encodings)
@@ -131,9 +124,20 @@ def decode_delivery(
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     header_line = text.split("\n", 1)[0]
-    separator = _pick_separator(header_line, separators, expected)
-    header = _split(header_line, separator)
-    missing = [name for name in required if name not in header]
+    declared = set(spec.source_columns)
+    separator = max(separators, key=lambda sep: (len(set(_header(header_line, sep, spec)) & declared), -separators.index(sep)))
+    header = _header(header_line, separator, spec)
+    known = set(header) & declared
+    missing = [name for name in spec.required_sources if name not in header]
+    if not known or (missing and 2 * len(known) < len(declared)):
+        for other in (s for s in SEPARATORS if s not in separators):
+            if all(name in _header(header_line, other, spec) for name in spec.required_sources):
+                raise DeliveryRejected([Problem(
+                    "wrong_separator",
+                    f"header does not split into the expected columns with separator "
+                    f"{' or '.join(map(repr, separators))}; the header looks {other!r}-separated",
+                    line=1, value=header_line[:120])])
+        raise _unknown_layout(header, spec, formats)
     if missing:
         raise DeliveryRejected([
             Problem("missing_column", f"required column {name!r} is missing from the header", line=1, column=name)

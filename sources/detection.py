@@ -92,8 +92,8 @@ class Detection:
 
 def detect(sniffed: Sniffed, formats: dict[str, FormatSpec]) -> Detection:
     """Rank the formats for a sniffed file: matching formats first, then by share of columns known."""
-    candidates = [spec for spec in formats.values()
-                  if (spec.container == "shapefile_zip") == (sniffed.kind == "shapefile_zip")]
+    container = {"shapefile_zip": "shapefile_zip", "geojson": "geojson"}.get(sniffed.kind, "csv")
+    candidates = [spec for spec in formats.values() if spec.container == container]
     if sniffed.kind == "not_a_csv" or not candidates:
         return Detection(sniffed, None, [])
     ranked = sorted((compare(sniffed, spec) for spec in candidates),

@@ -13,9 +13,13 @@ from pathlib import Path
 
 import duckdb
 
+import pyarrow as pa
+
+from territoire_hub.sources.containers import add_projected_points, read_geojson, read_shapefile
 from territoire_hub.sources.decoding import decode_delivery
 from territoire_hub.sources.landing import mark, record_problems
 from territoire_hub.sources.parsing import read_text_columns, stage_delivery
+from territoire_hub.sources.sniffing import sniff
 from territoire_hub.problems import DeliveryRejected, Problem
 from territoire_hub.formats import FormatSpec
 from territoire_hub.registry import PartnerDataset, Registry
@@ -86,22 +90,37 @@ class Parsed:
     separator: str
 
 
+def read_delivery(entry: PartnerDataset, stored_path: Path,
+                  formats: dict[str, FormatSpec] | None = None) -> tuple[pa.Table, str | None, str | None]:
+    """The delivered file as an Arrow table of text columns (+ ``_line``), whatever its container;
+    a file that is not what its format expects is refused naming what it is (a zip, a spreadsheet,
+    an HTML page, …). Returns (table, encoding, separator)."""
+    spec = entry.spec
+    data = Path(stored_path).read_bytes()
+    sniffed = sniff(data)
+    if spec.container == "shapefile_zip":
+        if sniffed.kind != "shapefile_zip":
+            raise DeliveryRejected([Problem("not_a_shapefile", f"not a zipped shapefile: {sniffed.what or 'a CSV file'}")])
+        return read_shapefile(Path(stored_path), spec, spec.crs).table, None, None
+    if spec.container == "geojson":
+        if not (sniffed.kind == "not_a_csv" and sniffed.what == "JSON document"):
+            raise DeliveryRejected([Problem("not_geojson", f"not a GeoJSON document: {sniffed.what or 'a CSV file'}")])
+        return read_geojson(Path(stored_path), spec).table, "utf-8", None
+    if sniffed.kind != "csv":
+        raise DeliveryRejected([Problem("not_a_csv", f"not a CSV file: {sniffed.what}")])
+    decoded = decode_delivery(data, spec=spec, encodings=entry.encodings, separators=entry.separators,
+                              formats=formats)
+    return add_projected_points(read_text_columns(decoded, spec), spec), decoded.encoding, decoded.separator
+
+
 def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str,
-                   stored_path: Path, run_id: str) -> Parsed | None:
-    """Decode and type a landed delivery; on a parse error quarantine it and return None."""
+                   stored_path: Path, run_id: str, formats: dict[str, FormatSpec] | None = None) -> Parsed | None:
+    """Read and type a landed delivery; on a parse error quarantine it and return None."""
     spec = entry.spec
     period = con.execute("SELECT period FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
     staged = f"_staged_{delivery_id}"
     try:
-        decoded = decode_delivery(
-            Path(stored_path).read_bytes(),
-            encodings=entry.encodings,
-            separators=entry.separators,
-            required=spec.required_sources,
-            expected=spec.source_columns,
-            compression=list(spec.compression),
-        )
-        table = read_text_columns(decoded, spec)
+        table, encoding, separator = read_delivery(entry, stored_path, formats)
         warnings = stage_delivery(con, table, spec, staged, entry.partner.departements)
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
@@ -114,7 +133,7 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
     if entry.dataset.period == "content":
         period = content_period(con, entry, staged) or period
         con.execute("UPDATE landing.deliveries SET period = ? WHERE delivery_id = ?", [period, delivery_id])
-    return Parsed(delivery_id, staged, period, rows, warnings, decoded.encoding, decoded.separator)
+    return Parsed(delivery_id, staged, period, rows, warnings, encoding, separator)
 
 
 def content_period(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, staged: str) -> str | None:

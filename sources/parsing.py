@@ -107,6 +107,9 @@ def _typed(column: Column, v: str, departements: list[str]) -> str:
     if t == "insee":
         # a code that lost its leading zero is recoverable only with the partner's département context
         return f"(CASE WHEN {_restorable(v, departements)} THEN lpad({v}, 5, '0') ELSE upper({v}) END)"
+    if t == "insee_list":
+        sep = quote_literal(column.list_separator)
+        return f"list_filter(list_transform(string_split({v}, {sep}), x -> upper(trim(x))), x -> x <> '')"
     if t == "decimal":
         return _NUMBER.format(v=v)
     if t == "integer":
@@ -153,6 +156,11 @@ def _checks(column: Column, v: str, typed: str, departements: list[str], codes: 
             f"CASE WHEN {_restorable(v, departements)} THEN "
             f"{{'code': 'restored_leading_zero', 'column': {name}, 'value': {v}}} END"
         )
+    if column.type == "insee_list" and codes:
+        checks.append(
+            f"CASE WHEN {typed} IS NOT NULL AND NOT list_has_all((SELECT list(code) FROM ref.commune_codes), {typed}) "
+            f"THEN {{'code': 'unknown_insee_code', 'column': {name}, 'value': {v}}} END"
+        )
     if column.type == "insee" and codes:
         # an arrondissement, a commune déléguée or a former code: counted in its current commune
         checks.append(
@@ -185,6 +193,7 @@ WARNINGS = {"restored_leading_zero", "mapped_insee_code"}
 _MESSAGES = {
     "restored_leading_zero": "INSEE code {value!r} lost its leading zero; restored from the partner's département",
     "mapped_insee_code": "INSEE code {value!r} is {kind}; counted in the current commune {target} ({name})",
+    "unknown_insee_code": "{value!r} holds a code that is not an INSEE commune code of the COG",
     "missing_value": "required value is empty",
     "nonexistent_local_time": "{value!r} does not exist in Europe/Paris (skipped hour of the spring DST change)",
     "ambiguous_local_time": "{value!r} is ambiguous in Europe/Paris (repeated hour of the autumn DST change); deliver it with a UTC offset",

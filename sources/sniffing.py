@@ -33,7 +33,7 @@ _MAGIC = [
 
 @dataclass(frozen=True)
 class Sniffed:
-    kind: str                       # "csv" | "shapefile_zip" | "not_a_csv"
+    kind: str                       # "csv" | "shapefile_zip" | "geojson" | "not_a_csv"
     what: str = ""                  # for not_a_csv: "zip archive (members: …)", "HTML page", …
     compressed: bool = False        # gzip-compressed once (what the formats allow)
     encoding: str | None = None     # for csv: utf-8-sig | ascii | utf-8 | cp1252

@@ -76,6 +76,17 @@ class Column(BaseModel):
         return SQL_TYPES[self.type]
 
 
+class ProjectedPoint(BaseModel):
+    """A point given as two projected coordinates (metres in ``crs``, e.g. Lambert-93 X and Y
+    columns): the reader adds its WGS84 longitude and latitude as two derived source columns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    x: str                      # source column of the easting
+    y: str                      # source column of the northing
+    longitude: str              # name of the derived source column (WGS84 longitude)
+    latitude: str               # name of the derived source column (WGS84 latitude)
+
+
 class FormatSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -85,7 +96,10 @@ class FormatSpec(BaseModel):
     producer: str = Field(description="who publishes files in this layout")
     example_filename: str = Field(description="a real file name of this layout")
     reference: str | None = None
-    container: Literal["csv", "shapefile_zip"] = "csv"
+    container: Literal["csv", "shapefile_zip", "geojson"] = "csv"
+    crs: str | None = None                 # a shapefile's coordinate system when it comes without a .prj,
+                                           # or that of projected_points
+    projected_points: list[ProjectedPoint] = []
     encodings: list[str] = Field(min_length=1)
     separators: list[str] = Field(min_length=1)
     decimal: Literal[".", ","] = "."
@@ -110,6 +124,8 @@ class FormatSpec(BaseModel):
         missing = [g for g in self.grain if g not in names]
         if missing:
             raise ValueError(f"grain columns not declared: {missing}")
+        if self.projected_points and not self.crs:
+            raise ValueError("projected_points need the format's crs (e.g. EPSG:2154)")
         if self.event_time is not None:
             column = next((c for c in self.columns if c.name == self.event_time), None)
             if column is None or column.type not in ("timestamp", "date", "integer"):
@@ -117,13 +133,22 @@ class FormatSpec(BaseModel):
         return self
 
     @property
+    def derived_sources(self) -> set[str]:
+        """Source names the reader computes (reprojected coordinates), not header names."""
+        return {name for p in self.projected_points for name in (p.longitude, p.latitude)}
+
+    @property
     def source_columns(self) -> list[str]:
         """Header names the file may carry (each once, in declaration order)."""
-        return list(dict.fromkeys(c.source for c in self.columns))
+        derived = self.derived_sources
+        names = [c.source for c in self.columns if c.source not in derived]
+        names += [n for p in self.projected_points for n in (p.x, p.y)]
+        return list(dict.fromkeys(names))
 
     @property
     def required_sources(self) -> list[str]:
-        return list(dict.fromkeys(c.source for c in self.columns if c.required))
+        derived = self.derived_sources
+        return list(dict.fromkeys(c.source for c in self.columns if c.required and c.source not in derived))
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -181,3 +206,15 @@ def all_formats(directories: Iterable[Path] | Path | None = None) -> dict[str, F
         for path in sorted(Path(directory).glob("*.yaml")):
             found.setdefault(path.stem, _load(path.resolve()))
     return dict(sorted(found.items()))
+
+
+def markdown_table(formats: dict[str, FormatSpec]) -> str:
+    """The README's table of supported layouts: family, producer, format id, example file name
+    (``hub formats list --markdown`` prints it; a test keeps the README in sync)."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    rows = sorted(formats.values(), key=lambda f: (f.family.lower(), f.id))
+    lines = ["| family | producer | format id | example file name |", "|---|---|---|---|"]
+    lines += [f"| {cell(f.family)} | {cell(f.producer)} | `{f.id}` | `{cell(f.example_filename)}` |" for f in rows]
+    return "\n".join(lines) + "\n"

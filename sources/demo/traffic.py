@@ -148,7 +148,7 @@ def render_day(counters: Counters, counts: DayCounts, duplicates: np.ndarray | N
     state = np.where(unknown, 4, state)
     row = w.join_rows([
         counters.prefix[c],
-        iso_local(counts.utc)[h],
+        iso_local(counts.utc + 3600)[h],      # the portal stamps the END of the counted hour
         w.fixed(flow, 1, missing=unknown | flow_missing),
         w.fixed(occ, 1, missing=unknown),
         w.pick(STATES, state),

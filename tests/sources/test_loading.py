@@ -21,14 +21,15 @@ TICKETS_HEADER = "numero_ticket;code_insee;id_point_lumineux;date_signalement;da
 
 
 def traffic_rows(local_day: str, arc: str = "101") -> list[str]:
-    """One counter's rows for every local hour of a Paris day, stamped with the Paris offset."""
+    """One counter's rows for every local hour of a Paris day, stamped with the Paris offset at the
+    END of the hour (the portal's convention: 01:00 … 24:00)."""
     from zoneinfo import ZoneInfo
 
     paris = ZoneInfo("Europe/Paris")
     start = datetime.fromisoformat(local_day).replace(tzinfo=paris).astimezone(timezone.utc)
     rows, instant = [], start
     while instant.astimezone(paris).date().isoformat() == local_day:
-        stamp = instant.astimezone(paris).isoformat()
+        stamp = (instant + timedelta(hours=1)).astimezone(paris).isoformat()
         rows.append(f'{arc};Av. test;{stamp};{100 + instant.hour}.0;12,5;Fluide;1;A;2;B;Ouvert;2020-01-01;;"43.61, 3.87";')
         instant += timedelta(hours=1)
     return rows
@@ -57,12 +58,13 @@ def test_dst_days_have_23_and_25_local_hours_mapped_to_utc(settings, registry, w
     drop(settings, "montpellier-metropole", f"comptages_routiers_{day.replace('-', '')}.csv", traffic_file(day))
     report = ingest_dataset(warehouse, settings, registry.dataset(TRAFFIC))
     assert (report.loaded, report.rows) == (1, hours)
-    instants = [r[0] for r in warehouse.execute(
+    # the stamps close their hour: the hour starts one hour earlier
+    instants = [r[0] - timedelta(hours=1) for r in warehouse.execute(
         f"SELECT date_et_heure_de_comptage FROM {raw(warehouse, TRAFFIC)} ORDER BY 1").fetchall()]
     assert len(set(instants)) == hours
     local_days = warehouse.execute(
-        f"SELECT DISTINCT CAST(timezone('Europe/Paris', date_et_heure_de_comptage) AS DATE) FROM {raw(warehouse, TRAFFIC)}"
-    ).fetchall()
+        f"SELECT DISTINCT CAST(timezone('Europe/Paris', date_et_heure_de_comptage - INTERVAL 1 HOUR) AS DATE) "
+        f"FROM {raw(warehouse, TRAFFIC)}").fetchall()
     assert [str(d[0]) for d in local_days] == [day]
     utc = lambda *a: datetime(*a, tzinfo=timezone.utc)  # noqa: E731
     if day == "2024-03-31":  # 00:00+01:00 … 01:00+01:00, then 03:00+02:00
@@ -123,7 +125,7 @@ def _broken_cases():
         "truncated_gzip": (gzip.compress(good.encode())[:-40], "truncated_gzip", None, "truncated or corrupt"),
         "non_numeric": (traffic_file("2024-06-13", rows[:5] + [rows[5].replace(";12,5;", ";douze;")] + rows[6:]),
                         "bad_decimal", 7, "'douze' is not a number"),
-        "impossible_date": (traffic_file("2024-06-13", rows[:3] + [rows[3].replace("2024-06-13T03", "2024-06-31T03")] + rows[4:]),
+        "impossible_date": (traffic_file("2024-06-13", rows[:3] + [rows[3].replace("2024-06-13T04", "2024-06-31T04")] + rows[4:]),
                             "bad_timestamp", 5, "is not a date-time"),
         "empty_file": (b"", "empty_file", None, "file is empty"),
         "short_line": (traffic_file("2024-06-13", rows[:8] + [rows[8].rsplit(";", 3)[0]] + rows[9:]),
