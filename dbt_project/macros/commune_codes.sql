@@ -21,3 +21,15 @@
                               from {{ source('ref', 'commune_codes') }}) as m
      where m._cog_code = {{ code }})
 {%- endmacro %}
+
+{#- The commune a partner IS (a commune partner: the current commune whose SIREN is the
+    partner's, registry.partners.siren); NULL for any other partner. -#}
+{% macro partner_commune(partner_id) -%}
+    (select pc._commune from (
+        select p.partner_id as _partner, c.code_commune as _commune
+        from {{ source('registry', 'partners') }} as p
+        inner join {{ source('ref', 'communes') }} as c
+            on c.siren = p.siren and c.type_commune = 'commune-actuelle'
+     ) as pc
+     where pc._partner = {{ partner_id }})
+{%- endmacro %}

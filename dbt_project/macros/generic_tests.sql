@@ -58,3 +58,16 @@ from hours
 where daylight_hours < least(h_north, h_south) - 0.1
    or daylight_hours > greatest(h_north, h_south) + 0.1
 {% endtest %}
+
+{#-
+  Station-days where the DJU from Météo-France's published daily TN/TX and the DJU from the TN/TX
+  the hub computes from the hourly files both exist and differ by more than 0.05: the hub's
+  climatological windows (TN 18 UTC J-1 → 18 UTC J, TX 06 UTC J → 06 UTC J+1) are Météo-France's,
+  so they must agree to the rounding of the published tenths.
+-#}
+{% test daily_and_hourly_degree_days_agree(model) %}
+select station_id, local_day, dju_18_quotidien, dju_18_horaire
+from {{ model }}
+where dju_18_quotidien is not null and dju_18_horaire is not null
+  and abs(dju_18_quotidien - dju_18_horaire) > 0.05
+{% endtest %}

@@ -5,7 +5,7 @@
 ) }}
 -- How long each charging point spent in each state on each Europe/Paris local day (23, 24 or
 -- 25 hours), from the IRVE dynamic status events. Grain: one row per (charge_point_id,
--- local_day), from the day of the point's first event, for every local day on which the feed
+-- local_day), from the day of the point's first event (any dynamic layout: int_ev__status_events), for every local day on which the feed
 -- has at least one event (of any point): a day the feed did not cover has no row.
 --
 -- Method: an event's state holds from its horodatage until the point's next event; the last
@@ -26,7 +26,7 @@
 {%- set tz = var('timezone') %}
 with events as (
     select charge_point_id, observed_at, status, occupancy
-    from {{ ref('stg_irve_dynamique') }}
+    from {{ ref('int_ev__status_events') }}
 ),
 
 feed_days as (
@@ -50,7 +50,7 @@ days as (
     -- a new event changes the state carried into every later day: rebuild from the earliest
     -- touched day to the end of the feed
     where local_day >= (
-        select min(day) from ({{ days_to_rebuild(ref('stg_irve_dynamique'), local_day('observed_at')) }}) as touched
+        select min(day) from ({{ days_to_rebuild(ref('int_ev__status_events'), local_day('observed_at')) }}) as touched
     )
     {%- endif %}
 ),

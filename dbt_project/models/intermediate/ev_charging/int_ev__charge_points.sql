@@ -1,4 +1,5 @@
--- Charging points of the current IRVE inventories with the commune they stand in and their
+-- Charging points of the current IRVE inventories (the national schema and the QualiCharge
+-- export; a point both list comes from the latest delivery) with the commune they stand in and their
 -- power class. Grain: one row per charge_point_id.
 -- code_commune: by code, checked by coordinates (locate_by_code_and_coordinates, macros/geo.sql):
 -- the operator's code_insee_commune (normalised: an arrondissement counts in its commune) when
@@ -16,11 +17,27 @@
 --   '50_to_150kw'  50 ≤ P < 150 fast DC charging
 --   '150kw_plus'   P ≥ 150      high-power (ultra-fast) DC charging
 --   NULL           power not given
-with points as (
+with listed as (
     select
         partner_id, dataset_key, charge_point_id, station_id, station_name, site_type, code_commune, latitude,
-        longitude, power_kw, has_type_2, has_combo_ccs, has_chademo, has_type_ef, access_condition, commissioned_on
+        longitude, power_kw, has_type_2, has_combo_ccs, has_chademo, has_type_ef, access_condition, commissioned_on,
+        'irve_statique' as source_format, _delivered_at, _delivery_sequence
     from {{ ref('stg_irve_statique') }}
+    union all
+    select
+        partner_id, dataset_key, charge_point_id, station_id, station_name, site_type, code_commune, latitude,
+        longitude, power_kw, has_type_2, has_combo_ccs, has_chademo, has_type_ef, cast(null as {{ dbt.type_string() }}),
+        cast(null as date), 'irve_statique_qualicharge', _delivered_at, _delivery_sequence
+    from {{ ref('stg_irve_statique_qualicharge') }}
+),
+
+points as (  -- a point listed in both layouts: the latest delivery wins
+    select *
+    from (
+        select *, row_number() over (partition by charge_point_id order by _delivered_at desc, _delivery_sequence desc) as rank_latest
+        from listed
+    ) as ranked
+    where rank_latest = 1
 ),
 
 located as (
@@ -54,6 +71,7 @@ select
     p.has_chademo,
     p.has_type_ef,
     p.access_condition,
-    p.commissioned_on
+    p.commissioned_on,
+    p.source_format
 from points as p
 inner join located as l on l.charge_point_id = p.charge_point_id

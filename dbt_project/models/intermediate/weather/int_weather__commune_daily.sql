@@ -23,7 +23,7 @@ with candidates as (
         s.tmean_c,
         s.rain_mm
     from {{ ref('int_weather__commune_stations') }} as cs
-    inner join {{ ref('int_weather__station_daily') }} as s on s.station_id = cs.station_id
+    inner join {{ ref('int_weather__station_days') }} as s on s.station_id = cs.station_id
     where (s.tmin_c is not null and s.tmax_c is not null) or s.rain_mm is not null
 ),
 

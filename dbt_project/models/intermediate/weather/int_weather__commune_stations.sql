@@ -4,6 +4,7 @@
 --     relation 'commune', nearest to the commune's location first (then by number);
 --  2. the other stations, nearest first (haversine between the commune's location and the
 --     station): relation 'nearest'. A commune without a location has only its own stations.
+-- Only stations that have delivered observations are candidates.
 -- The daily models take, each day, the first station of this list that has the value.
 {%- set max_candidates = 10 %}
 with pairs as (
@@ -15,6 +16,7 @@ with pairs as (
              then {{ haversine_km('c.latitude', 'c.longitude', 's.latitude', 's.longitude') }} end as distance_km
     from {{ ref('int_territory__communes') }} as c
     cross join {{ ref('int_weather__stations') }} as s
+    where s.has_observations  -- a register entry without data serves no commune
 ),
 
 ranked as (

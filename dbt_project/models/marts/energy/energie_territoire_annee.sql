@@ -99,8 +99,18 @@ normals as (
     }) }}
 ),
 
+published as (  -- ORE's own totals for whole départements and régions
+    select niveau, code_territoire, year, energy, sector, consumption_mwh, source_format
+    from {{ ref('int_energy__published_totals') }}
+),
+
 periods as (
     select distinct year, energy from energy
+    union
+    select distinct p.year, p.energy
+    from published as p
+    inner join {{ ref('int_territory__levels') }} as l
+        on l.niveau = p.niveau and l.code_territoire = p.code_territoire
 ),
 
 sectors as (
@@ -110,7 +120,7 @@ sectors as (
 ),
 
 grid as (
-    select l.niveau, l.code_territoire, l.nom_territoire, l.population, l.nb_communes, p.year, p.energy, s.sector
+    select l.niveau, l.code_territoire, l.nom_territoire, l.population, l.nb_communes, l.entier, p.year, p.energy, s.sector
     from {{ ref('int_territory__levels') }} as l
     cross join periods as p
     cross join sectors as s
@@ -132,7 +142,12 @@ joined as (
         coalesce(cl.communes_meteo, 0) as communes_meteo,
         cl.couverture_meteo_saison_chauffe,
         case when n.communes_normale = g.nb_communes then n.dju_17_normal end as dju_17_normal_all,
-        pt.climate_sensitive_share
+        pt.climate_sensitive_share,
+        -- ORE's published total covers the whole département / région: it is set against a
+        -- level only when the territory holds all of its communes
+        case when g.entier then pub.consumption_mwh end as published_mwh,
+        case when g.entier then pub.source_format end as published_format,
+        pub.niveau is not null as has_published
     from grid as g
     left join consumption as c
         on c.niveau = g.niveau and c.code_territoire = g.code_territoire
@@ -143,6 +158,9 @@ joined as (
         on n.niveau = g.niveau and n.code_territoire = g.code_territoire
     left join {{ ref('parts_thermosensibles') }} as pt
         on pt.sector = g.sector and pt.energy = g.energy
+    left join published as pub
+        on pub.niveau = g.niveau and pub.code_territoire = g.code_territoire
+       and pub.year = g.year and pub.energy = g.energy and pub.sector = g.sector
 ),
 
 climate_terms as (
@@ -185,8 +203,11 @@ select
     r as rapport_climatique,
     p as part_thermosensible,
     conso_mwh / nullif(1 + p * (r - 1), 0) as conso_corrigee_climat_mwh,
+    published_mwh as conso_publiee_ore_mwh,
+    published_format as source_conso_publiee_ore,
     nullif(concat_ws('; ',
         case
+            when not has_cells and published_mwh is not null then 'aucune cellule communale livrée (total publié par l''Agence ORE seulement : conso_publiee_ore_mwh)'
             when not has_cells then 'aucune cellule de consommation livrée pour ce territoire, cette année, cette énergie et ce secteur'
             when conso_mwh is null then 'toutes les cellules livrées sont sous secret statistique à la source (consommation inconnue)'
         end,

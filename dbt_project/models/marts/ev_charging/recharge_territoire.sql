@@ -7,8 +7,10 @@
 -- Un territoire sans point compte 0 point (l'inventaire de l'opérateur est complet) ; les taux
 -- y sont nuls avec motif_absence. Une ligne par territoire.
 with points as (
-    select charge_point_id, station_id, code_commune, power_kw, power_class
-    from {{ ref('int_ev__charge_points') }}
+    select p.charge_point_id, p.station_id, p.code_commune, p.power_kw, p.power_class,
+           s.status as latest_status
+    from {{ ref('int_ev__charge_points') }} as p
+    left join {{ ref('int_ev__charge_point_latest_state') }} as s on s.charge_point_id = p.charge_point_id
 ),
 
 inventory as (
@@ -26,6 +28,8 @@ rolled as (
         'points_50_a_150kw': "count(case when f.power_class = '50_to_150kw' then 1 end)",
         'points_150kw_et_plus': "count(case when f.power_class = '150kw_plus' then 1 end)",
         'points_puissance_inconnue': 'count(case when f.power_class is null then 1 end)',
+        'points_avec_etat': 'count(f.latest_status)',
+        'points_hors_service_dernier_etat': "count(case when f.latest_status = 'out_of_service' then 1 end)",
     }) }}
 ),
 
@@ -53,6 +57,9 @@ filled as (
         case when i.points > 0 then coalesce(r.points_50_a_150kw, 0) end as points_50_a_150kw,
         case when i.points > 0 then coalesce(r.points_150kw_et_plus, 0) end as points_150kw_et_plus,
         case when i.points > 0 then coalesce(r.points_puissance_inconnue, 0) end as points_puissance_inconnue,
+        case when i.points > 0 then coalesce(r.points_avec_etat, 0) end as points_avec_etat,
+        case when i.points > 0 and r.points_avec_etat > 0 then r.points_hors_service_dernier_etat end
+            as points_hors_service_dernier_etat,
         u.annee as annee_usage,
         coalesce(u.points_observes, 0) as points_observes,
         u.taux_occupation_pct,
@@ -80,6 +87,8 @@ select
     points_50_a_150kw,
     points_150kw_et_plus,
     points_puissance_inconnue,
+    points_avec_etat,
+    points_hors_service_dernier_etat,
     annee_usage,
     points_observes,
     taux_occupation_pct,
@@ -90,6 +99,8 @@ select
              then 'points_de_charge et colonnes d''inventaire : aucun inventaire IRVE statique livré' end,
         case when points_de_charge is not null and population = 0
              then 'points_pour_1000_habitants : population nulle' end,
+        case when points_de_charge is not null and coalesce(points_avec_etat, 0) = 0
+             then 'points_hors_service_dernier_etat : aucun point du territoire n''a d''état livré' end,
         case when annee_usage is null
              then 'taux_occupation_pct, taux_en_service_pct, part_point_dominant_pct : aucun flux d''états IRVE dynamique livré' end,
         motif_absence_usage

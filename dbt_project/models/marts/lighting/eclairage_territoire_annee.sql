@@ -6,7 +6,7 @@
 -- lignes de base du territoire (rollup_territories) : la médiane d'un EPCI est celle de ses
 -- tickets, pas une moyenne des médianes communales. Une mesure nulle a son motif dans
 -- motif_absence, jamais un 0 silencieux.
-with years as (
+with dated_years as (
     select distinct annee from (
         select cast(extract(year from local_day) as {{ dbt.type_int() }}) as annee from {{ ref('int_lighting__cabinet_daily') }}
         union all
@@ -14,6 +14,13 @@ with years as (
         union all
         select cast(extract(year from opened_local_day) as {{ dbt.type_int() }}) from {{ ref('int_lighting__tickets') }}
     ) as y
+),
+
+years as (  -- the years of dated lighting data; with inventories only, the inventories' years
+    select annee from dated_years
+    union
+    select distinct inventory_year from {{ ref('int_lighting__points') }}
+    where inventory_year is not null and not exists (select 1 from dated_years)
 ),
 
 -- cabinets whose consumption is known on at least one day of the year, in the numbering of the

@@ -1,10 +1,10 @@
 -- Trafic routier annuel par compteur (tronçon compté d'un partenaire) : trafic moyen journalier
 -- (TMJ, véhicules/jour) sur les jours locaux (Europe/Paris) COMPLETS, c'est-à-dire dont toutes
 -- les heures sont mesurées (23, 24 ou 25 heures) ; un jour incomplet est écarté, jamais compté
--- comme un jour de faible trafic. Une ligne par partenaire, compteur et année civile (un
--- identifiant de compteur est celui de son partenaire).
+-- comme un jour de faible trafic. Une ligne par producteur, compteur et année civile (un
+-- identifiant de compteur est celui du partenaire qui publie les comptages).
 select
-    y.partner_id as partenaire,
+    p.nom as producteur,
     y.counter_id as id_compteur,
     c.site_name as nom_site,
     y.code_commune,
@@ -40,3 +40,4 @@ select
     ), '') as motif_absence
 from {{ ref('int_traffic__counter_yearly') }} as y
 left join {{ ref('int_traffic__counters') }} as c on c.counts_key = y.counts_key and c.counter_id = y.counter_id
+left join {{ source('registry', 'partners') }} as p on p.partner_id = y.partner_id

@@ -12,14 +12,7 @@ select
     trim(id_pdc_itinerance) as charge_point_id,
     trim(id_station_itinerance) as station_id,
     nom_station as station_name,
-    case trim(implantation_station)
-        when 'Voirie' then 'on_street'
-        when 'Parking public' then 'public_car_park'
-        when 'Parking privé à usage public' then 'private_car_park_public_use'
-        when 'Parking privé réservé à la clientèle' then 'private_car_park_customers'
-        when 'Station dédiée à la recharge rapide' then 'fast_charging_station'
-        else lower(trim(implantation_station))
-    end as site_type,
+    {{ irve_site_type('implantation_station') }} as site_type,
     {{ current_commune('code_insee_commune') }} as code_commune,
     code_insee_commune as code_commune_delivered,
     latitude,

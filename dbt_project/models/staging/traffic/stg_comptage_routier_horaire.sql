@@ -2,8 +2,9 @@
 -- partner delivering it, current deliveries only. Grain: one row per (dataset_key, counter_id,
 -- counted_at): a counter id is its partner's own.
 -- counted_at is the START of the counted hour, a UTC instant: the row covers
--- [counted_at, counted_at + 1 h). The partner stamps it in local time with the Paris offset, so
--- the two 02:00 hours of the autumn change are two distinct instants.
+-- [counted_at, counted_at + 1 h). The partner stamps the END of the hour (the Paris portal's own
+-- definition: "fin de la période d'élaboration") in local time with the Paris offset, so the two
+-- 02:00 hours of the autumn change are two distinct instants; the start is that stamp − 1 h.
 -- flow_veh_h: vehicles counted in that hour (NULL when not measured, e.g. 'Inconnu' rows);
 -- occupancy_pct: share of the hour the loop was occupied, % (0–100).
 with current_counts as (
@@ -16,7 +17,8 @@ select
     dataset_key,
     trim(identifiant_arc) as counter_id,
     trim(libelle) as section_label,
-    date_et_heure_de_comptage as counted_at,
+    {{ dbt.dateadd('hour', -1, 'date_et_heure_de_comptage') }} as counted_at,
+    date_et_heure_de_comptage as counted_until,
     cast(debit_horaire as {{ type_double() }}) as flow_veh_h,
     cast(taux_d_occupation as {{ type_double() }}) as occupancy_pct,
     -- the city's traffic state, in English; an unknown label is kept (trimmed, lower-case)
