@@ -362,9 +362,13 @@ def _completeness_sql(entry: PartnerDataset, staged: str, c: Completeness) -> st
     column = entry.spec.column(entry.spec.event_time)
     tz = "UTC" if column.timezone == "UTC" else "Europe/Paris"
     entity = quote_ident(c.entity)
+    # a stamp closing its interval belongs to the local day the interval is in (24:00 closes the
+    # day's last hour); Météo-France's UTC files, cut by the stamp's own UTC day, count as stamped
+    instant = time_col if tz == "UTC" or not entry.spec.event_time_ends_interval \
+        else f"({time_col} - INTERVAL 1 SECOND)"
     return f"""
         WITH readings AS (
-            SELECT {entity} AS entity, timezone('{tz}', {time_col})::DATE AS day,
+            SELECT {entity} AS entity, timezone('{tz}', {instant})::DATE AS day,
                    count(DISTINCT {time_col}) AS present, min(_source_line) AS _source_line
             FROM {quote_ident(staged)} WHERE {entity} IS NOT NULL AND {time_col} IS NOT NULL
             GROUP BY ALL

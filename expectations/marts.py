@@ -98,7 +98,7 @@ MARTS: dict[str, MartRules] = {
         explained=("dju_18",),
     ),
     "trafic_compteur": MartRules(
-        key=("partenaire", "id_compteur", "annee"),
+        key=("producteur", "id_compteur", "annee"),
         ranges=(Range("tmj_tous_jours", 0, 200000, unit="veh/j"), Range("part_heure_de_pointe_pct", 0, 100, unit="%"),
                 Range("heures_congestion_par_jour", 0, 24, unit="h")),
         explained=("tmj_tous_jours",),
@@ -116,6 +116,16 @@ MARTS: dict[str, MartRules] = {
                       AND c.code_commune IN ({_REGION_COMMUNES}))
             FROM marts.trafic_territoire_annee m WHERE m.niveau = 'region'
             """),),
+    ),
+    "trafic_troncon_annee": MartRules(
+        key=("producteur", "format_source", "id_troncon", "annee"),
+        ranges=(Range("tmja", 0, 400000, unit="veh/j"), Range("part_poids_lourds_pct", 0, 100, unit="%")),
+        explained=("tmja", "part_poids_lourds_pct"),
+    ),
+    "mobilites_site_annee": MartRules(
+        key=("producteur", "id_site", "mode", "annee"),
+        ranges=(Range("passages_moyens_par_jour", 0, 200000, unit="passages/j"),),
+        explained=("passages_moyens_par_jour",),
     ),
     "recharge_territoire": MartRules(
         key=TERRITORY,
@@ -218,7 +228,7 @@ def batches(con: duckdb.DuckDBPyConnection, name: str):
     rules = MARTS[name]
     frame = con.execute(f"SELECT * FROM marts.{quote_ident(name)}").fetch_arrow_table().to_pandas()
     yield rows_suite(name, rules), frame, \
-        [c for c in ("niveau", "code_territoire", "annee", "jour", "partenaire", "id_compteur", "energie", "secteur")
+        [c for c in ("niveau", "code_territoire", "annee", "jour", "producteur", "id_compteur", "energie", "secteur")
          if c in frame.columns]
     if rules.additive:
         rollup = con.execute(_rollup_sql(name, rules)).fetch_arrow_table().to_pandas()

@@ -11,6 +11,7 @@ import duckdb
 from tqdm import tqdm
 
 from territoire_hub import cog
+from territoire_hub.formats import markdown_table
 
 from territoire_hub.expectations.reports import latest_run, write_reports
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
@@ -75,10 +76,15 @@ def formats() -> None:
 
 
 @formats.command("list")
+@click.option("--markdown", is_flag=True, help="the README's table (family, producer, format id, example file name)")
 @click.pass_obj
-def formats_list(settings: Settings) -> None:
-    """Every known format: id, family, producer, example file name."""
-    for spec in _registry(settings).formats.values():
+def formats_list(settings: Settings, markdown: bool) -> None:
+    """Every known format: id, family, example file name."""
+    known = _registry(settings).formats
+    if markdown:
+        click.echo(markdown_table(known), nl=False)
+        return
+    for spec in known.values():
         click.echo(f"{spec.id:<32} {spec.family:<18} {spec.example_filename}")
 
 

@@ -18,6 +18,7 @@ from territoire_hub.expectations.deliveries import rules_for
 from territoire_hub.expectations.gate import Staged, validate_deliveries
 from territoire_hub.expectations.results import ensure_quality_tables, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
+from territoire_hub.formats import FormatSpec, all_formats
 from territoire_hub.registry import PartnerDataset, Registry
 from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Settings
@@ -46,7 +47,8 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None 
 
 def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pending: list[tuple[str, Path]], *,
                     quality: QualityContext | None = None, run_id: str | None = None,
-                    on_delivery: Callable[[], None] | None = None) -> list[tuple[str, int]]:
+                    on_delivery: Callable[[], None] | None = None,
+                    formats: dict[str, FormatSpec] | None = None) -> list[tuple[str, int]]:
     """Parse, validate and load deliveries, in order; returns (delivery id, rows loaded).
 
     Deliveries are validated in batches of up to BATCH_ROWS rows (one GX run per suite and
@@ -71,7 +73,7 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
         batch.clear()
 
     for delivery_id, stored_path in pending:
-        parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id)
+        parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id, formats or all_formats())
         if parsed is None:
             loaded.append((delivery_id, 0))
             if on_delivery:
@@ -98,7 +100,7 @@ def ingest_dataset(con: duckdb.DuckDBPyConnection, settings: Settings, entry: Pa
     report = collect_and_land(con, settings, entry, periods)
     for delivery_id, rows in load_deliveries(con, entry, pending_deliveries(con, entry, periods),
                                              quality=QualityContext.for_settings(settings), run_id=run_id,
-                                             on_delivery=on_delivery):
+                                             on_delivery=on_delivery, formats=all_formats(settings.formats_dirs)):
         if rows:
             report.loaded += 1
             report.rows += rows
@@ -143,7 +145,8 @@ def replay(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registr
     for key, ids in by_dataset.items():
         entry = registry.dataset(key)
         pending = [(d, p) for d, p in pending_deliveries(con, entry) if d in ids]
-        load_deliveries(con, entry, pending, quality=QualityContext.for_settings(settings), run_id=run_id)
+        load_deliveries(con, entry, pending, quality=QualityContext.for_settings(settings), run_id=run_id,
+                        formats=registry.formats)
     after = dict(con.execute("SELECT delivery_id, status FROM landing.deliveries WHERE delivery_id IN "
                              "(SELECT unnest(?::VARCHAR[]))", [list(before)]).fetchall())
     return [(d, before[d], after[d]) for d in before]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -13,15 +14,29 @@ import yaml
 
 from territoire_hub.formats import FormatSpec
 from territoire_hub.sources.detection import Detection, detect
-from territoire_hub.sources.sniffing import SNIFF_BYTES, sniff
+from territoire_hub.problems import DeliveryRejected
+from territoire_hub.sources.containers import geojson_properties, shapefile_attributes
+from territoire_hub.sources.sniffing import SNIFF_BYTES, Sniffed, sniff
 
 
 def detect_file(path: Path, formats: dict[str, FormatSpec]) -> Detection:
+    """What ``path`` is and which format it matches: a CSV by its header, a zipped shapefile by its
+    DBF attributes, a GeoJSON file by its features' properties."""
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
     sniffed = sniff(head)
     if sniffed.kind == "shapefile_zip" or (sniffed.kind == "not_a_csv" and sniffed.what.startswith("zip")):
         sniffed = sniff(Path(path).read_bytes())          # a zip's directory is at its end
+    try:
+        if sniffed.kind == "shapefile_zip":
+            sniffed = replace(sniffed, header=shapefile_attributes(path))
+        elif sniffed.kind == "not_a_csv" and sniffed.what == "JSON document" and any(
+                f.container == "geojson" for f in formats.values()):
+            properties = geojson_properties(path)
+            if properties:
+                sniffed = Sniffed("geojson", "GeoJSON feature collection", header=properties)
+    except DeliveryRejected:
+        pass                                              # described as what the sniffing saw
     return detect(sniffed, formats)
 
 
@@ -30,7 +45,7 @@ def describe_detection(path: Path, found: Detection) -> str:
     s = found.sniffed
     if s.kind == "not_a_csv":
         return f"{path}: not a CSV: {s.what}"
-    physical = ("zipped shapefile" if s.kind == "shapefile_zip"
+    physical = ("zipped shapefile" if s.kind == "shapefile_zip" else "GeoJSON" if s.kind == "geojson"
                 else f"CSV, {s.encoding}, separator {s.separator!r}") + (", gzip" if s.compressed else "")
     if found.best is None:
         return f"{path}: {physical}; no known format shares a column with it (header: {', '.join(s.header[:12])})"

@@ -128,10 +128,14 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "trafic-routier", "Trafic routier par territoire et par compteur",
         "Trafic moyen journalier (tous jours, jours ouvrés), part de l'heure de pointe, heures de congestion "
-        "et écart entre jours de pluie et jours secs, par compteur permanent et par territoire.",
+        "et écart entre jours de pluie et jours secs, par compteur permanent et par territoire ; trafic moyen "
+        "journalier annuel (TMJA) et part des poids lourds par tronçon des routes nationales et départementales, "
+        "campagnes de comptage d'une semaine ; fréquentation des sites de comptage des mobilités (vélos, piétons).",
         "traffic", ("mobilité", "trafic", "comptages"),
         (Table("trafic_territoire_annee", "Trafic par territoire et par an"),
-         Table("trafic_compteur", "Trafic par compteur et par an")),
+         Table("trafic_compteur", "Trafic par compteur et par an"),
+         Table("trafic_troncon_annee", "Trafic moyen journalier annuel par tronçon routier"),
+         Table("mobilites_site_annee", "Fréquentation par site de comptage des mobilités et par an")),
         Chart("trafic_territoire_annee", "tmj_moyen_par_compteur", "Trafic moyen journalier par compteur")),
     Family(
         "recharge-vehicules-electriques", "Recharge des véhicules électriques par territoire",

@@ -85,6 +85,14 @@ def strictest(rules: list[SecrecyRule]) -> SecrecyRule:
             for k in sectors})
 
 
+def spatial_coverage(con: duckdb.DuckDBPyConnection, registry: Registry) -> str:
+    """INSEE codes the datasets cover: the régions the territory reaches, then its declared codes."""
+    regions = [r[0] for r in con.execute(
+        "SELECT DISTINCT c.code_region FROM registry.territory_communes t JOIN ref.communes c "
+        "ON c.code_commune = t.code_commune AND c.type_commune = 'commune-actuelle' ORDER BY 1").fetchall()]
+    return " ".join(dict.fromkeys(regions + [code for _, code in registry.territory.codes()]))
+
+
 def secrecy_rule(registry: Registry, secrecy: catalogue.Secrecy) -> SecrecyRule:
     """The rule for the source format (the strictest of its datasets' registry rules, else the
     legal default), its dominant share scaled to the table's unit (% or ratio)."""
@@ -204,7 +212,7 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         "license_id": LICENCE_IDS["odbl"] if "odbl" in licences else LICENCE_IDS["licence-ouverte-2.0"],
         "tags": [{"name": t} for t in family.tags], "groups": [{"name": _group_name(family.domain)}],
         "theme": family.domain, "frequency": family.frequency,
-        "spatial_coverage_insee": " ".join(code for _, code in registry.territory.codes()),
+        "spatial_coverage_insee": spatial_coverage(con, registry),
         "temporal_start": f"{min(years)}-01-01" if years else "", "temporal_end": f"{max(years)}-12-31" if years else "",
         "contributors": ", ".join(partners),
         "quality_status": "validé" if not flags else f"validé avec avertissements ({flags})",

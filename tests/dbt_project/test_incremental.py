@@ -75,7 +75,8 @@ def test_only_the_new_day_is_recomputed(built_then_one_more_day):
 def test_full_refresh_gives_the_same_marts_row_for_row(built_then_one_more_day):
     settings, _, _ = built_then_one_more_day
     incremental = _marts(settings)
-    assert incremental and all(incremental.values())
+    # every mart has rows, but those of layouts the demo does not write (road sections, mobility counts)
+    assert {m for m, rows in incremental.items() if not rows} == {"trafic_troncon_annee", "mobilites_site_annee"}
     build(settings, full_refresh=True)
     refreshed = _marts(settings)
     for name in incremental:  # name the first differing rows, to make a failure readable

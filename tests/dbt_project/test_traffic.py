@@ -59,8 +59,9 @@ def local_hours(day: date) -> list[datetime]:
 
 
 def count_row(arc: str, start: datetime, flow: float | None, occupancy: float | None) -> str:
-    """One row of the Paris layout, stamped in local time with the Paris offset."""
-    cells = [arc, f"Arc {arc}", start.astimezone(PARIS).isoformat(),
+    """One row of the Paris layout, stamped in local time with the Paris offset, at the END of
+    the counted hour (the portal's convention)."""
+    cells = [arc, f"Arc {arc}", (start + timedelta(hours=1)).astimezone(PARIS).isoformat(),
              "" if flow is None else f"{flow:.1f}", "" if occupancy is None else f"{occupancy:.1f}",
              "Inconnu" if flow is None else "Fluide", "1", "A", "2", "B", "Ouvert", "2020-01-01", "",
              '"43.61, 3.87"', ""]
@@ -219,6 +220,11 @@ def test_a_counter_missing_from_the_site_list_is_published_but_not_rolled_up(bui
         (MONTPELLIER, "code"), (CASTELNAU, "code"), (LATTES, "coordonnees")]
 
 
+# the demo's traffic partners deliver counters, no road sections (national or departmental TMJA)
+NO_SECTIONS = ("tmja_moyen_troncons, part_poids_lourds_pct : aucun tronçon routier avec un TMJA mesuré dans le "
+               "territoire cette année")
+
+
 def test_territory_year_rolls_up_the_counters(built):
     columns = ("compteurs, tmj_moyen_par_compteur, tmj_jours_ouvres, part_heure_de_pointe_pct, heures_congestion, "
                "compteurs_pluie_sec, tmj_jours_pluie, tmj_jours_secs, ecart_pluie_sec_pct, motif_absence")
@@ -227,7 +233,7 @@ def test_territory_year_rolls_up_the_counters(built):
         return query(built, f"SELECT {columns} FROM marts.trafic_territoire_annee "
                             "WHERE niveau = ? AND code_territoire = ? AND annee = 2024", [niveau, code])[0]
 
-    assert territory("commune", MONTPELLIER) == (1, 2981.4, 3240.0, 14.76, 0.43, 1, 2700.0, 3094.0, -12.73, None)
+    assert territory("commune", MONTPELLIER) == (1, 2981.4, 3240.0, 14.76, 0.43, 1, 2700.0, 3094.0, -12.73, NO_SECTIONS)
     expected_epci = (
         2,
         2094.3,   # mean of the counters' TMJ: (20870 / 7 + 8450 / 7) / 2
@@ -238,7 +244,7 @@ def test_territory_year_rolls_up_the_counters(built):
         1950.0,   # (2700 + 1200) / 2
         2152.0,   # (3094 + (4 × 1200 + 1250) / 5) / 2
         -9.39,    # 100 × (1950 − 2152) / 2152
-        None)
+        NO_SECTIONS)
     assert territory("epci", METROPOLE) == expected_epci
     assert territory("departement", "34") == expected_epci
     assert territory("region", "76") == expected_epci
@@ -247,7 +253,8 @@ def test_territory_year_rolls_up_the_counters(built):
         ("commune", 49), ("departement", 2), ("epci", 4), ("region", 1)]
     assert territory("commune", "30032") == (
         0, None, None, None, None, 0, None, None, None,
-        "toutes les mesures : aucun compteur routier avec un jour complet de comptage dans le territoire cette année")
+        "mesures des compteurs (tmj_*, part_heure_de_pointe_pct, heures_congestion, ecart_pluie_sec_pct) : aucun compteur "
+        "routier avec un jour complet de comptage dans le territoire cette année ; " + NO_SECTIONS)
 
 
 def test_incremental_rebuilds_new_days_and_late_weather_and_matches_a_full_build(settings, registry, built,

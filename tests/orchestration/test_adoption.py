@@ -221,7 +221,7 @@ def test_nord_builds_gates_and_shares_every_mart(nord):
     settings, verdicts, took = nord
     print(f"\nNord (647 communes): dbt build {took:.0f} s")
     assert {m: v.critical for m, v in verdicts.items() if not v.publishable} == {}
-    assert len(verdicts) == 9
+    assert len(verdicts) == 11
     levels = dict(query(settings, "SELECT niveau, count(*) FROM publication.fiche_territoire "
                                   "WHERE annee = 2024 GROUP BY 1"))
     assert levels["commune"] == 647 and levels["departement"] == 1 and levels["region"] == 1

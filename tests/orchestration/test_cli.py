@@ -69,7 +69,7 @@ def test_demo_run_gates_the_marts_and_writes_the_quality_outputs(demo_home):
     out = result.stdout
     gate = out.split("Publication gate (latest validation of each mart)")[1].split("\n\n")[0]
     assert "marts.energie_territoire_annee" in gate and "BLOCKED" not in gate
-    assert gate.count("publishable") == 9
+    assert gate.count("publishable") == 11
     # the Paris layout's repeated rows are flagged, loaded, and counted in the status
     assert "montpellier-metropole / comptages_routiers:" in out.split("Flagged deliveries")[1]
     reports = home / "data" / "quality" / "reports"

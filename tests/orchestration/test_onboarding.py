@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from tests.conftest import SHARED_FORMATS
+from tests.sources.shapefiles import write_points_shapefile
 
 REGISTRY = Path(__file__).resolve().parents[2] / "sources" / "registry"
 PARIS = "traffic/paris_comptages_routiers_permanents_extract.csv"
@@ -54,6 +55,62 @@ def test_detect_names_the_closest_format_and_what_differs(tmp_path):
     assert "format comptage_routier_horaire" in lines[0]
     assert "no format matches" in result.stdout and "closest: comptage_routier_horaire" in result.stdout
     assert "unknown column(s): Débit, Autre" in result.stdout and "Débit horaire" in result.stdout
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+
+# every real sample the hub ships or finds beside it, and the format it is
+REAL_SAMPLES = {
+    **{FIXTURES / relative: fmt for relative, fmt in {
+        "meteo/Q_67_latest-2024-2025_RR-T-Vent_extract.csv": "meteo_france_quotidien",
+        "meteo/H_01_latest-2023-2024_extract.csv": "meteo_france_horaire",
+        "meteo/MN_01_latest-2023-2024_extract.csv": "meteo_france_6min",
+        "meteo/liste-stations-obs-metropole-om_extract.csv": "meteo_france_postes",
+        "meteo/fiches_extract.json": "meteo_france_fiches",
+        "irve/irve_statique_qualicharge_api_totalenergies_extract.csv": "irve_statique",
+        "irve/irve_statique_qualicharge_staging_greenspot_ozecar_extract.csv": "irve_statique_qualicharge",
+        "irve/irve_dynamique_electra_qualicharge_status_export_extract.csv": "irve_dynamique_qualicharge",
+        "irve/irve_dynamique_electra_lien_id_pdc_extract.csv": "irve_qualicharge_lien_pdc",
+        "energy/ore_conso_elec_gaz_departement_2023_extract.csv": "ore_conso_departement",
+        "energy/ore_conso_elec_gaz_departement_wide_portal_export_extract.csv": "ore_conso_departement_large",
+        "energy/ore_conso_elec_gaz_region_naf_portal_export_extract.csv": "ore_conso_region_naf",
+        "traffic/comptage_mobilites_measure_eco_compteur_dst_2022.csv": "comptage_mobilites_measure",
+        "traffic/montpellier_comptages_vehicules_dbf_export_cp1252.csv": "comptage_campagne_sig",
+        "traffic/paris_comptages_routiers_permanents_semicolon_extract.csv": "comptage_routier_horaire",
+        "traffic/tmja_rrn_2019_extract.csv": "tmja_rrn",
+        "traffic/tmja_rrnc_2024_header_and_2_lines_via_civix.csv": "tmja_rrn",
+    }.items()},
+    **{SHARED_FORMATS / relative: fmt for relative, fmt in {
+        "meteo/H_01_sample_ARBENT.csv": "meteo_france_horaire",
+        "meteo/MN_01_sample_ARBENT.csv": "meteo_france_6min",
+        "meteo/Q_01_sample_RR-T-Vent_ARBENT.csv": "meteo_france_quotidien",
+        "meteo/Q_01_sample_autres-parametres_ARBENT.csv": "meteo_france_quotidien_autres",
+        "energy/ore_conso_elec_gaz_commune_2023_extract.csv": "ore_conso_commune",
+        "irve/exemple-valide-statique.csv": "irve_statique",
+        "irve/irve_statique_consolide_tesla_extract.csv": "irve_statique",
+        "irve/exemple-valide-dynamique.csv": "irve_dynamique",
+        "irve/irve_dynamique_qualicharge_electra_extract.csv": "irve_dynamique_qualicharge",
+        "lighting/montpellier_supports_eclairage_2013_extract.csv": "eclairage_points_l93",
+        "traffic/comptage_mobilites_channel_exemple.csv": "comptage_mobilites_channel",
+        "traffic/comptage_mobilites_measure_exemple_head40.csv": "comptage_mobilites_measure",
+        "traffic/comptage_mobilites_site_exemple.csv": "comptage_mobilites_site",
+        PARIS: "comptage_routier_horaire",
+    }.items()},
+}
+
+
+@pytest.mark.skipif(not SHARED_FORMATS.is_dir(), reason="../shared/formats not present")
+def test_detect_names_the_format_of_every_real_sample(tmp_path):
+    shipped = {p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix != ".md"}
+    assert shipped <= set(REAL_SAMPLES), f"fixtures without an expected format: {sorted(shipped - set(REAL_SAMPLES))}"
+    shapefile = write_points_shapefile(SHARED_FORMATS / "lighting" / "montpellier_supports_eclairage_2013_extract.csv",
+                                       tmp_path / "VilleMTP_MTP_EclairagePublic.zip")
+    samples = {**{str(path): fmt for path, fmt in REAL_SAMPLES.items()}, str(shapefile): "eclairage_points_shapefile"}
+    result = hub(tmp_path, "formats", "detect", *samples)
+    assert result.returncode == 0, result.stdout + result.stderr
+    named = {line.split(": format ")[0]: line.split(": format ")[1].split(" ")[0]
+             for line in result.stdout.splitlines() if ": format " in line}
+    assert named == samples
 
 
 def test_replay_after_a_registry_fix_keeps_the_earlier_outcome(tmp_path):
