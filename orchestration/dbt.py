@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import select
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Iterator, Sequence
@@ -52,7 +58,9 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     """dbt's environment: the warehouse path from the hub's settings, logs and target under data/."""
     return {
         **os.environ,
-        "HUB_WAREHOUSE": str(settings.warehouse),
+        # relative to the folder dbt runs in (the warehouse's): the profile, hence dbt's parse
+        # state, is then the same for every hub home and the state can be reused (see run_dbt)
+        "HUB_WAREHOUSE": settings.warehouse.name,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         "DBT_TARGET_PATH": str(target_path(settings)),
@@ -67,16 +75,106 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
+class _Server:
+    """The dbt server of this process (orchestration/dbt_server.py), started on first use."""
+
+    process: subprocess.Popen | None = None
+    lock = threading.Lock()
+
+    @classmethod
+    def run(cls, request: dict, *, on_wait=lambda: None) -> int:
+        with cls.lock:
+            for _ in (1, 2):                           # a server that died is started again, once
+                if cls.process is None or cls.process.poll() is not None:
+                    cls.process = subprocess.Popen(
+                        [sys.executable, "-m", "territoire_hub.orchestration.dbt_server"], stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE, text=True, start_new_session=True)
+                try:
+                    cls.process.stdin.write(json.dumps(request) + "\n")
+                    cls.process.stdin.flush()
+                    while not select.select([cls.process.stdout], [], [], 0.2)[0]:
+                        on_wait()
+                    reply = cls.process.stdout.readline()
+                except BrokenPipeError:
+                    reply = ""
+                except BaseException:                  # interrupted: stop the server and its dbt child
+                    os.killpg(cls.process.pid, signal.SIGTERM)
+                    cls.process = None
+                    raise
+                if reply:
+                    return json.loads(reply)["code"]
+                cls.process = None
+            raise DbtError("the dbt server stopped (see the output above)")
+
+
 def run_dbt(settings: Settings, args: Sequence[str], *, variables: dict | None = None,
             echo: bool = False) -> subprocess.CompletedProcess:
-    """Run ``dbt <args>`` on the warehouse; raise DbtError with dbt's output when it fails."""
-    command = [dbt_executable(), *args]
-    if variables:
-        command += ["--vars", json.dumps(variables)]
-    result = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), text=True,
-                            capture_output=not echo)
-    if result.returncode != 0:
-        output = (result.stdout or "") + (result.stderr or "")
-        failing = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line]
-        raise DbtError(f"dbt {' '.join(args)} failed:\n" + "\n".join(failing[-30:] or output.splitlines()[-30:]))
-    return result
+    """Run ``dbt <args>`` on the warehouse; raise DbtError with dbt's output when it fails.
+    With ``echo``, dbt's lines are printed as they come."""
+    command = [*args] + (["--vars", json.dumps(variables)] if variables else [])
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    cached = _reuse_parse_state(settings, variables)
+    with tempfile.TemporaryDirectory(prefix="hub-dbt-") as tmp:
+        log, errors = Path(tmp) / "dbt.out", Path(tmp) / "dbt.err"
+        shown = 0
+
+        def show() -> None:
+            nonlocal shown
+            if echo and log.exists():
+                shown = _print_new(log, shown)
+
+        code = _Server.run({"args": command, "env": dbt_env(settings), "cwd": str(settings.warehouse.parent),
+                            "output": str(log), "errors": str(errors)}, on_wait=show)
+        output = log.read_text(errors="replace") if log.exists() else ""
+        error_output = errors.read_text(errors="replace") if errors.exists() else ""
+        if echo and log.exists():
+            _print_new(log, shown, final=True)
+        if echo and error_output:
+            sys.stderr.write(error_output)
+    if code == 0 and cached is not None:
+        _keep_parse_state(settings, cached)
+    if code != 0:
+        everything = output + error_output
+        failing = [line for line in everything.splitlines() if "ERROR" in line or "FAIL" in line]
+        raise DbtError(f"dbt {' '.join(args)} failed:\n" + "\n".join(failing[-30:] or everything.splitlines()[-30:]))
+    return subprocess.CompletedProcess([dbt_executable(), *command], code, output, error_output)
+
+
+def _reuse_parse_state(settings: Settings, variables: dict | None) -> Path | None:
+    """dbt parses the project (seconds) unless its target folder holds the state of an earlier parse
+    with the same profile and variables. A new hub home starts from the account's cached state; dbt
+    checks it (versions, files' checksums, profile, variables) and re-parses what changed."""
+    if settings.cache_dir is None:
+        return None
+    key = hashlib.sha256(json.dumps([settings.warehouse.name, variables or {}], sort_keys=True).encode())
+    cached = settings.cache_dir / "dbt" / f"partial_parse-{key.hexdigest()[:16]}.msgpack"
+    state = target_path(settings) / "partial_parse.msgpack"
+    if cached.exists() and not state.exists():
+        state.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cached, state)         # its time kept: copied back only if dbt rewrites it
+    return cached
+
+
+def _keep_parse_state(settings: Settings, cached: Path) -> None:
+    """The state dbt left, cached for the next home when newer (written aside, then renamed)."""
+    state = target_path(settings) / "partial_parse.msgpack"
+    if not state.exists() or (cached.exists() and cached.stat().st_mtime >= state.stat().st_mtime):
+        return
+    settings.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cached.parent.mkdir(exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+    os.close(fd)
+    shutil.copyfile(state, tmp)
+    os.replace(tmp, cached)
+
+
+def _print_new(log: Path, shown: int, final: bool = False) -> int:
+    """Print the complete lines dbt wrote since ``shown`` bytes (everything left when ``final``)."""
+    with log.open("rb") as f:
+        f.seek(shown)
+        chunk = f.read()
+    if not final:
+        chunk = chunk[:chunk.rfind(b"\n") + 1]
+    sys.stdout.write(chunk.decode(errors="replace"))
+    sys.stdout.flush()
+    return shown + len(chunk)

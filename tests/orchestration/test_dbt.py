@@ -1,0 +1,40 @@
+"""Running dbt: a fresh child of the dbt server per command, the parse state reused across homes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+
+import pytest
+
+from territoire_hub.dbt_project import DBT_PROJECT_DIR
+from territoire_hub.orchestration.dbt import DbtError, _Server, run_dbt
+from territoire_hub.settings import Settings
+from territoire_hub.warehouse import connect
+
+
+def test_a_new_home_starts_from_the_parse_state_of_the_previous_one(tmp_path, warehouse_template):
+    outputs = {}
+    for name in ("first", "second"):
+        settings = Settings.from_env({"HUB_HOME": str(tmp_path / name), "HUB_CACHE_DIR": str(tmp_path / "cache")})
+        settings.warehouse.parent.mkdir(parents=True)
+        shutil.copyfile(warehouse_template, settings.warehouse)
+        outputs[name] = run_dbt(settings, ["run", "--select", "stg_irve_statique"]).stdout
+        con = connect(settings.warehouse, read_only=True)     # each home's own warehouse got the view
+        try:
+            assert con.execute("SELECT count(*) FROM staging.stg_irve_statique").fetchone() == (0,)
+        finally:
+            con.close()
+    assert "Starting full parse" in outputs["first"]
+    assert "full parse" not in outputs["second"] and "Completed successfully" in outputs["second"]
+    assert not list(DBT_PROJECT_DIR.glob("*.duckdb"))         # the profile's relative path: the home's folder
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / "cache").rglob("*")} == {0o700, 0o600}
+
+
+def test_dbt_errors_come_back_and_a_dead_server_is_replaced(settings):
+    with pytest.raises(DbtError, match="No such command 'bogus'"):
+        run_dbt(settings, ["bogus"])
+    os.killpg(_Server.process.pid, signal.SIGKILL)
+    _Server.process.wait()
+    assert "Core:" in run_dbt(settings, ["--version"]).stdout
