@@ -93,6 +93,12 @@ def spatial_coverage(con: duckdb.DuckDBPyConnection, registry: Registry) -> str:
     return " ".join(dict.fromkeys(regions + [code for _, code in registry.territory.codes()]))
 
 
+def secrecy_origin(registry: Registry, secrecy: catalogue.Secrecy) -> str:
+    """Where the rule of a source format comes from: the datasets declaring one, else the legal default."""
+    declared = [e.key for e in registry.of_format(secrecy.source) if e.dataset.secrecy is not None]
+    return f"declared by {', '.join(declared)}" if declared else "legal default"
+
+
 def secrecy_rule(registry: Registry, secrecy: catalogue.Secrecy) -> SecrecyRule:
     """The rule for the source format (the strictest of its datasets' registry rules, else the
     legal default), its dominant share scaled to the table's unit (% or ratio)."""

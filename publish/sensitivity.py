@@ -31,7 +31,7 @@ import duckdb
 
 from territoire_hub.lineage import mart_datasets, model_docs
 from territoire_hub.publish import catalogue
-from territoire_hub.publish.publisher import secrecy_rule
+from territoire_hub.publish.publisher import secrecy_origin, secrecy_rule
 from territoire_hub.publish.shared_contents import META, REFERENCE, VIEWS, partner_keys, partner_staging
 from territoire_hub.settings import Settings
 from territoire_hub.registry import Registry
@@ -222,8 +222,9 @@ def _check_secrecy(con, name: str, table: str, cols: list[str], spec: catalogue.
             too_few += f" OR {quote_ident(s.dominant_share)} > {limit}"
         visible = count(f"secret_statistique IS NULL AND ({shown}) AND ({too_few})")
         if visible:
-            found.append(Finding(name, table, None, f"{visible} visible cells break the rule of {s.source} "
-                                                    f"({rule.min_contributors} {s.contributors} minimum"
+            found.append(Finding(name, table, None, f"{visible} visible cells break the rule of the "
+                                                    f"{s.source} data ({secrecy_origin(registry, s)}: "
+                                                    f"{rule.min_contributors} {s.contributors} minimum"
                                                     + (f", dominant share ≤ {rule.max_dominant_share}"
                                                        if rule.max_dominant_share is not None else "") + ")"))
     for mask in spec.masks:

@@ -105,8 +105,9 @@ def test_secrecy_is_rechecked_from_the_registry_rule(demo_settings, tmp_path):
                      "UPDATE marts.recharge_territoire_annee SET secret_statistique = NULL, points_observes = 1, "
                      f"taux_occupation_pct = 40 WHERE {flagged}")
     (finding,) = cleared
-    assert finding.table == "marts.recharge_territoire_annee" and "visible cells break the rule of " \
-        "recharge_sud__irve_dynamique (3 points_observes minimum, dominant share ≤ 85.0)" in finding.reason
+    assert finding.table == "marts.recharge_territoire_annee" and "visible cells break the rule of the " \
+        "irve_dynamique data (declared by recharge_sud__irve_dynamique: 3 points_observes minimum, " \
+        "dominant share ≤ 85.0)" in finding.reason
     # a commune secret in the energy dataset whose electricity the fiche still shows
     fiche = leaked(demo_settings, tmp_path,
                    "UPDATE marts.energie_territoire_annee SET secret_statistique = 'primaire', conso_mwh = NULL, "
