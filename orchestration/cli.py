@@ -20,7 +20,8 @@ from territoire_hub.orchestration.status import collect_status, render_status
 from territoire_hub.settings import Settings
 from territoire_hub.orchestration.ingestion import ingest_all, replay as replay_deliveries
 from territoire_hub.orchestration.onboarding import describe_detection, detect_file, scaffold
-from territoire_hub.sources.ingest import DatasetReport, ignored_inbox_files
+from territoire_hub.names import printable
+from territoire_hub.sources.ingest import DatasetReport, unread_inbox_entries
 from territoire_hub.registry import Registry, RegistryError
 from territoire_hub.registry_tables import write_registry
 from territoire_hub.territory import TerritoryError, resolve as resolve_territory
@@ -163,9 +164,12 @@ def _ingest(settings: Settings, registry: Registry, keys: list[str] | None, run_
         con.close()
     for report in reports:
         for origin, reason in report.transport_errors:
-            click.echo(f"transport error [{report.dataset_key}] {origin}: {reason}", err=True)
-    for name in ignored_inbox_files(settings, registry):
-        click.echo(f"ignored inbox file (matches no dataset of its partner): {name}", err=True)
+            click.echo(f"transport error [{report.dataset_key}] {printable(origin)}: {printable(reason)}", err=True)
+    unread = unread_inbox_entries(settings, registry)
+    if unread:
+        click.echo(f"{len(unread)} inbox entries left in place (not read):", err=True)
+        for item in unread:
+            click.echo(f"  {item.line()}", err=True)
     landed = sum(r.landed for r in reports)
     loaded = sum(r.loaded for r in reports)
     quarantined = sum(len(r.quarantined) for r in reports)
@@ -274,7 +278,8 @@ def status(settings: Settings, show_all: bool) -> None:
         raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` (or `make run`) first")
     con = connect(settings.warehouse, read_only=True)
     try:
-        click.echo(render_status(collect_status(con, registry), max_reasons=10_000 if show_all else 3))
+        unread = unread_inbox_entries(settings, registry)
+        click.echo(render_status(collect_status(con, registry, unread), max_reasons=10_000 if show_all else 3))
     finally:
         con.close()
     click.echo(_snapshot_line(settings))
@@ -599,7 +604,7 @@ def demo_run(settings: Settings, no_generate: bool, no_build: bool, no_publish: 
     con = connect(settings.warehouse, read_only=True)
     try:
         click.echo("")
-        click.echo(render_status(collect_status(con, registry)))
+        click.echo(render_status(collect_status(con, registry, unread_inbox_entries(settings, registry))))
     finally:
         con.close()
 

@@ -1,12 +1,14 @@
-"""A sensor on the inbox: a new file in a partner's drop zone requests the run of its partition."""
+"""A sensor on the inbox: a new file in a partner's drop zone requests the run of its partition;
+every entry it leaves in place (links, FIFOs, unclaimed names) is logged with its reason."""
 
+import os
 
 import dagster as dg
 
 from territoire_hub.orchestration.partitions import partition_of_period
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.registry import InboxTransport, Registry
-from territoire_hub.sources.transports import scan_inbox
+from territoire_hub.sources.dropzone import scan_inbox, unread_entries
 
 
 def inbox_sensor(registry: Registry) -> dg.SensorDefinition:
@@ -22,14 +24,14 @@ def inbox_sensor(registry: Registry) -> dg.SensorDefinition:
         by_key = {e.key: e for e in inbox_entries}
         for item in report.incoming:
             entry = by_key[item.dataset_key]
-            stat = item.path.stat()
-            run_key = f"{item.dataset_key}:{item.filename}:{stat.st_size}:{stat.st_mtime_ns}"
+            seen = os.lstat(item.path)          # never follows a link
+            run_key = f"{item.dataset_key}:{item.filename}:{seen.st_size}:{seen.st_mtime_ns}"
             partition = None
             if item.period != "snapshot":
                 partition = partition_of_period(entry.dataset, item.period)
             yield dg.RunRequest(run_key=run_key, asset_selection=[dg.AssetKey(["raw", item.dataset_key])],
                                 partition_key=partition)
-        for name in report.ignored:
-            context.log.warning(f"inbox file matches no dataset of its partner: {name}")
+        for unread in unread_entries(inbox, registry):
+            context.log.warning(f"inbox entry left in place: {unread.line()}")
 
     return _sensor

@@ -1,4 +1,6 @@
-"""What ``hub status`` shows: deliveries per partner, rows per raw table, quarantine reasons."""
+"""What ``hub status`` shows: deliveries per partner, rows per raw table, quarantine reasons, and
+every drop-zone entry left in place. Names and reasons that come from outside are printed escaped
+(one line each, see ``territoire_hub.names``)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from territoire_hub.sources.loading import RAW_SCHEMA
+from territoire_hub.names import printable
 from territoire_hub.registry import Registry
+from territoire_hub.sources.dropzone import Unread
+from territoire_hub.sources.loading import RAW_SCHEMA
 from territoire_hub.warehouse import quote_ident
 
 
@@ -29,6 +33,7 @@ class Status:
     marts: list[tuple[str, int]] = ()                        # marts.<model>, rows
     gate: list[tuple[str, bool, list[str], int]] = ()        # mart, publishable, blocking checks, flags
     flagged: list[tuple[str, str, int, list[str]]] = ()      # partner, dataset, deliveries, warning checks
+    unread: list[Unread] = ()                                # drop-zone entries left in place
 
 
 def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
@@ -37,7 +42,7 @@ def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
     ).fetchone())
 
 
-def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status:
+def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry, unread: list[Unread] = ()) -> Status:
     deliveries, quarantined, transport_errors = [], [], []
     if _has_catalogue(con):
         deliveries = con.execute(
@@ -97,7 +102,7 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry) -> Status
             WHERE d.status = 'loaded' AND d.superseded_by IS NULL AND i.severity = 'warning'
             GROUP BY ALL ORDER BY ALL
             """).fetchall()]
-    return Status(deliveries, raw_rows, quarantined, transport_errors, marts, gate, flagged)
+    return Status(deliveries, raw_rows, quarantined, transport_errors, marts, gate, flagged, list(unread))
 
 
 def render_status(status: Status, max_reasons: int = 3) -> str:
@@ -127,9 +132,9 @@ def render_status(status: Status, max_reasons: int = 3) -> str:
             out.append(f"  {partner} / {dataset}: {n} deliveries ({', '.join(codes)})")
     out += ["", f"Quarantined deliveries ({len(status.quarantined)})"]
     for q in status.quarantined:
-        out.append(f"  {q.partner_id} / {q.dataset_id} / {q.filename}  [{q.delivery_id}]")
+        out.append(f"  {q.partner_id} / {q.dataset_id} / {printable(q.filename)}  [{q.delivery_id}]")
         for reason in q.reasons[:max_reasons]:
-            out.append(f"      - {reason}")
+            out.append(f"      - {printable(reason)}")
         if len(q.reasons) > max_reasons:
             out.append(f"      … {len(q.reasons) - max_reasons} more (hub status --all)")
     if not status.quarantined:
@@ -137,5 +142,7 @@ def render_status(status: Status, max_reasons: int = 3) -> str:
     if status.transport_errors:
         out += ["", f"Transport errors not resolved since ({len(status.transport_errors)})"]
         for dataset, origin, reason in status.transport_errors:
-            out.append(f"  {dataset}: {origin}\n      - {reason}")
+            out.append(f"  {dataset}: {printable(origin)}\n      - {printable(reason)}")
+    out += ["", f"Inbox entries left in place ({len(status.unread)})"]
+    out += [f"  {u.line()}" for u in status.unread] or ["  none"]
     return "\n".join(out)

@@ -14,8 +14,10 @@ import duckdb
 
 from territoire_hub.registry import HttpTransport, PartnerDataset, Registry
 from territoire_hub.settings import Settings
-from territoire_hub.sources.landing import CatalogueValidators, land, record_transport_errors
-from territoire_hub.sources.transports import FetchReport, expand_urls, fetch_http, scan_inbox
+from territoire_hub.sources.dropzone import Unread, scan_inbox, unread_entries
+from territoire_hub.sources.landing import (CatalogueValidators, UnreadableDelivery, land, record_transport_errors,
+                                            remove_delivered)
+from territoire_hub.sources.transports import FetchReport, expand_urls, fetch_http
 
 
 @dataclass
@@ -60,10 +62,16 @@ def collect_and_land(con: duckdb.DuckDBPyConnection, settings: Settings, entry: 
     report.not_modified = len(fetched.not_modified)
     report.not_published = len(fetched.not_published)
     for item in fetched.incoming:
-        landed = land(con, settings.landing, entry, item)
+        try:
+            landed = land(con, settings.landing, entry, item)
+        except UnreadableDelivery as exc:      # swapped for a link or a FIFO since the scan
+            error = (item.origin, f"{entry.partner.id}: {exc}; left in place")
+            report.transport_errors.append(error)
+            record_transport_errors(con, entry.key, [error])
+            continue
         report.landed += landed.new
         report.already_landed += not landed.new
-        Path(item.path).unlink(missing_ok=True)
+        remove_delivered(Path(item.path), landed.source)
     return report
 
 
@@ -78,9 +86,7 @@ def pending_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset,
     return [(d, Path(p)) for d, p in con.execute(sql + " ORDER BY sequence", params).fetchall()]
 
 
-def ignored_inbox_files(settings: Settings, registry: Registry) -> list[str]:
-    """Files in a partner's drop zone that match none of its datasets (reported, never deleted)."""
-    ignored: list[str] = []
-    for partner_id in registry.partners:
-        ignored += scan_inbox(settings.inbox, registry.of_partner(partner_id)).ignored
-    return ignored
+def unread_inbox_entries(settings: Settings, registry: Registry) -> list[Unread]:
+    """Every drop-zone entry a run leaves in place (links, FIFOs, folders, hidden or unclaimed
+    names, entries outside a partner's folder), each with its reason: reported, never deleted."""
+    return unread_entries(settings.inbox, registry)

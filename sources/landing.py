@@ -9,15 +9,18 @@ kept.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
-import shutil
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from territoire_hub.names import matching_form, printable
 from territoire_hub.problems import Problem
 from territoire_hub.registry import CONTENT_PERIOD, PartnerDataset
 from territoire_hub.sources.transports import Incoming
@@ -84,6 +87,12 @@ class Landed:
     delivery_id: str
     new: bool                   # False: the same bytes were already landed (no-op)
     superseded: list[str]       # deliveries this one supersedes
+    source: tuple[int, int] | None = None   # (device, inode) of the file read: only it may be removed
+
+
+class UnreadableDelivery(Exception):
+    """A delivered entry the hub refuses to open: not a regular file once opened (a link swapped in
+    after the scan, a FIFO, a folder), or gone. Nothing of it is landed; it stays where it is."""
 
 
 def ensure_catalogue(con: duckdb.DuckDBPyConnection) -> None:
@@ -91,44 +100,86 @@ def ensure_catalogue(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE landing.deliveries ADD COLUMN IF NOT EXISTS run_id VARCHAR")  # warehouses of 0.1
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def slot_of(entry: PartnerDataset, filename: str) -> str:
     """Named groups of the file-name regex other than ``period`` (e.g. the département)."""
     if entry.dataset.filename is None:
         return ""
-    match = re.match(entry.dataset.filename, filename)
+    match = re.fullmatch(entry.dataset.filename, matching_form(filename))
     if not match:
         return ""
     groups = {k: v for k, v in match.groupdict().items() if k != "period" and v is not None}
     return ",".join(f"{k}={v}" for k, v in sorted(groups.items()))
 
 
-def _store(landing_dir: Path, source: Path, sha: str) -> Path:
-    target = landing_dir / sha[:2] / sha
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".part")
-    shutil.copyfile(source, tmp)
-    os.chmod(tmp, 0o444)
-    os.replace(tmp, target)
-    return target
+def _open_delivered(path: Path) -> int:
+    """Open a delivered file for reading without following a link in its last component and
+    without blocking on a FIFO; refuse anything that is not a regular file once open."""
+    path = Path(path)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnreadableDelivery(f"{printable(path.name)} is a symbolic link: not a regular file, never read") from None
+        raise UnreadableDelivery(f"{printable(path.name)} cannot be opened: {exc.strerror}") from None
+    finally:
+        os.close(folder)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise UnreadableDelivery(f"{printable(path.name)} is not a regular file: never read")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _copy_in(landing_dir: Path, source: Path) -> tuple[str, Path, tuple[int, int]]:
+    """Copy the delivered file into the landing store while hashing it (one read of the bytes, from
+    the descriptor checked to be a regular file). The stored file is read-only, in folders private
+    to the hub's account. Returns the checksum, the stored path and the (device, inode) read."""
+    landing_dir = Path(landing_dir)
+    landing_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = _open_delivered(source)
+    digest = hashlib.sha256()
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        handle, tmp = tempfile.mkstemp(dir=landing_dir, prefix=".landing-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
+            sha = digest.hexdigest()
+            target = landing_dir / sha[:2] / sha
+            if target.exists():
+                os.unlink(tmp)
+            else:
+                target.parent.mkdir(exist_ok=True, mode=0o700)
+                os.chmod(tmp, 0o400)
+                os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return sha, target, (st.st_dev, st.st_ino)
+
+
+def remove_delivered(path: Path, source: tuple[int, int] | None) -> None:
+    """Remove a landed file from the drop zone, only if the name still designates the file read
+    (a name swapped for a link or another file since is left alone)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if source is None or ((st.st_dev, st.st_ino) == source and stat.S_ISREG(st.st_mode)):
+        os.unlink(path)
 
 
 def land(con: duckdb.DuckDBPyConnection, landing_dir: Path, entry: PartnerDataset, item: Incoming) -> Landed:
-    """Store the bytes and record the delivery; supersede the previous one for its period."""
-    sha = sha256_of(item.path)
+    """Store the bytes and record the delivery; supersede the previous one for its period.
+    Raises :class:`UnreadableDelivery` for an entry that is not a regular file when opened."""
+    sha, stored, source = _copy_in(landing_dir, item.path)
     delivery_id = hashlib.sha256(f"{entry.key}:{sha}".encode()).hexdigest()[:20]
     if con.execute("SELECT 1 FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone():
-        return Landed(delivery_id, new=False, superseded=[])
-    stored = _store(landing_dir, item.path, sha)
+        return Landed(delivery_id, new=False, superseded=[], source=source)
     slot = slot_of(entry, item.filename)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -161,7 +212,7 @@ def land(con: duckdb.DuckDBPyConnection, landing_dir: Path, entry: PartnerDatase
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return Landed(delivery_id, new=True, superseded=previous)
+    return Landed(delivery_id, new=True, superseded=previous, source=source)
 
 
 def record_problems(con: duckdb.DuckDBPyConnection, delivery_id: str, problems: list[Problem]) -> None:

@@ -1,7 +1,7 @@
 """Transports: how partner deliveries reach the hub.
 
-Two ways in: files dropped in the inbox (``inbox/<partner_id>/``) and files fetched
-over HTTP from a URL template in the registry. Both produce ``Incoming`` records for
+Two ways in: files dropped in the inbox (``inbox/<partner_id>/``, examined in
+``dropzone.py``) and files fetched over HTTP from a URL template in the registry. Both produce ``Incoming`` records for
 the landing step; problems are collected in a ``FetchReport``, never raised per file.
 """
 
@@ -53,7 +53,6 @@ class FetchReport:
     not_modified: list[str] = field(default_factory=list)  # URLs answered 304
     not_published: list[str] = field(default_factory=list)  # URLs answered 404
     errors: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason)
-    ignored: list[str] = field(default_factory=list)  # inbox files matching no dataset (kept)
 
 
 class ValidatorStore(Protocol):
@@ -66,49 +65,6 @@ class ValidatorStore(Protocol):
 def token_variable(partner_id: str) -> str:
     """The environment variable holding a partner's bearer token."""
     return "HUB_PARTNER_TOKEN_" + partner_id.replace("-", "_").upper()
-
-
-# -- inbox ------------------------------------------------------------------------
-
-
-def scan_inbox(inbox: Path, entries: list[PartnerDataset]) -> FetchReport:
-    """Files of ``inbox/<partner_id>/`` (not recursive) that belong to a dataset, oldest first.
-
-    Hidden files and ``*.part`` (uploads in progress) are skipped silently; other files
-    matching no dataset are listed in ``ignored`` and left in place. Only datasets with a
-    ``filename`` regex can claim a file.
-    """
-    report = FetchReport()
-    by_partner: dict[str, list[PartnerDataset]] = {}
-    for entry in entries:
-        if entry.dataset.filename is not None:
-            by_partner.setdefault(entry.partner.id, []).append(entry)
-    found: list[tuple[int, str, Incoming]] = []
-    for partner_id, candidates in sorted(by_partner.items()):
-        folder = Path(inbox) / partner_id
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            name = path.name
-            if name.startswith(".") or name.endswith(".part") or not path.is_file():
-                continue
-            path = path.absolute()
-            matches = [(e, e.period_of(name)) for e in candidates]
-            matches = [(e, p) for e, p in matches if p is not None]
-            if not matches:
-                report.ignored.append(str(path))
-                continue
-            if len(matches) > 1:
-                keys = ", ".join(e.key for e, _ in matches)
-                report.errors.append((f"inbox:{path}", f"{partner_id}: file {name} matches several datasets ({keys})"))
-                continue
-            entry, period = matches[0]
-            incoming = Incoming(entry.key, name, f"inbox:{path}", path, period)
-            found.append((path.stat().st_mtime_ns, name, incoming))
-    found.sort(key=lambda item: (item[0], item[1]))
-    report.incoming = [item[2] for item in found]
-    report.ignored.sort()
-    return report
 
 
 # -- HTTP URLs --------------------------------------------------------------------

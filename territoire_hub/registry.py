@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from territoire_hub.formats import FormatError, FormatSpec, all_formats, load_format
+from territoire_hub.names import matching_form
 
 
 class RegistryError(ValueError):
@@ -190,7 +191,7 @@ class PartnerDataset(BaseModel):
         or None when the name does not belong to this dataset."""
         if self.dataset.filename is None:
             return "snapshot"
-        match = re.match(self.dataset.filename, filename)
+        match = re.fullmatch(self.dataset.filename, matching_form(filename))
         if not match:
             return None
         if self.dataset.cadence is Cadence.snapshot:

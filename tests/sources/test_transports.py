@@ -1,12 +1,10 @@
-"""Inbox scan, URL expansion and HTTP fetch against a real loopback server (no mocks)."""
+"""URL expansion and HTTP fetch against a real loopback server (no mocks)."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -14,13 +12,7 @@ from territoire_hub.settings import PACKAGE_SOURCES
 from territoire_hub.sources.demo.server import PartnerServer
 from territoire_hub.formats import load_format
 from territoire_hub.registry import Dataset, Partner, PartnerDataset, load_registry
-from territoire_hub.sources.transports import (
-    FetchReport,
-    Incoming,
-    expand_urls,
-    fetch_http,
-    scan_inbox,
-)
+from territoire_hub.sources.transports import Incoming, expand_urls, fetch_http
 
 TOKEN = "tok-" + secrets.token_hex(12)  # a fresh fake token per run: none is written in the repo
 FAST = {"timeout": 0.5, "retries": 2, "backoff": 0.01}
@@ -57,70 +49,6 @@ def http_entry(url: str, *, cadence="snapshot", filename=None, auth="none", depa
         ),
         spec=spec,
     )
-
-
-# -- inbox ------------------------------------------------------------------------
-
-
-def drop(folder: Path, name: str, mtime: int, content: bytes = b"a;b\n1;2\n") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(content)
-    os.utime(path, (mtime, mtime))
-    return path
-
-
-def test_scan_inbox_orders_by_mtime_and_reads_period(tmp_path, registry):
-    inbox = tmp_path / "inbox"
-    beaucaire = inbox / "ville-beaucaire"
-    late = drop(beaucaire, "tickets_pannes_202403.csv", 3000)
-    early = drop(beaucaire, "points_lumineux_20240331.csv", 1000)
-    middle = drop(beaucaire, "tickets_pannes_202402_rectificatif.csv", 2000)
-    other = drop(inbox / "herault-energies", "releves_armoires_202401.csv", 1500)
-    notes = drop(beaucaire, "notes.txt", 500)
-    part = drop(beaucaire, "tickets_pannes_202404.csv.part", 100)
-    hidden = drop(beaucaire, ".tickets_pannes_202405.csv", 100)
-    (beaucaire / "archive").mkdir()
-    drop(beaucaire / "archive", "tickets_pannes_202312.csv", 50)  # not recursive
-    entries = registry.of_partner("ville-beaucaire") + registry.of_partner("herault-energies")
-
-    report = scan_inbox(inbox, entries)
-
-    assert [(i.filename, i.dataset_key, i.period) for i in report.incoming] == [
-        ("points_lumineux_20240331.csv", "ville_beaucaire__points_lumineux", "snapshot"),
-        ("releves_armoires_202401.csv", "herault_energies__releves_armoires", "202401"),
-        ("tickets_pannes_202402_rectificatif.csv", "ville_beaucaire__tickets_pannes", "202402"),
-        ("tickets_pannes_202403.csv", "ville_beaucaire__tickets_pannes", "202403"),
-    ]
-    assert [i.path for i in report.incoming] == [early.absolute(), other.absolute(), middle.absolute(), late.absolute()]
-    assert report.incoming[0].origin == f"inbox:{early.absolute()}"
-    assert report.ignored == [str(notes.absolute())]
-    assert report.errors == [] and report.not_modified == [] and report.not_published == []
-    for path in (notes, part, hidden, late):  # scanning never deletes anything
-        assert path.exists()
-
-
-def test_scan_inbox_same_mtime_orders_by_name_and_skips_unknown_partners(tmp_path, registry):
-    inbox = tmp_path / "inbox"
-    folder = inbox / "ville-beaucaire"
-    drop(folder, "tickets_pannes_202402.csv", 1000)
-    drop(folder, "tickets_pannes_202401.csv", 1000)
-    drop(inbox / "enedis", "conso_elec_commune_2023.csv", 10)  # enedis not among the entries
-    report = scan_inbox(inbox, registry.of_partner("ville-beaucaire"))
-    assert [i.filename for i in report.incoming] == ["tickets_pannes_202401.csv", "tickets_pannes_202402.csv"]
-    assert report.ignored == []
-
-
-def test_scan_inbox_without_partner_folder_is_empty(tmp_path, registry):
-    report = scan_inbox(tmp_path / "inbox", registry.of_partner("enedis"))
-    assert report == FetchReport()
-
-
-def test_scan_inbox_snapshot_without_regex_claims_nothing(tmp_path, registry):
-    # irve_statique (HTTP, no filename regex) must not swallow every file of the folder
-    drop(tmp_path / "recharge-sud", "whatever.csv", 10)
-    report = scan_inbox(tmp_path, [registry.dataset("recharge_sud__irve_statique")])
-    assert report.incoming == [] and report.ignored == []
 
 
 # -- expand_urls ------------------------------------------------------------------
