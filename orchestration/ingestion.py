@@ -21,7 +21,7 @@ from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.formats import FormatSpec, all_formats
 from territoire_hub.registry import PartnerDataset, Registry
 from territoire_hub.registry_tables import write_registry
-from territoire_hub.settings import Settings
+from territoire_hub.settings import Limits, Settings
 from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pending_deliveries
 from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
 from territoire_hub.sources.loading import Parsed, commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
@@ -48,7 +48,8 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None 
 def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pending: list[tuple[str, Path]], *,
                     quality: QualityContext | None = None, run_id: str | None = None,
                     on_delivery: Callable[[], None] | None = None,
-                    formats: dict[str, FormatSpec] | None = None) -> list[tuple[str, int]]:
+                    formats: dict[str, FormatSpec] | None = None,
+                    limits: Limits = Limits()) -> list[tuple[str, int]]:
     """Parse, validate and load deliveries, in order; returns (delivery id, rows loaded).
 
     Deliveries are validated in batches of up to BATCH_ROWS rows (one GX run per suite and
@@ -73,7 +74,8 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
         batch.clear()
 
     for delivery_id, stored_path in pending:
-        parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id, formats or all_formats())
+        parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id, formats or all_formats(),
+                                limits)
         if parsed is None:
             loaded.append((delivery_id, 0))
             if on_delivery:
@@ -100,7 +102,8 @@ def ingest_dataset(con: duckdb.DuckDBPyConnection, settings: Settings, entry: Pa
     report = collect_and_land(con, settings, entry, periods)
     for delivery_id, rows in load_deliveries(con, entry, pending_deliveries(con, entry, periods),
                                              quality=QualityContext.for_settings(settings), run_id=run_id,
-                                             on_delivery=on_delivery, formats=all_formats(settings.formats_dirs)):
+                                             on_delivery=on_delivery, formats=all_formats(settings.formats_dirs),
+                                             limits=settings.limits):
         if rows:
             report.loaded += 1
             report.rows += rows
@@ -146,7 +149,7 @@ def replay(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registr
         entry = registry.dataset(key)
         pending = [(d, p) for d, p in pending_deliveries(con, entry) if d in ids]
         load_deliveries(con, entry, pending, quality=QualityContext.for_settings(settings), run_id=run_id,
-                        formats=registry.formats)
+                        formats=registry.formats, limits=settings.limits)
     after = dict(con.execute("SELECT delivery_id, status FROM landing.deliveries WHERE delivery_id IN "
                              "(SELECT unnest(?::VARCHAR[]))", [list(before)]).fetchall())
     return [(d, before[d], after[d]) for d in before]

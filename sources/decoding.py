@@ -6,18 +6,17 @@ letting a parser guess: a wrong encoding or separator must be refused, not half-
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
 from territoire_hub.formats import FormatSpec, header_name
 from territoire_hub.problems import DeliveryRejected, Problem
+from territoire_hub.settings import Limits
+from territoire_hub.sources.compression import GZIP_MAGIC, gunzip
 from territoire_hub.sources.detection import closest_format, compare
 from territoire_hub.sources.sniffing import Sniffed, split_header
 
-GZIP_MAGIC = b"\x1f\x8b"
 BOM = "\ufeff"
 
 
@@ -30,18 +29,15 @@ class DecodedFile:
     compressed: bool
 
 
-def _decompress(data: bytes, allowed: list[str]) -> tuple[bytes, bool]:
+def _decompress(data: bytes, allowed: list[str], limits: Limits) -> tuple[bytes, bool]:
     if not data.startswith(GZIP_MAGIC):
         return data, False
     if "gzip" not in allowed:
         raise DeliveryRejected([Problem("unexpected_compression", "file is gzip-compressed; this dataset is delivered uncompressed")])
-    try:
-        return gzip.decompress(data), True
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DeliveryRejected([Problem(
-            "truncated_gzip",
-            f"gzip stream is truncated or corrupt ({exc}); the file was probably cut during transfer, please deliver it again",
-        )]) from None
+    raw = gunzip(data, limits)
+    if raw.startswith(GZIP_MAGIC):
+        raise DeliveryRejected([Problem("not_a_csv", "not a CSV file: gzip file inside a gzip file (nested compression)")])
+    return raw, True
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -114,9 +110,9 @@ def _unknown_layout(header: list[str], spec: FormatSpec, formats: dict[str, Form
 
 
 def decode_delivery(data: bytes, *, spec: FormatSpec, encodings: list[str], separators: list[str],
-                    formats: dict[str, FormatSpec] | None = None) -> DecodedFile:
-    """Decompress, decode and check the header of a delivered CSV file."""
-    raw, compressed = _decompress(data, list(spec.compression))
+                    formats: dict[str, FormatSpec] | None = None, limits: Limits = Limits()) -> DecodedFile:
+    """Decompress (within ``limits``), decode and check the header of a delivered CSV file."""
+    raw, compressed = _decompress(data, list(spec.compression), limits)
     if not raw.strip():
         raise DeliveryRejected([Problem("empty_file", "file is empty (no header, no rows)")])
     text, encoding = _decode(raw, encodings)
@@ -127,6 +123,10 @@ def decode_delivery(data: bytes, *, spec: FormatSpec, encodings: list[str], sepa
     declared = set(spec.source_columns)
     separator = max(separators, key=lambda sep: (len(set(_header(header_line, sep, spec)) & declared), -separators.index(sep)))
     header = _header(header_line, separator, spec)
+    if len(header) > limits.max_columns:
+        raise DeliveryRejected([Problem(
+            "too_many_columns", f"the header has {len(header):,} columns, more than {limits.max_columns:,} "
+            f"(limit HUB_MAX_COLUMNS): refused before reading its rows", line=1)])
     known = set(header) & declared
     missing = [name for name in spec.required_sources if name not in header]
     if not known or (missing and 2 * len(known) < len(declared)):

@@ -15,6 +15,8 @@ import duckdb
 
 import pyarrow as pa
 
+from territoire_hub.settings import Limits
+from territoire_hub.sources.compression import mib
 from territoire_hub.sources.containers import add_projected_points, read_geojson, read_shapefile
 from territoire_hub.sources.decoding import decode_delivery
 from territoire_hub.sources.landing import mark, record_problems
@@ -90,12 +92,17 @@ class Parsed:
     separator: str
 
 
-def read_delivery(entry: PartnerDataset, stored_path: Path,
-                  formats: dict[str, FormatSpec] | None = None) -> tuple[pa.Table, str | None, str | None]:
+def read_delivery(entry: PartnerDataset, stored_path: Path, formats: dict[str, FormatSpec] | None = None,
+                  limits: Limits = Limits()) -> tuple[pa.Table, str | None, str | None]:
     """The delivered file as an Arrow table of text columns (+ ``_line``), whatever its container;
     a file that is not what its format expects is refused naming what it is (a zip, a spreadsheet,
     an HTML page, …). Returns (table, encoding, separator)."""
     spec = entry.spec
+    size = Path(stored_path).stat().st_size
+    if size > limits.max_delivery_bytes:
+        raise DeliveryRejected([Problem(
+            "too_large", f"the file is {mib(size)}, more than {mib(limits.max_delivery_bytes)} (limit "
+            "HUB_MAX_DELIVERY_BYTES): never read; deliver it split by period")])
     data = Path(stored_path).read_bytes()
     sniffed = sniff(data)
     if spec.container == "shapefile_zip":
@@ -109,18 +116,19 @@ def read_delivery(entry: PartnerDataset, stored_path: Path,
     if sniffed.kind != "csv":
         raise DeliveryRejected([Problem("not_a_csv", f"not a CSV file: {sniffed.what}")])
     decoded = decode_delivery(data, spec=spec, encodings=entry.encodings, separators=entry.separators,
-                              formats=formats)
+                              formats=formats, limits=limits)
     return add_projected_points(read_text_columns(decoded, spec), spec), decoded.encoding, decoded.separator
 
 
 def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str,
-                   stored_path: Path, run_id: str, formats: dict[str, FormatSpec] | None = None) -> Parsed | None:
+                   stored_path: Path, run_id: str, formats: dict[str, FormatSpec] | None = None,
+                   limits: Limits = Limits()) -> Parsed | None:
     """Read and type a landed delivery; on a parse error quarantine it and return None."""
     spec = entry.spec
     period = con.execute("SELECT period FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
     staged = f"_staged_{delivery_id}"
     try:
-        table, encoding, separator = read_delivery(entry, stored_path, formats)
+        table, encoding, separator = read_delivery(entry, stored_path, formats, limits)
         warnings = stage_delivery(con, table, spec, staged, entry.partner.departements)
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")

@@ -8,11 +8,13 @@ an encoding or separator problem. Only the head of the file is read (``SNIFF_BYT
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+
+from territoire_hub.settings import Limits
+from territoire_hub.sources.compression import gunzip
 
 SNIFF_BYTES = 1 << 20          # the head read to tell what a file is
 SEPARATORS = (";", ",", "\t", "|")
@@ -121,7 +123,7 @@ def sniff(data: bytes) -> Sniffed:
     if compressed and not head:
         return Sniffed("not_a_csv", "gzip stream that does not decompress (corrupt)", compressed=True)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        kind, what, members = _zip_kind(data if not compressed else gzip.decompress(data))
+        kind, what, members = _zip_kind(data if not compressed else gunzip(data, Limits()))
         return Sniffed(kind, what, compressed=compressed, members=members)
     for magic, what in _MAGIC:
         if head.startswith(magic):

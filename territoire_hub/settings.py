@@ -28,6 +28,11 @@ reads ``os.environ``.
 | HUB_CKAN_TOKEN        | (the local portal's)      | API token of the publishing account       |
 | HUB_SHARED_WAREHOUSE  | warehouse/shared.duckdb   | analysts' snapshot (marts, COG, views)    |
 | HUB_EXPORTS           | <data>/exports            | partner exports (hub partner export)      |
+| HUB_CACHE_DIR         | ~/.cache/territoire-hub   | dbt's parse state, shared by the hub homes of the account |
+| HUB_MAX_DELIVERY_BYTES | 2147483648 (2 GiB)       | a delivered file larger than this is refused (too_large) |
+| HUB_MAX_EXPANDED_BYTES | 2147483648 (2 GiB)       | a compressed file expanding past this is refused (too_large) |
+| HUB_MAX_EXPANSION_RATIO | 100                     | a gzip expanding more than this × its size (past 16 MiB) is a bomb |
+| HUB_MAX_COLUMNS       | 500                       | a header with more columns is refused (too_many_columns) |
 """
 
 from __future__ import annotations
@@ -40,6 +45,35 @@ from typing import Mapping
 from territoire_hub.registry import Registry, load_registry
 
 PACKAGE_SOURCES = Path(__file__).resolve().parent.parent / "sources"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a delivery may cost the hub: beyond these, it is refused with a reason naming the limit
+    and the setting that raises it (never read into memory first)."""
+
+    max_delivery_bytes: int = 2 << 30
+    max_expanded_bytes: int = 2 << 30
+    max_expansion_ratio: int = 100
+    max_columns: int = 500
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "Limits":
+        def number(name: str, default: int) -> int:
+            value = env.get(name)
+            if not value:
+                return default
+            try:
+                parsed = int(value)
+            except ValueError:
+                raise ValueError(f"{name}={value!r} is not a whole number") from None
+            if parsed <= 0:
+                raise ValueError(f"{name}={value!r} must be positive")
+            return parsed
+        return cls(number("HUB_MAX_DELIVERY_BYTES", cls.max_delivery_bytes),
+                   number("HUB_MAX_EXPANDED_BYTES", cls.max_expanded_bytes),
+                   number("HUB_MAX_EXPANSION_RATIO", cls.max_expansion_ratio),
+                   number("HUB_MAX_COLUMNS", cls.max_columns))
 
 
 def _path(env: Mapping[str, str], name: str, default: Path, home: Path) -> Path:
@@ -73,6 +107,8 @@ class Settings:
     ckan_token: str | None = field(default=None, repr=False)
     shared_warehouse: Path | None = None   # the analysts' snapshot, swapped in after each gated build
     exports_dir: Path | None = None        # partner exports
+    cache_dir: Path | None = None          # what can be rebuilt at any time (dbt's parse state)
+    limits: Limits = field(default_factory=Limits)   # the size limits of a delivery
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -109,6 +145,8 @@ class Settings:
             ckan_token=env.get("HUB_CKAN_TOKEN") or None,
             shared_warehouse=_path(env, "HUB_SHARED_WAREHOUSE", Path("warehouse/shared.duckdb"), home),
             exports_dir=_path(env, "HUB_EXPORTS", data_dir / "exports", home),
+            cache_dir=_path(env, "HUB_CACHE_DIR", Path.home() / ".cache" / "territoire-hub", home),
+            limits=Limits.from_env(env),
         )
 
     @property
