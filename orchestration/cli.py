@@ -1,4 +1,7 @@
-"""The ``hub`` command line: registry, demo deliveries, ingestion, status."""
+"""The ``hub`` command line: registry, demo deliveries, ingestion, status.
+
+Commands import the heavy parts they run (Great Expectations, dbt, Dagster, CKAN's client) when
+they run: ``hub status`` or ``hub registry`` answer without paying seconds of imports."""
 
 from __future__ import annotations
 
@@ -11,19 +14,17 @@ import duckdb
 from tqdm import tqdm
 
 from territoire_hub import cog
-from territoire_hub.formats import markdown_table
-
 from territoire_hub.expectations.reports import latest_run, write_reports
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
-from territoire_hub.orchestration.status import collect_status, render_status
-from territoire_hub.settings import Settings
-from territoire_hub.orchestration.ingestion import ingest_all, replay as replay_deliveries
-from territoire_hub.orchestration.onboarding import describe_detection, detect_file, scaffold
+from territoire_hub.formats import markdown_table
 from territoire_hub.names import printable
-from territoire_hub.sources.ingest import DatasetReport, unread_inbox_entries
+from territoire_hub.orchestration.onboarding import describe_detection, detect_file, scaffold
+from territoire_hub.orchestration.status import collect_status, render_status
 from territoire_hub.registry import Registry, RegistryError
 from territoire_hub.registry_tables import write_registry
+from territoire_hub.settings import Settings
+from territoire_hub.sources.ingest import DatasetReport, unread_inbox_entries
 from territoire_hub.territory import TerritoryError, resolve as resolve_territory
 from territoire_hub.warehouse import connect
 
@@ -113,6 +114,7 @@ def formats_detect(settings: Settings, files: tuple[Path, ...]) -> None:
 def replay(settings: Settings, delivery_ids: tuple[str, ...], dataset: str | None, status: str | None) -> None:
     """Process landed deliveries again after a registry or format change (the earlier outcome is
     kept in landing.processing_history). Then `hub build` to update the marts."""
+    from territoire_hub.orchestration.ingestion import replay as replay_deliveries  # imports GX
     if not (delivery_ids or dataset or status):
         raise click.ClickException("name deliveries, or --dataset and/or --status")
     registry = _registry(settings)
@@ -156,6 +158,8 @@ def _territory_line(registry: Registry) -> str:
 
 
 def _ingest(settings: Settings, registry: Registry, keys: list[str] | None, run_id: str) -> list[DatasetReport]:
+    from territoire_hub.orchestration.ingestion import ingest_all  # imports Great Expectations (seconds)
+
     con = connect(settings.warehouse)
     try:
         with tqdm(desc="deliveries", unit="file", file=sys.stderr, disable=None) as bar:

@@ -1,8 +1,12 @@
-"""Shared fixtures: a hub home in a temporary folder, the real registry, a real DuckDB file."""
+"""Shared fixtures: a hub home in a temporary folder, the real registry, a real DuckDB file, and
+the small demo region run once per session as `make run` does (`hub demo run`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +55,40 @@ def drop(settings: Settings, partner: str, name: str, content: bytes | str, enco
     path = folder / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
     return path
+
+
+# a small demo region: every domain, a few days around the October DST change, about a minute
+SMALL_DEMO = ["--days", "4", "--start", "2024-10-26", "--counters", "3", "--lamp-sensors", "3", "--stations", "2",
+              "--charge-points", "6", "--lamp-points", "40", "--no-publish"]
+
+
+def hub(home: Path, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the `hub` command of this virtualenv for the hub home ``home``."""
+    exe = Path(sys.executable).with_name("hub")
+    done = subprocess.run([str(exe), *args], env={**os.environ, "HUB_HOME": str(home), "HUB_HTTP_BACKOFF": "0.01"},
+                          cwd=home, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """`hub demo run` of the small demo, once per session: its home and what it printed. Tests must
+    not change the home (copy it first: ``copy_home``)."""
+    home = tmp_path_factory.mktemp("demo-home")
+    return home, hub(home, "demo", "run", *SMALL_DEMO, check=False)
+
+
+@pytest.fixture(scope="session")
+def demo_home(demo_run) -> Path:
+    """The small demo, ingested, built and gated; its analysts' snapshot written."""
+    home, done = demo_run
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return home
+
+
+def copy_home(source: Path, target: Path) -> Settings:
+    """A hub home of one's own, copied from the demo (warehouse, landing, reports, dbt target)."""
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("scratch", "portal"))
+    return Settings.from_env({"HUB_HOME": str(target)})

@@ -31,6 +31,13 @@ def build(settings: Settings, *select: str, full_refresh: bool = False, variable
     return run_dbt(settings, args, variables=variables)
 
 
+def run_models(settings: Settings, *, full_refresh: bool = False):
+    """Seeds and every model, no tests: for the tests about what the models hold (the data tests
+    run in the builds of the domain tests and of the territory over four régions)."""
+    args = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    return run_dbt(settings, args + (["--full-refresh"] if full_refresh else []))
+
+
 def query(settings: Settings, sql: str, params: list | None = None) -> list[tuple]:
     con = connect(settings.warehouse, read_only=True)
     try:

@@ -6,12 +6,12 @@ import json
 
 from territoire_hub.lineage import target_path
 from territoire_hub.orchestration.dbt import run_dbt
-from tests.dbt_harness import build, ingest
+from tests.dbt_harness import ingest, run_models
 
 
 def test_docs_generate_describes_every_mart_column(settings, registry):
     ingest(settings, registry, [])  # an empty but prepared warehouse: marts build with zero rows
-    build(settings)
+    run_models(settings)
     run_dbt(settings, ["docs", "generate"])
     target = target_path(settings)
     manifest = json.loads((target / "manifest.json").read_text())

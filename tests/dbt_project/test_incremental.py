@@ -11,7 +11,7 @@ from territoire_hub.sources.demo.server import demo_settings
 from territoire_hub.settings import Settings
 from territoire_hub.sources.demo import Scale, generate_demo
 from territoire_hub.sources.demo.server import PartnerServer
-from tests.dbt_harness import build, ingest, query
+from tests.dbt_harness import ingest, query, run_models
 
 DAILY_MODELS = {  # incremental day-grain models and their day column
     "int_traffic__counter_daily": "local_day",
@@ -49,7 +49,7 @@ def built_then_one_more_day(tmp_path_factory, registry):
     settings = Settings.from_env({"HUB_HOME": str(home), "HUB_HTTP_BACKOFF": "0.01"})
     generate_demo(settings.data_dir, registry, seed=5, scale=Scale(start=date(2024, 10, 25), days=4, **SMALL))
     _ingest_demo(settings, registry)
-    build(settings)
+    run_models(settings)
     before = _built(settings)
     # the next day's daily deliveries only: a day's data does not depend on the other days generated
     extra = home / "extra"
@@ -60,7 +60,7 @@ def built_then_one_more_day(tmp_path_factory, registry):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(f.path, target)
     _ingest_demo(settings, registry)
-    build(settings)
+    run_models(settings)
     return settings, before, _built(settings)
 
 
@@ -77,7 +77,7 @@ def test_full_refresh_gives_the_same_marts_row_for_row(built_then_one_more_day):
     incremental = _marts(settings)
     # every mart has rows, but those of layouts the demo does not write (road sections, mobility counts)
     assert {m for m, rows in incremental.items() if not rows} == {"trafic_troncon_annee", "mobilites_site_annee"}
-    build(settings, full_refresh=True)
+    run_models(settings, full_refresh=True)
     refreshed = _marts(settings)
     for name in incremental:  # name the first differing rows, to make a failure readable
         assert refreshed[name] == incremental[name], (name, sorted(set(refreshed[name]) ^ set(incremental[name]))[:4])

@@ -1,17 +1,19 @@
 """Adopting the hub for another territory, from configuration alone.
 
-Two territories nobody wrote the hub for, configured as a new region would: a registry folder
-outside the source tree (HUB_REGISTRY), no SQL, no file of the project changed. Their partners
-deliver the real layouts (written by the demo generator for this registry), over HTTP and in drop
-folders; the hub ingests, builds every model with every dbt test, gates the marts and writes the
-analysts' snapshot.
+A territory nobody wrote the hub for, configured as a new region would: a registry folder outside
+the source tree (HUB_REGISTRY), no SQL, no file of the project changed. Its partners deliver the
+real layouts (written by the demo generator for this registry), over HTTP and in drop folders; the
+hub ingests, builds every model with every dbt test, gates the marts and writes the analysts'
+snapshot. The territory gathers, in one build, what breaks a hub written for one région:
 
-- Nord (59), Hauts-de-France: 647 communes; its northernmost commune Bray-Dunes and Dunkerque
-  (51° N: the longest and shortest days of metropolitan France); two charging operators of the same
-  format, the second declared with YAML only;
-- the Grand Avignon (an EPCI over the Gard and the Vaucluse: Occitanie and Provence-Alpes-Côte
-  d'Azur) plus Saint-Pierre (Saint-Pierre-et-Miquelon: no EPCI, no DJU normal, 46.8° N west of
-  Newfoundland): a territory over three régions.
+- the Nord (59), whole: 647 communes of Hauts-de-France; its northernmost commune Bray-Dunes and
+  Dunkerque (51° N: the longest and shortest days of metropolitan France); two charging operators
+  of the same format, the second declared with YAML only;
+- the Grand Avignon, an EPCI over the Gard and the Vaucluse (Occitanie and Provence-Alpes-Côte
+  d'Azur), declared by its SIREN;
+- Saint-Pierre (Saint-Pierre-et-Miquelon: no EPCI, no DJU normal, 46.8° N west of Newfoundland);
+
+four régions, none whole but the Nord's département.
 """
 
 from __future__ import annotations
@@ -203,71 +205,71 @@ def query(settings: Settings, sql: str, params=()) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def nord(tmp_path_factory):
-    root = tmp_path_factory.mktemp("nord")
-    folder = configure(root, "Département du Nord", "  departements: [\"59\"]\n", ["59"], "200093201", True)
+def adopted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adopted")
+    folder = configure(root, "Nord, Grand Avignon et Saint-Pierre",
+                       "  departements: [\"59\"]\n  epcis: [\"248400251\"]\n  communes: [\"97502\"]\n",
+                       ["59", "84", "30", "975"], "248400251", True)
     return run_territory(root, folder)
 
 
-@pytest.fixture(scope="module")
-def avignon(tmp_path_factory):
-    root = tmp_path_factory.mktemp("avignon")
-    folder = configure(root, "Grand Avignon et Saint-Pierre", "  epcis: [\"248400251\"]\n  communes: [\"97502\"]\n",
-                       ["84", "30", "975"], "248400251", False)
-    return run_territory(root, folder)
-
-
-def test_nord_builds_gates_and_shares_every_mart(nord):
-    settings, verdicts, took = nord
-    print(f"\nNord (647 communes): dbt build {took:.0f} s")
+def test_every_mart_is_built_gated_and_shared(adopted):
+    settings, verdicts, took = adopted
+    print(f"\nNord + Grand Avignon + Saint-Pierre (664 communes): dbt build {took:.0f} s")
     assert {m: v.critical for m, v in verdicts.items() if not v.publishable} == {}
     assert len(verdicts) == 11
     levels = dict(query(settings, "SELECT niveau, count(*) FROM publication.fiche_territoire "
                                   "WHERE annee = 2024 GROUP BY 1"))
-    assert levels["commune"] == 647 and levels["departement"] == 1 and levels["region"] == 1
-    # the whole département is the territory; the région is not, and says so
-    names = dict(query(settings, "SELECT niveau, nom_territoire FROM publication.fiche_territoire "
+    assert (levels["commune"], levels["departement"], levels["region"]) == (647 + 16 + 1, 4, 4)
+    # the whole département is named as such; the others, and every région, say what part is covered
+    names = dict(query(settings, "SELECT code_territoire, nom_territoire FROM publication.fiche_territoire "
                                  "WHERE niveau IN ('departement', 'region') AND annee = 2024"))
-    assert names == {"departement": "Nord", "region": "Hauts-de-France (partie : 647 communes sur 3782)"}
-    # daylight at 51° N (Bray-Dunes, Dunkerque) passed its latitude-bounded dbt test; by hand:
-    # the June solstice week lasts about 16.6 hours at Dunkerque
-    (hours,) = query(settings, "SELECT daylight_hours FROM intermediate.int_sun__commune_daily "
-                               "WHERE code_commune = '59183' AND local_day = '2024-06-21'")[0]
-    assert 16.4 < hours < 16.7
-    # the climate correction of the Nord uses its own normal (Lille-Lesquin, 1991–2020)
+    assert names["59"] == "Nord" and names["32"] == "Hauts-de-France (partie : 647 communes sur 3782)"
+    assert names["84"].startswith("Vaucluse (partie : ") and names["975"].startswith("Saint-Pierre-et-Miquelon (partie")
+
+
+def test_daylight_and_climate_correction_hold_at_the_territory_s_latitudes(adopted):
+    settings, _, _ = adopted
+    # daylight passed its latitude-bounded dbt test; by hand: the June solstice lasts about 16.6 hours
+    # at Dunkerque (51° N), 15.7 at Saint-Pierre (46.8° N)
+    daylight = dict(query(settings, "SELECT code_commune, daylight_hours FROM intermediate.int_sun__commune_daily "
+                                    "WHERE code_commune IN ('59183', '97502') AND local_day = '2024-06-21'"))
+    assert 16.4 < daylight["59183"] < 16.7 and 15.6 < daylight["97502"] < 15.9
+    # the climate correction of the Nord uses its own normal (Lille-Lesquin, 1991–2020) …
     assert query(settings, "SELECT DISTINCT dju_17_normal FROM publication.energie_territoire_annee "
-                           "WHERE niveau = 'departement' AND secteur = 'RESIDENTIEL'") == [(2175.0,)]
+                           "WHERE niveau = 'departement' AND code_territoire = '59' AND secteur = 'RESIDENTIEL'"
+                 ) == [(2175.0,)]
+    # … and Saint-Pierre, without one, says why it has none
+    (motif,) = query(settings, "SELECT motif_absence FROM publication.energie_territoire_annee "
+                               "WHERE code_territoire = '97502' AND secteur = 'RESIDENTIEL'")[0]
+    assert "DJU normal absent" in motif
 
 
-def test_a_second_operator_of_a_known_format_reaches_the_marts_with_yaml_only(nord):
-    settings, _, _ = nord
+def test_a_second_operator_of_a_known_format_reaches_the_marts_with_yaml_only(adopted):
+    settings, _, _ = adopted
     per_partner = dict(query(settings, "SELECT partner_id, count(*) FROM intermediate.int_ev__charge_points GROUP BY 1"))
     assert set(per_partner) == {"operateur-a", "operateur-b"} and min(per_partner.values()) > 0
     located = query(settings, "SELECT count(*) FROM intermediate.int_ev__charge_points "
                               "WHERE code_commune IN (SELECT code_commune FROM intermediate.int_territory__communes)")[0][0]
-    assert query(settings, "SELECT points_de_charge FROM publication.recharge_territoire WHERE niveau = 'departement'"
-                 ) == [(located,)]
+    assert query(settings, "SELECT sum(points_de_charge) FROM publication.recharge_territoire "
+                           "WHERE niveau = 'departement'") == [(located,)]
     assert located == sum(per_partner.values())
 
 
-def test_a_territory_over_three_regions_passes_the_gate(avignon):
-    settings, verdicts, _ = avignon
-    assert {m: v.critical for m, v in verdicts.items() if not v.publishable} == {}
+def test_a_territory_over_four_regions_reconciles_each_of_them(adopted):
+    settings, _, _ = adopted
     regions = query(settings, "SELECT code_territoire, nom_territoire FROM publication.fiche_territoire "
                               "WHERE niveau = 'region' AND annee = 2024 ORDER BY 1")
-    assert regions == [("76", "Occitanie (partie : 7 communes sur 4446)"),
+    assert regions == [("32", "Hauts-de-France (partie : 647 communes sur 3782)"),
+                       ("76", "Occitanie (partie : 7 communes sur 4446)"),
                        ("93", "Provence-Alpes-Côte d'Azur (partie : 9 communes sur 946)"),
                        ("975", "Saint-Pierre-et-Miquelon (partie : 1 commune sur 2)")]
     # each région row reconciles with its own communes (the gate checked it per région)
     assert query(settings, """
         SELECT count(*) FROM quality.validations WHERE run_id = 'adoption' AND suite LIKE 'mart__%__reconcile'
         AND NOT success""") == [(0,)]
-    # Saint-Pierre has no EPCI and no DJU normal: it is in no EPCI row, and its correction says why
-    assert query(settings, "SELECT count(*) FROM publication.fiche_territoire WHERE niveau = 'epci'") == [(1,)]
-    (motif,) = query(settings, "SELECT motif_absence FROM publication.energie_territoire_annee "
-                               "WHERE code_territoire = '97502' AND secteur = 'RESIDENTIEL'")[0]
-    assert "DJU normal absent" in motif
-    # daylight at Saint-Pierre (46.8° N) on the solstice, within its latitude's bounds
-    (hours,) = query(settings, "SELECT daylight_hours FROM intermediate.int_sun__commune_daily "
-                               "WHERE code_commune = '97502' AND local_day = '2024-06-21'")[0]
-    assert 15.6 < hours < 15.9
+    # Saint-Pierre is in no EPCI: one EPCI row per EPCI of the other communes, none for it
+    assert query(settings, "SELECT code_epci FROM intermediate.int_territory__communes WHERE code_commune = '97502'"
+                 ) == [(None,)]
+    assert query(settings, "SELECT count(*) FROM publication.fiche_territoire WHERE niveau = 'epci' AND annee = 2024"
+                 ) == query(settings, "SELECT count(DISTINCT code_epci) FROM intermediate.int_territory__communes")

@@ -57,34 +57,5 @@ def anonymous(portal):
     return RemoteCKAN(portal.url)
 
 
-# a small demo region: every domain, a few days around the October DST change, about a minute
-SMALL_DEMO = ["--days", "4", "--start", "2024-10-26", "--counters", "3", "--lamp-sensors", "3", "--stations", "2",
-              "--charge-points", "6", "--lamp-points", "40", "--no-publish"]
-
-
-def hub(home: Path, *args: str, timeout: float = 900, check: bool = True):
-    """Run the `hub` command of this virtualenv for the hub home ``home``."""
-    import subprocess
-    import sys
-
-    exe = Path(sys.executable).with_name("hub")
-    done = subprocess.run([str(exe), *args], env={**os.environ, "HUB_HOME": str(home)}, cwd=home,
-                          capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    return done
-
-
-@pytest.fixture(scope="session")
-def demo_home(tmp_path_factory) -> Path:
-    """The small demo, ingested, built and gated; its analysts' snapshot written. Tests must not
-    change it (copy it first: ``copy_home``)."""
-    home = tmp_path_factory.mktemp("demo-home")
-    hub(home, "demo", "run", *SMALL_DEMO)
-    return home
-
-
-def copy_home(source: Path, target: Path) -> Settings:
-    """A hub home of one's own, copied from the demo (warehouse, landing, reports, dbt target)."""
-    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("scratch", "portal"))
-    return Settings.from_env({"HUB_HOME": str(target)})
+# the small demo run (SMALL_DEMO), its home (demo_home) and copy_home are shared with the CLI tests:
+# they live in tests/conftest.py

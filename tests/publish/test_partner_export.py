@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from territoire_hub.warehouse import connect
-from tests.publish.conftest import copy_home, hub
+from tests.conftest import copy_home, hub
 
 # every partner of the registry: private companies (commercial data), collectivités (personal and
 # restricted data), Météo-France

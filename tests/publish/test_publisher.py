@@ -19,7 +19,7 @@ from territoire_hub.publish.publisher import publish_all, protected_table
 from territoire_hub.publish.sensitivity import protected_columns
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.warehouse import connect
-from tests.publish.conftest import copy_home
+from tests.conftest import copy_home
 
 @pytest.fixture(scope="module")
 def built(demo_home, tmp_path_factory):

@@ -12,7 +12,7 @@ import pytest
 from territoire_hub.publish.sensitivity import check_file
 from territoire_hub.settings import Settings
 from territoire_hub.warehouse import connect
-from tests.publish.conftest import copy_home, hub
+from tests.conftest import copy_home, hub
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from territoire_hub.publish.publisher import protected_table
 from territoire_hub.publish.shared_contents import REFERENCE, VIEWS
 from territoire_hub.settings import Settings
 from territoire_hub.warehouse import connect
-from tests.publish.conftest import SMALL_DEMO, copy_home, hub
+from tests.conftest import SMALL_DEMO, copy_home, hub
 
 REPO = Path(__file__).resolve().parents[2]
 
