@@ -183,9 +183,11 @@ def land(con: duckdb.DuckDBPyConnection, landing_dir: Path, entry: PartnerDatase
     slot = slot_of(entry, item.filename)
     con.execute("BEGIN TRANSACTION")
     try:
-        # a delivery whose period is read from its content replaces no earlier file as a whole:
-        # its records replace the earlier ones with the same key (staging keeps the latest)
-        previous = [] if item.period == CONTENT_PERIOD else [r[0] for r in con.execute(
+        # a delivery whose period is read from its content, or of a dataset declared `upsert`,
+        # replaces no earlier file as a whole: its records replace the earlier ones with the same
+        # key (staging keeps the latest)
+        whole = entry.replaces_whole_period and item.period != CONTENT_PERIOD
+        previous = [] if not whole else [r[0] for r in con.execute(
             "SELECT delivery_id FROM landing.deliveries WHERE dataset_key = ? AND period = ? AND slot = ? "
             "AND superseded_by IS NULL",
             [entry.key, item.period, slot],
@@ -268,7 +270,10 @@ def reset_for_replay(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, deli
         con.execute("DELETE FROM landing.issues WHERE delivery_id = ?", [delivery_id])
         con.execute("UPDATE landing.deliveries SET status = 'landed', period = ?, slot = ?, rows_loaded = NULL "
                     "WHERE delivery_id = ?", [period, slot_of(entry, filename), delivery_id])
-        supersede_earlier(con, delivery_id)
+        if entry.replaces_whole_period:
+            supersede_earlier(con, delivery_id)
+        else:   # declared `upsert` since: what it replaced whole becomes current again, merged by key
+            con.execute("UPDATE landing.deliveries SET superseded_by = NULL WHERE superseded_by = ?", [delivery_id])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -181,6 +181,7 @@ def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parse
                 [parsed.delivery_id],
             )
             con.execute("DELETE FROM landing.issues WHERE delivery_id = ?", [parsed.delivery_id])
+            problems = problems + withdrawn_records(con, entry, parsed.delivery_id)
             record_problems(con, parsed.delivery_id, problems)
             mark(con, parsed.delivery_id, "loaded", rows=parsed.rows, encoding=parsed.encoding,
                  separator=parsed.separator, run_id=run_id)
@@ -191,6 +192,42 @@ def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parse
         return parsed.rows
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(parsed.staged)}")
+
+
+def withdrawn_records(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str) -> list[Problem]:
+    """A delivery that replaces earlier ones of its period as a whole (``supersession:
+    replace_period``) withdraws the records they carried and it does not: one warning per earlier
+    delivery, with how many and the first key, so no record leaves the current data unannounced."""
+    earlier = con.execute("SELECT delivery_id, filename, rows_loaded FROM landing.deliveries "
+                          "WHERE superseded_by = ? AND status = 'loaded' ORDER BY sequence", [delivery_id]).fetchall()
+    if not earlier:
+        return []
+    grain = [quote_ident(g) for g in entry.spec.grain]
+    table = raw_table(entry)
+    found = []
+    for earlier_id, filename, rows in earlier:
+        if grain:
+            same_key = " AND ".join(f"n.{g} IS NOT DISTINCT FROM o.{g}" for g in grain)
+            key_text = " || ', ' || ".join(f"'{g.strip(chr(34))}=' || coalesce(CAST(o.{g} AS VARCHAR), 'NULL')"
+                                           for g in grain)
+            count, example = con.execute(
+                f"SELECT count(*), min({key_text}) FROM {table} AS o WHERE o._delivery_id = ? AND NOT EXISTS "
+                f"(SELECT 1 FROM {table} AS n WHERE n._delivery_id = ? AND {same_key})",
+                [earlier_id, delivery_id]).fetchone()
+            if not count:
+                continue
+            what = f"{count:,} of its records are not in this file (first: {example})"
+        else:
+            kept = con.execute(f"SELECT count(*) FROM {table} WHERE _delivery_id = ?", [delivery_id]).fetchone()[0]
+            if not rows or rows <= kept:
+                continue
+            what = f"it held {rows:,} records, this file {kept:,} (the format declares no key to compare them by)"
+        found.append(Problem(
+            "records_withdrawn",
+            f"replaces {filename} as a whole for its period: {what}; they leave the current data. "
+            f"If this partner's files are partial or rolling, declare `supersession: upsert` for the dataset",
+            severity="warning"))
+    return found
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, delivery_id: str, problems: list[Problem], run_id: str | None = None) -> None:

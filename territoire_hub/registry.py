@@ -59,6 +59,14 @@ class Cadence(str, Enum):
         return {"daily": "%Y%m%d", "monthly": "%Y%m", "yearly": "%Y"}.get(self.value)
 
 
+class Supersession(str, Enum):
+    """What a later delivery of the same period does to the earlier one."""
+
+    replace_period = "replace_period"  # replaces it whole: inventories, annual files, full corrections
+    upsert = "upsert"                  # replaces the records whose keys it carries, keeps the others:
+                                       # rolling and partial files
+
+
 LICENCES = {
     "licence-ouverte-2.0": "Licence Ouverte / Open Licence version 2.0 (Etalab)",
     "odbl": "Open Database License (ODbL) 1.0",
@@ -111,6 +119,9 @@ class Dataset(_Strict):
     # how a delivery's period is known: from its file name (the regex's `period` group), or from
     # its content, the span of its records' times (multi-year and rolling files)
     period: Literal["filename", "content"] = "filename"
+    # a later delivery of the same period: replaces the earlier file whole (records it no longer
+    # carries are withdrawn, with a warning naming them), or only the records whose keys it carries
+    supersession: Supersession = Supersession.replace_period
     # other datasets this one refers to, by role (the roles its format declares), as
     # "<partner>/<dataset>": lamp sensors → the light-point inventory they are mounted on
     links: dict[str, str] = {}
@@ -185,6 +196,13 @@ class PartnerDataset(BaseModel):
     @property
     def separators(self) -> list[str]:
         return [self.dataset.separator] if self.dataset.separator else list(self.spec.separators)
+
+    @property
+    def replaces_whole_period(self) -> bool:
+        """True when a later delivery of a period supersedes the earlier one as a whole (a file
+        whose period is read from its records never does: its records replace those with the
+        same key)."""
+        return self.dataset.supersession is Supersession.replace_period and self.dataset.period == "filename"
 
     def period_of(self, filename: str) -> str | None:
         """The period a file name declares (``20240331``), ``'snapshot'`` for inventories,
@@ -330,6 +348,9 @@ def load_registry(directory: Path, formats_dirs: Iterable[Path] | Path | None = 
             if dataset.period == "content" and spec.event_time is None:
                 raise RegistryError(f"{path}: field datasets.{i}.period: format {spec.id!r} has no event_time "
                                     "column to read a period from")
+            if dataset.supersession is Supersession.upsert and not spec.grain:
+                raise RegistryError(f"{path}: field datasets.{i}.supersession: upsert replaces records by key, "
+                                    f"and format {spec.id!r} declares no key (grain)")
             unknown_roles = sorted(set(dataset.links) - set(spec.links))
             if unknown_roles:
                 raise RegistryError(f"{path}: field datasets.{i}.links: unknown role(s) {unknown_roles}; "
