@@ -51,6 +51,16 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class Ordered:
+    """Values of one record that cannot be in another order: ``low`` ≤ ``high`` (a minimum and a
+    maximum over windows that overlap, an instant value inside its hour's extremes)."""
+
+    low: str
+    high: str
+    severity: str = CRITICAL
+
+
+@dataclass(frozen=True)
 class Completeness:
     """``entity`` must report at least ``min_share`` of the expected readings of each day."""
 
@@ -86,6 +96,7 @@ class Location:
 class Rules:
     ranges: tuple[Range, ...] = ()
     accepted: tuple[Accepted, ...] = ()
+    ordered: tuple[Ordered, ...] = ()
     period_severity: str = CRITICAL     # a record outside the delivery's period (format's event_time)
     completeness: Completeness | None = None
     meter: Meter | None = None
@@ -102,6 +113,15 @@ RULES: dict[str, Rules] = {
         # a station is where Météo-France says: a position outside France is a broken file
         location=Location("lat", "lon", outside_severity=CRITICAL),
         completeness=Completeness("num_poste", per_hour=1),
+        # TN and TX are the extremes over the hour T closes
+        ordered=(Ordered("tn", "t"), Ordered("t", "tx"), Ordered("tn", "tx")),
+    ),
+    "meteo_france_quotidien": Rules(
+        ranges=(Range("tn", -40, 50, unit="°C"), Range("tx", -40, 50, unit="°C"), Range("tm", -40, 50, unit="°C"),
+                Range("rr", 0, 2000, unit="mm")),   # La Réunion: 1,825 mm in 24 h (Cilaos, 1952)
+        # TN's window (18 UTC J-1 → 18 UTC J) and TX's (06 UTC J → 06 UTC J+1) overlap: TN ≤ TX
+        # always; TM (the mean of day J's hours) may fall below TN after a cold evening: not checked
+        ordered=(Ordered("tn", "tx"),),
     ),
     "comptage_routier_horaire": Rules(
         ranges=(Range("debit_horaire", 0, 20000, unit="veh/h"), Range("taux_d_occupation", 0, 100, unit="%")),
@@ -181,6 +201,13 @@ def rows_suite(entry: PartnerDataset) -> gx.ExpectationSuite:
         expectations.append(gxe.ExpectColumnValuesToBeInSet(
             column=a.column, value_set=list(a.values), severity=a.severity,
             meta=_meta("unexpected_value", source[a.column], "{value!r} is not one of " + ", ".join(a.values))))
+    for o in rules.ordered:
+        message = _meta("inconsistent_values", f"{source[o.low]}, {source[o.high]}",
+                        f"{source[o.low]} {{{o.low}}} is above {source[o.high]} {{{o.high}}} in the same record")
+        message["value_from"] = o.low
+        expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=o.high, column_B=o.low, or_equal=True, ignore_row_if="either_value_is_missing",
+            severity=o.severity, meta=message))
     if spec.grain:
         key = ", ".join(source[g] for g in spec.grain)
         expectations.append(gxe.ExpectColumnValuesToBeBetween(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import duckdb
 import numpy as np
@@ -87,7 +88,26 @@ def _value(column: Column, present: set[str], missing: list[str]) -> str:
     return f"(CASE WHEN {src} IN ({tokens}) THEN NULL ELSE {src} END)"
 
 
-_NUMBER = "TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
+# NaN and infinities cast to DOUBLE but are no measurement: refused like any other non-number
+_NUMBER = ("(CASE WHEN isfinite(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) "
+           "THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE) END)")
+
+
+def _compact_width(fmt: str | None) -> int | None:
+    """The exact number of digits of a stamp written without separators (``%Y%m%d%H``: 10), whose
+    shorter forms strptime would otherwise read as another instant (``202501261`` as 01:00)."""
+    if not fmt or not re.fullmatch(r"(%[YmdHMS])+", fmt):
+        return None
+    return sum(4 if directive == "Y" else 2 for directive in fmt[1::2])
+
+
+def _strptime(column: Column, v: str) -> str:
+    """SQL: the text ``v`` parsed with the column's format; a compact stamp must have every digit."""
+    parsed = f"try_strptime({v}, {quote_literal(column.format)})"
+    width = _compact_width(column.format)
+    if width is None:
+        return parsed
+    return f"(CASE WHEN regexp_full_match({v}, '[0-9]{{{width}}}') THEN {parsed} END)"
 
 
 def _restorable(v: str, departements: list[str]) -> str:
@@ -120,13 +140,12 @@ def _typed(column: Column, v: str, departements: list[str]) -> str:
         return (f"(CASE lower({v}) WHEN 'true' THEN true WHEN '1' THEN true WHEN 'vrai' THEN true "
                 f"WHEN 'false' THEN false WHEN '0' THEN false WHEN 'faux' THEN false END)")
     if t == "date":
-        return f"CAST(try_strptime({v}, {quote_literal(column.format)}) AS DATE)"
+        return f"CAST({_strptime(column, v)} AS DATE)"
     if t == "timestamp":
         if column.timezone == "offset":
             return (f"(CASE WHEN regexp_matches({v}, '([+-][0-9]{{2}}:?[0-9]{{2}}|Z)$') "
                     f"THEN TRY_CAST({v} AS TIMESTAMPTZ) END)")
-        local = f"try_strptime({v}, {quote_literal(column.format)})"
-        return f"({local} AT TIME ZONE {quote_literal(column.timezone)})"
+        return f"({_strptime(column, v)} AT TIME ZONE {quote_literal(column.timezone)})"
     if t == "coordinate":
         num = r"([-+]?[0-9]+(?:[.][0-9]*)?(?:[eE][-+]?[0-9]+)?)"
         if column.layout == "[lon, lat]":
@@ -175,7 +194,7 @@ def _checks(column: Column, v: str, typed: str, departements: list[str], codes: 
             f"{{'code': 'bad_{column.type}', 'column': {name}, 'value': {v}}} END"
         )
     if column.type == "timestamp" and column.timezone == "Europe/Paris":
-        local = f"try_strptime({v}, {quote_literal(column.format)})"
+        local = _strptime(column, v)
         back = f"timezone('Europe/Paris', {typed})"
         one = f"timezone('Europe/Paris', ({local} - INTERVAL 1 HOUR) AT TIME ZONE 'UTC')"
         two = f"timezone('Europe/Paris', ({local} - INTERVAL 2 HOUR) AT TIME ZONE 'UTC')"
@@ -210,7 +229,9 @@ def _message(code: str, column: Column, value: str | None, mapping: dict[str, tu
         return _MESSAGES[code].format(value=value, kind=_KINDS.get(kind, kind), target=target, name=name)
     if code in _MESSAGES:
         return _MESSAGES[code].format(value=value)
-    expected = _EXPECTED[column.type].format(fmt=column.format or "ISO 8601 with offset", layout=column.layout)
+    width = _compact_width(column.format)
+    fmt = (column.format or "ISO 8601 with offset") + (f", {width} digits" if width else "")
+    expected = _EXPECTED[column.type].format(fmt=fmt, layout=column.layout)
     return f"{value!r} is not {expected}"
 
 

@@ -309,3 +309,39 @@ def test_a_multi_year_file_dates_itself_from_its_content(warehouse, tmp_path):
     code, line, message = warehouse.execute("SELECT code, line, message FROM landing.issues WHERE delivery_id = ? "
                                             "AND severity = 'error'", [delivery]).fetchone()
     assert (code, line) == ("outside_period", 2) and "20230101-20241231" in message
+
+
+HOURLY_HEADER = "NUM_POSTE;NOM_USUEL;LAT;LON;ALTI;AAAAMMJJHH;RR1;QRR1;T;QT;TN;QTN;TX;QTX"
+
+
+@pytest.mark.parametrize("stamp, t, code, column, message", [
+    # a stamp that lost a digit is no hour: strptime alone reads 202501261 as 2025-01-26 01:00
+    ("202501261", "8.0", "bad_timestamp", "AAAAMMJJHH", "'202501261' is not a date-time (%Y%m%d%H, 10 digits)"),
+    ("20250126100", "8.0", "bad_timestamp", "AAAAMMJJHH", "'20250126100' is not a date-time (%Y%m%d%H, 10 digits)"),
+    # NaN and infinities cast to a double but are no temperature
+    ("2025012610", "NaN", "bad_decimal", "T", "'NaN' is not a number"),
+    ("2025012610", "-inf", "bad_decimal", "T", "'-inf' is not a number"),
+    ("2025012610", "1e999", "bad_decimal", "T", "'1e999' is not a number"),
+])
+def test_a_stamp_missing_a_digit_or_a_non_finite_value_is_refused_on_its_line(warehouse, tmp_path, stamp, t, code,
+                                                                               column, message):
+    from territoire_hub.formats import load_format
+    from territoire_hub.registry import Dataset, Partner, PartnerDataset
+    from tests.sources.samples import load_file
+
+    partner = Partner(id="meteo-france", name="Météo-France", kind="public_agency")
+    dataset = Dataset(id="horaire", format="meteo_france_horaire", transport={"type": "inbox"},
+                      filename=r"^H_34_(?P<period>\d{4})\.csv$", cadence="yearly", start="2025-01-01",
+                      licence="licence-ouverte-2.0", sensitivity="open")
+    entry = PartnerDataset(partner=partner, dataset=dataset, spec=load_format("meteo_france_horaire"))
+    good = "34154001;MONTPELLIER-AEROPORT;43.5762;3.963;2;2025012609;0.0;1;7.9;1;7.5;1;8.2;1"
+    bad = f"34154001;MONTPELLIER-AEROPORT;43.5762;3.963;2;{stamp};0.0;1;{t};1;7.5;1;8.6;1"
+    path = tmp_path / "H_34_2025.csv"
+    path.write_text("\n".join([HOURLY_HEADER, good, bad]) + "\n")
+    delivery, rows = load_file(warehouse, entry, path)
+    assert rows == 0
+    assert warehouse.execute("SELECT code, line, column_name, message FROM landing.issues WHERE delivery_id = ? "
+                             "AND severity = 'error'", [delivery]).fetchall() == [(code, 3, column, message)]
+    # the same file with the line right loads both hours
+    path.write_text("\n".join([HOURLY_HEADER, good, good.replace("2025012609", "2025012610")]) + "\n")
+    assert load_file(warehouse, entry, path)[1] == 2
