@@ -421,7 +421,7 @@ def _meter_sql(entry: PartnerDataset, staged: str, m: Meter, bounds: dict | None
             SELECT r.{entity} AS entity, r.{time_col} AS day, r.{index} AS idx, NULL::BIGINT AS _source_line,
                    'history' AS origin
             FROM {entry.raw_relation} r JOIN landing.deliveries d ON d.delivery_id = r._delivery_id
-            WHERE d.status = 'loaded' AND d.superseded_by IS NULL
+            WHERE d.status IN ('loaded', 'partial') AND d.superseded_by IS NULL
               AND r.{time_col} >= DATE '{start}' - INTERVAL {m.history_days} DAY AND r.{time_col} < DATE '{start}'
               AND r.{entity} IN (SELECT {entity} FROM {quote_ident(staged)})
         """

@@ -22,7 +22,7 @@ from territoire_hub.expectations.results import (
     record_validation,
 )
 from territoire_hub.expectations.runtime import QualityContext
-from territoire_hub.problems import Problem
+from territoire_hub.problems import Problem, Verdict
 from territoire_hub.registry import PartnerDataset
 from territoire_hub.warehouse import quote_ident
 
@@ -42,9 +42,9 @@ class Staged:
 
 
 def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext, entry: PartnerDataset,
-                        batch: list[Staged], run_id: str) -> dict[str, list[Problem]]:
+                        batch: list[Staged], run_id: str) -> dict[str, Verdict]:
     """Run the dataset's suites on a batch of parsed deliveries (one GX validation per suite for
-    the whole batch); return each delivery's problems."""
+    the whole batch); return each delivery's verdict."""
     ensure_quality_tables(con)
     use_cog(con)
     run_name = f"{run_id}_{entry.key}"
@@ -80,13 +80,26 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
 
     sizes = {item.delivery_id: item.rows for item in batch}
     problems: dict[str, list[Problem]] = {item.delivery_id: [] for item in batch}
+    lines: dict[str, dict[int, Problem]] = {item.delivery_id: {} for item in batch}
+    whole: set[str] = set()
     for validation in validations:
         found = failures(validation)
         record_validation(con, validation, found, run_id=run_id, subject_type="delivery", subjects=sizes,
                           partner_id=entry.partner.id)
         for delivery_id, listed in problems_by_subject(found, list(sizes)).items():
             problems[delivery_id] += listed
-    return {k: _name_postal_codes(con, v) for k, v in problems.items()}
+        for failure in found:
+            if failure.problem.severity != "error":
+                continue
+            # a failure on a day or an entity names the day's first line, but is not that line's
+            row_level = validation.suite.endswith(("__rows", "__locations")) and failure.problem.line is not None
+            targets = [failure.delivery_id] if failure.delivery_id else list(sizes)
+            for delivery_id in targets:
+                if row_level:
+                    lines[delivery_id].setdefault(failure.problem.line, failure.problem)
+                else:
+                    whole.add(delivery_id)
+    return {k: Verdict(_name_postal_codes(con, v), lines[k], k in whole) for k, v in problems.items()}
 
 
 def _name_postal_codes(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> list[Problem]:
@@ -113,7 +126,7 @@ def upstream_flags(con: duckdb.DuckDBPyConnection, datasets: list[str]) -> list[
         """
         SELECT d.dataset_key || ' ' || d.period || ': ' || i.code || ' ×' || count(*)
         FROM landing.deliveries d JOIN landing.issues i USING (delivery_id)
-        WHERE d.status = 'loaded' AND d.superseded_by IS NULL AND i.severity = 'warning'
+        WHERE d.status IN ('loaded', 'partial') AND d.superseded_by IS NULL AND i.severity = 'warning'
           AND d.dataset_key IN (SELECT unnest(?::VARCHAR[]))
         GROUP BY d.dataset_key, d.period, i.code ORDER BY 1
         """, [datasets]).fetchall()

@@ -34,7 +34,7 @@ def collect(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     deliveries = con.execute(
         """
         SELECT d.delivery_id, d.partner_id, d.dataset_id, d.filename, d.period, d.status,
-               d.rows_loaded, d.superseded_by IS NOT NULL AS superseded
+               d.rows_loaded, d.superseded_by IS NOT NULL AS superseded, d.rows_rejected
         FROM landing.deliveries d WHERE d.run_id = ?
         ORDER BY d.partner_id, d.dataset_id, d.period, d.sequence
         """, [run_id]).fetchall()
@@ -58,13 +58,13 @@ def collect(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
             {"suite": suite, "check": check, "severity": severity, "success": success,
              "evaluated": element_count, "failed": unexpected})
     out_deliveries = []
-    for delivery_id, partner, dataset, filename, period, status, rows, superseded in deliveries:
+    for delivery_id, partner, dataset, filename, period, status, rows, superseded, rejected in deliveries:
         found = issues.get(delivery_id, [])
         verdict = {"loaded": "flagged" if any(i["severity"] == "warning" for i in found) else "accepted",
                    "quarantined": "quarantined"}.get(status, status)
         out_deliveries.append({
             "delivery_id": delivery_id, "partner": partner, "dataset": dataset, "file": filename, "period": period,
-            "verdict": verdict, "rows_loaded": rows, "superseded": superseded,
+            "verdict": verdict, "rows_loaded": rows, "rows_rejected": rejected or 0, "superseded": superseded,
             "failed_checks": [c for c in checks.get(delivery_id, []) if not c["success"]],
             "problems": found,
         })

@@ -42,7 +42,7 @@ def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefi
             report = ingest_dataset(con, hub.settings(), entry, periods=periods, run_id=context.run.run_id)
             flagged = con.execute(
                 "SELECT count(DISTINCT v.subject) FROM quality.validations v JOIN landing.deliveries d "
-                "ON d.delivery_id = v.subject WHERE v.run_id = ? AND d.dataset_key = ? AND d.status = 'loaded' "
+                "ON d.delivery_id = v.subject WHERE v.run_id = ? AND d.dataset_key = ? AND d.status IN ('loaded', 'partial') "
                 "AND NOT v.success AND v.severity = 'warning'", [context.run.run_id, entry.key]).fetchone()[0]
         QualityContext.for_settings(hub.settings()).build_docs()
         for origin, reason in report.transport_errors:

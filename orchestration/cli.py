@@ -109,7 +109,7 @@ def formats_detect(settings: Settings, files: tuple[Path, ...]) -> None:
 @main.command()
 @click.argument("delivery_ids", nargs=-1)
 @click.option("--dataset", help="every delivery of this dataset (<partner>__<dataset>)")
-@click.option("--status", type=click.Choice(["quarantined", "loaded"]), help="only deliveries of this status")
+@click.option("--status", type=click.Choice(["quarantined", "partial", "loaded"]), help="only deliveries of this status")
 @click.pass_obj
 def replay(settings: Settings, delivery_ids: tuple[str, ...], dataset: str | None, status: str | None) -> None:
     """Process landed deliveries again after a registry or format change (the earlier outcome is
@@ -132,6 +132,7 @@ def replay(settings: Settings, delivery_ids: tuple[str, ...], dataset: str | Non
     for delivery_id, before, after in done:
         click.echo(f"{delivery_id}: {before} -> {after}")
     click.echo(f"Replayed {len(done)} deliveries: {sum(a == 'loaded' for _, _, a in done)} loaded, "
+               f"{sum(a == 'partial' for _, _, a in done)} partial, "
                f"{sum(a == 'quarantined' for _, _, a in done)} quarantined (run {run_id}).")
     _quality_outputs(settings, run_id)
 

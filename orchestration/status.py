@@ -48,7 +48,7 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry, unread: l
         deliveries = con.execute(
             """
             SELECT partner_id, dataset_id,
-                   count(*) FILTER (status = 'loaded'),
+                   count(*) FILTER (status IN ('loaded', 'partial')),
                    count(*) FILTER (status = 'quarantined' AND superseded_by IS NULL),
                    count(*) FILTER (superseded_by IS NOT NULL),
                    count(*) FILTER (status = 'landed')
@@ -99,7 +99,7 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry, unread: l
             """
             SELECT d.partner_id, d.dataset_id, count(DISTINCT d.delivery_id), list(DISTINCT i.code ORDER BY i.code)
             FROM landing.deliveries d JOIN landing.issues i USING (delivery_id)
-            WHERE d.status = 'loaded' AND d.superseded_by IS NULL AND i.severity = 'warning'
+            WHERE d.status IN ('loaded', 'partial') AND d.superseded_by IS NULL AND i.severity = 'warning'
             GROUP BY ALL ORDER BY ALL
             """).fetchall()]
     return Status(deliveries, raw_rows, quarantined, transport_errors, marts, gate, flagged, list(unread))

@@ -3,8 +3,9 @@
 A partner may see everything the hub holds *of theirs* — what they delivered and how it was
 read — and what everybody sees; nothing of another partner. The file holds:
 
-- ``landing.deliveries`` / ``landing.issues`` / ``landing.transport_errors``: their deliveries,
-  the problems found in them (file, line, column, value) and the failed collections;
+- ``landing.deliveries`` / ``landing.issues`` / ``landing.rejected_rows`` /
+  ``landing.transport_errors``: their deliveries, the problems found in them (file, line, column,
+  value), the records of theirs kept aside and the failed collections;
 - ``raw.<their dataset>``: their rows as loaded (with ``_delivery_id`` / ``_source_line``);
 - ``staging.stg_<format>``: the same rows as the hub's dbt models read them (the staging model of
   each format they deliver, their rows only);
@@ -65,6 +66,9 @@ def own_tables(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Reg
         "landing.issues": _copy(con, f"{target}.landing.issues",
                                 "SELECT i.* FROM landing.issues i JOIN landing.deliveries d USING (delivery_id) "
                                 "WHERE d.partner_id = ?", [partner_id]),
+        "landing.rejected_rows": _copy(con, f"{target}.landing.rejected_rows",
+                                       "SELECT r.* FROM landing.rejected_rows r JOIN landing.deliveries d "
+                                       "USING (delivery_id) WHERE d.partner_id = ?", [partner_id]),
         "landing.transport_errors": _copy(con, f"{target}.landing.transport_errors",
                                           f"SELECT * FROM landing.transport_errors WHERE dataset_key IN ({key_list})"),
     }

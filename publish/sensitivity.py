@@ -84,7 +84,7 @@ def allowed_tables(registry: Registry, partner: str | None) -> set[str]:
     allowed |= {"meta.snapshot", "meta.tables"}
     if partner is not None:
         keys = partner_keys(registry, partner)
-        allowed |= {"landing.deliveries", "landing.issues", "landing.transport_errors",
+        allowed |= {"landing.deliveries", "landing.issues", "landing.rejected_rows", "landing.transport_errors",
                     "quality.validations", "quality.rapports"}
         allowed |= {f"raw.{k}" for k in keys} | {f"staging.{m}" for m in partner_staging(registry, partner)}
     return allowed

@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS landing.deliveries (
     sensitivity    VARCHAR NOT NULL,
     etag           VARCHAR,
     last_modified  VARCHAR,
-    status         VARCHAR NOT NULL,      -- landed | loaded | quarantined
+    status         VARCHAR NOT NULL,      -- landed | loaded | partial | quarantined
     superseded_by  VARCHAR,
     encoding       VARCHAR,
     separator      VARCHAR,
@@ -73,6 +73,14 @@ CREATE TABLE IF NOT EXISTS landing.processing_history (
     warnings       BIGINT NOT NULL,
     processed_at   TIMESTAMPTZ NOT NULL
 );
+CREATE TABLE IF NOT EXISTS landing.rejected_rows (   -- records of a partial delivery kept aside
+    delivery_id  VARCHAR NOT NULL,
+    line         BIGINT NOT NULL,         -- physical line of the record in the decoded file
+    code         VARCHAR NOT NULL,        -- the first reason found for that line
+    column_name  VARCHAR,
+    value        VARCHAR,
+    recorded_at  TIMESTAMPTZ NOT NULL
+);
 CREATE TABLE IF NOT EXISTS landing.transport_errors (
     dataset_key  VARCHAR NOT NULL,
     origin       VARCHAR NOT NULL,        -- URL or inbox path
@@ -98,6 +106,7 @@ class UnreadableDelivery(Exception):
 def ensure_catalogue(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(CATALOGUE_DDL)
     con.execute("ALTER TABLE landing.deliveries ADD COLUMN IF NOT EXISTS run_id VARCHAR")  # warehouses of 0.1
+    con.execute("ALTER TABLE landing.deliveries ADD COLUMN IF NOT EXISTS rows_rejected BIGINT")
 
 
 def slot_of(entry: PartnerDataset, filename: str) -> str:
@@ -234,13 +243,15 @@ def record_transport_errors(con: duckdb.DuckDBPyConnection, dataset_key: str, er
 
 
 def mark(con: duckdb.DuckDBPyConnection, delivery_id: str, status: str, *, rows: int | None = None,
-         encoding: str | None = None, separator: str | None = None, run_id: str | None = None) -> None:
+         encoding: str | None = None, separator: str | None = None, run_id: str | None = None,
+         rejected: int | None = None) -> None:
     """Record a processing outcome (after its problems): the delivery's current status, and one
-    more row of its history (a replay keeps every earlier outcome)."""
+    more row of its history (a replay keeps every earlier outcome). ``rejected``: the records of a
+    partial delivery kept aside (delivered = loaded + rejected)."""
     con.execute(
-        "UPDATE landing.deliveries SET status = ?, rows_loaded = ?, encoding = ?, separator = ?, "
+        "UPDATE landing.deliveries SET status = ?, rows_loaded = ?, rows_rejected = ?, encoding = ?, separator = ?, "
         "processed_at = now(), run_id = ? WHERE delivery_id = ?",
-        [status, rows, encoding, separator, run_id, delivery_id],
+        [status, rows, rejected, encoding, separator, run_id, delivery_id],
     )
     con.execute(
         """INSERT INTO landing.processing_history
@@ -268,7 +279,9 @@ def reset_for_replay(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, deli
                        [entry.key]).fetchone()[0]:
             con.execute(f"DELETE FROM {entry.raw_relation} WHERE _delivery_id = ?", [delivery_id])
         con.execute("DELETE FROM landing.issues WHERE delivery_id = ?", [delivery_id])
-        con.execute("UPDATE landing.deliveries SET status = 'landed', period = ?, slot = ?, rows_loaded = NULL "
+        con.execute("DELETE FROM landing.rejected_rows WHERE delivery_id = ?", [delivery_id])
+        con.execute("UPDATE landing.deliveries SET status = 'landed', period = ?, slot = ?, rows_loaded = NULL, "
+                    "rows_rejected = NULL "
                     "WHERE delivery_id = ?", [period, slot_of(entry, filename), delivery_id])
         if entry.replaces_whole_period:
             supersede_earlier(con, delivery_id)

@@ -20,9 +20,9 @@ from territoire_hub.sources.compression import mib
 from territoire_hub.sources.containers import add_projected_points, read_geojson, read_shapefile
 from territoire_hub.sources.decoding import decode_delivery
 from territoire_hub.sources.landing import mark, record_problems
-from territoire_hub.sources.parsing import read_text_columns, stage_delivery
+from territoire_hub.sources.parsing import bad_records_sql, read_text_columns, stage_delivery
 from territoire_hub.sources.sniffing import sniff
-from territoire_hub.problems import DeliveryRejected, Problem
+from territoire_hub.problems import DeliveryRejected, Problem, Verdict
 from territoire_hub.formats import FormatSpec
 from territoire_hub.registry import PartnerDataset, Registry
 from territoire_hub.warehouse import quote_ident, quote_literal
@@ -87,7 +87,7 @@ class Parsed:
     staged: str
     period: str
     rows: int
-    warnings: list[Problem]
+    problems: list[Problem]     # found while typing: warnings, and the bad records' errors (quarantine: rows)
     encoding: str
     separator: str
 
@@ -129,7 +129,8 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
     staged = f"_staged_{delivery_id}"
     try:
         table, encoding, separator = read_delivery(entry, stored_path, formats, limits)
-        warnings = stage_delivery(con, table, spec, staged, entry.partner.departements)
+        found = stage_delivery(con, table, spec, staged, entry.partner.departements,
+                               keep_bad_rows=entry.dataset.quarantine == "rows")
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
         quarantine(con, delivery_id, rejected.problems, run_id)
@@ -141,7 +142,7 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
     if entry.dataset.period == "content":
         period = content_period(con, entry, staged) or period
         con.execute("UPDATE landing.deliveries SET period = ? WHERE delivery_id = ?", [period, delivery_id])
-    return Parsed(delivery_id, staged, period, rows, warnings, encoding, separator)
+    return Parsed(delivery_id, staged, period, rows, found, encoding, separator)
 
 
 def content_period(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, staged: str) -> str | None:
@@ -163,35 +164,82 @@ def content_period(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, staged
 
 
 def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parsed: Parsed,
-                    problems: list[Problem], run_id: str) -> int:
-    """Quarantine the delivery if a critical expectation failed, else load it with its warnings."""
-    problems = parsed.warnings + problems
+                    verdict: Verdict, run_id: str) -> int:
+    """Quarantine the delivery if a critical expectation failed, else load it with its warnings.
+
+    Under ``quarantine: rows`` a delivery whose errors are all on records (not on the file, not
+    on a day) loads without those records, kept aside in ``landing.rejected_rows``: it is
+    ``partial``, unless more than ``max_bad_share`` of its records are bad."""
+    problems = parsed.problems + verdict.problems
+    staged = quote_ident(parsed.staged)
+    bad = f"_bad_{parsed.delivery_id}"
     try:
+        rejected = 0
         if any(p.severity == "error" for p in problems):
-            quarantine(con, parsed.delivery_id, problems, run_id)
-            return 0
+            if entry.dataset.quarantine != "rows" or verdict.whole_file:
+                quarantine(con, parsed.delivery_id, problems, run_id)
+                return 0
+            rejected = _bad_records(con, entry, parsed, verdict, bad)
+            share, allowed = rejected / max(parsed.rows, 1), entry.dataset.max_bad_share
+            if share > allowed:
+                quarantine(con, parsed.delivery_id, problems + [Problem(
+                    "too_many_bad_records", f"{rejected:,} of {parsed.rows:,} records are bad ({share:.1%}), more "
+                    f"than the {allowed:.0%} this dataset loads without (max_bad_share): the whole file is refused")],
+                    run_id)
+                return 0
+            problems = problems + [Problem(
+                "records_rejected", f"{rejected:,} of {parsed.rows:,} records refused and kept aside, each with its "
+                f"line and reason; the other {parsed.rows - rejected:,} are loaded (quarantine: rows)",
+                severity="warning")]
         ensure_raw_table(con, entry)
         names = ", ".join(quote_ident(c.name) for c in entry.spec.columns)
+        keep = f"WHERE _source_line NOT IN (SELECT line FROM {quote_ident(bad)})" if rejected else ""
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(f"DELETE FROM {raw_table(entry)} WHERE _delivery_id = ?", [parsed.delivery_id])
             con.execute(
                 f"INSERT INTO {raw_table(entry)} (_delivery_id, _source_line, {names}) "
-                f"SELECT ?, _source_line, {names} FROM {quote_ident(parsed.staged)} ORDER BY _source_line",
+                f"SELECT ?, _source_line, {names} FROM {staged} {keep} ORDER BY _source_line",
                 [parsed.delivery_id],
             )
             con.execute("DELETE FROM landing.issues WHERE delivery_id = ?", [parsed.delivery_id])
+            con.execute("DELETE FROM landing.rejected_rows WHERE delivery_id = ?", [parsed.delivery_id])
+            if rejected:
+                con.execute(f"INSERT INTO landing.rejected_rows SELECT ?, line, code, column_name, value, now() "
+                            f"FROM {quote_ident(bad)}", [parsed.delivery_id])
             problems = problems + withdrawn_records(con, entry, parsed.delivery_id)
             record_problems(con, parsed.delivery_id, problems)
-            mark(con, parsed.delivery_id, "loaded", rows=parsed.rows, encoding=parsed.encoding,
-                 separator=parsed.separator, run_id=run_id)
+            mark(con, parsed.delivery_id, "partial" if rejected else "loaded", rows=parsed.rows - rejected,
+                 encoding=parsed.encoding, separator=parsed.separator, run_id=run_id,
+                 rejected=rejected or None)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
-        return parsed.rows
+        return parsed.rows - rejected
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(parsed.staged)}")
+        con.execute(f"DROP TABLE IF EXISTS {staged}")
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(bad)}")
+
+
+def _bad_records(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parsed: Parsed, verdict: Verdict,
+                 bad: str) -> int:
+    """Temp table ``bad``: every bad record's line and first reason, from typing (the staged
+    table's own problems) and from the suites; returns how many records."""
+    checked = pa.table({"line": pa.array(list(verdict.failing_lines), pa.int64()),
+                        "code": [p.code for p in verdict.failing_lines.values()],
+                        "column_name": [p.column for p in verdict.failing_lines.values()],
+                        "value": [p.value for p in verdict.failing_lines.values()]},
+                       schema=pa.schema([("line", pa.int64()), ("code", pa.string()), ("column_name", pa.string()),
+                                         ("value", pa.string())]))
+    con.register("_checked", checked)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(bad)} AS SELECT DISTINCT ON (line) line, code, "
+                    f"column_name, value FROM (SELECT 1 AS step, * FROM ({bad_records_sql(entry.spec, parsed.staged)}) "
+                    f"UNION ALL SELECT 2, * FROM _checked) ORDER BY line, step")
+    finally:
+        con.unregister("_checked")
+    return con.execute(f"SELECT count(*) FROM {quote_ident(bad)}").fetchone()[0]
 
 
 def withdrawn_records(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str) -> list[Problem]:
@@ -199,7 +247,7 @@ def withdrawn_records(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, del
     replace_period``) withdraws the records they carried and it does not: one warning per earlier
     delivery, with how many and the first key, so no record leaves the current data unannounced."""
     earlier = con.execute("SELECT delivery_id, filename, rows_loaded FROM landing.deliveries "
-                          "WHERE superseded_by = ? AND status = 'loaded' ORDER BY sequence", [delivery_id]).fetchall()
+                          "WHERE superseded_by = ? AND status IN ('loaded', 'partial') ORDER BY sequence", [delivery_id]).fetchall()
     if not earlier:
         return []
     grain = [quote_ident(g) for g in entry.spec.grain]

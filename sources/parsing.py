@@ -268,8 +268,10 @@ def _mappings(con: duckdb.DuckDBPyConnection, values: list[str]) -> dict[str, tu
 
 
 def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: FormatSpec, staged: str,
-                   departements: list[str] = ()) -> list[Problem]:
-    """Create temp table ``staged`` with typed columns; reject the delivery on any error.
+                   departements: list[str] = (), keep_bad_rows: bool = False) -> list[Problem]:
+    """Create temp table ``staged`` with typed columns; reject the delivery on any error, or, with
+    ``keep_bad_rows``, keep the bad records in it (their ``_problems`` say why) and return their
+    errors with the warnings.
 
     Returns the warnings (values the hub corrected, e.g. a restored leading zero).
     """
@@ -303,9 +305,21 @@ def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: Format
     if problems:
         if total > len(problems):
             problems.append(Problem("more_problems", f"{total} problems in all; the first {len(problems)} are listed"))
-        raise DeliveryRejected(problems)
+        if not keep_bad_rows:
+            raise DeliveryRejected(problems)
     warnings, total = found(errors=False)
     if total > len(warnings):
         warnings.append(Problem("more_problems", f"{total} warnings in all; the first {len(warnings)} are listed",
                                 severity="warning"))
-    return warnings
+    return (problems if keep_bad_rows else []) + warnings
+
+
+def bad_records_sql(spec: FormatSpec, staged: str) -> str:
+    """SQL: each record of ``staged`` with an error, its line and its first error (code, the
+    delivered column's name, the value)."""
+    warning_codes = "[" + ", ".join(quote_literal(c) for c in sorted(WARNINGS)) + "]"
+    source = " ".join(f"WHEN {quote_literal(c.name)} THEN {quote_literal(c.source)}" for c in spec.columns)
+    return (f"SELECT _source_line AS line, errors[1].code AS code, CASE errors[1].column {source} END AS column_name, "
+            f"errors[1].value AS value FROM (SELECT _source_line, list_filter(_problems, "
+            f"x -> NOT list_contains({warning_codes}, x.code)) AS errors FROM {quote_ident(staged)}) "
+            f"WHERE len(errors) > 0")

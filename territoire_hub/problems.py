@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Severity = Literal["error", "warning"]
@@ -23,6 +23,16 @@ class Problem:
         where = f"{filename}" + (f", line {self.line}" if self.line is not None else "")
         col = f", column {self.column!r}" if self.column else ""
         return f"[{partner} / {dataset}] {where}{col}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the quality suites found in one delivery."""
+
+    problems: list[Problem]                # as listed to the partner: the first of each check, then a count
+    failing_lines: dict[int, Problem] = field(default_factory=dict)   # every line failing a critical
+                                           # check on records, with its first reason
+    whole_file: bool = False               # a critical check failed on the file itself (its columns, a day)
 
 
 class DeliveryRejected(Exception):

@@ -122,6 +122,12 @@ class Dataset(_Strict):
     # a later delivery of the same period: replaces the earlier file whole (records it no longer
     # carries are withdrawn, with a warning naming them), or only the records whose keys it carries
     supersession: Supersession = Supersession.replace_period
+    # a delivery with bad records: refused whole (`file`: inventories and snapshots, where half a
+    # file would withdraw the rest), or only its bad records (`rows`: they are kept aside with
+    # their reasons, the others load, the delivery is `partial`) unless more than max_bad_share
+    # of its records are bad
+    quarantine: Literal["file", "rows"] = "file"
+    max_bad_share: float = Field(default=0.05, gt=0, lt=1)
     # other datasets this one refers to, by role (the roles its format declares), as
     # "<partner>/<dataset>": lamp sensors → the light-point inventory they are mounted on
     links: dict[str, str] = {}

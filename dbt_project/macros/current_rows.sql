@@ -24,7 +24,7 @@ from (
     from {{ relation }} as r
     inner join {{ source('landing', 'deliveries') }} as d
         on d.delivery_id = r._delivery_id
-    where d.status = 'loaded'
+    where d.status in ('loaded', 'partial')
       and d.superseded_by is null
 ) as ranked
 where _rank_in_grain = 1

@@ -10,7 +10,7 @@ with years as (
                  as {{ dbt.type_int() }})) as last_year
     from {{ source('landing', 'deliveries') }} as d
     inner join {{ source('registry', 'datasets') }} as ds on ds.dataset_key = d.dataset_key
-    where d.status = 'loaded'
+    where d.status in ('loaded', 'partial')
       and ds.cadence in ('daily', 'monthly', 'yearly')
       and d.period <> 'snapshot'
 ),

@@ -13,7 +13,7 @@ with years as (
                      as {{ dbt.type_int() }})) as last_year
         from {{ source('landing', 'deliveries') }} as d
         inner join {{ source('registry', 'datasets') }} as ds on ds.dataset_key = d.dataset_key
-        where d.status = 'loaded' and ds.cadence in ('daily', 'monthly', 'yearly') and d.period <> 'snapshot'
+        where d.status in ('loaded', 'partial') and ds.cadence in ('daily', 'monthly', 'yearly') and d.period <> 'snapshot'
     ) as span
     cross join (
         select a.n + 10 * b.n as n
