@@ -6,6 +6,7 @@ letting a parser guess: a wrong encoding or separator must be refused, not half-
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
@@ -22,7 +23,7 @@ BOM = "\ufeff"
 
 @dataclass(frozen=True)
 class DecodedFile:
-    text: bytes            # UTF-8, LF line endings, no BOM
+    text: bytes            # UTF-8, no BOM, line breaks as delivered (LF, CRLF or CR)
     encoding: str          # the encoding that decoded it
     separator: str
     header: list[str]      # trimmed header names, in file order
@@ -117,9 +118,8 @@ def decode_delivery(data: bytes, *, spec: FormatSpec, encodings: list[str], sepa
         raise DeliveryRejected([Problem("empty_file", "file is empty (no header, no rows)")])
     text, encoding = _decode(raw, encodings)
     text = text.removeprefix(BOM)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    header_line = text.split("\n", 1)[0]
+    # line breaks stay as delivered: a CR or CRLF inside a quoted value is part of the value
+    header_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
     declared = set(spec.source_columns)
     separator = max(separators, key=lambda sep: (len(set(_header(header_line, sep, spec)) & declared), -separators.index(sep)))
     header = _header(header_line, separator, spec)
@@ -146,6 +146,6 @@ def decode_delivery(data: bytes, *, spec: FormatSpec, encodings: list[str], sepa
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     if duplicated:
         raise DeliveryRejected([Problem("duplicate_column", f"column {duplicated[0]!r} appears twice in the header", line=1)])
-    if "\n" not in text.strip("\n"):
+    if not re.search(r"[\r\n]", text.strip("\r\n")):
         raise DeliveryRejected([Problem("no_rows", "file has a header but no data rows", line=1)])
     return DecodedFile(text.encode("utf-8"), encoding, separator, header, compressed)

@@ -29,20 +29,65 @@ def _column_names(header: list[str]) -> list[str]:
     return [name if name else f"_unnamed_{i}" for i, name in enumerate(header)]
 
 
+def _csv_records(text: bytes, separator: str):
+    """(physical line where the record starts, fields) of every non-empty record, header included:
+    the slow path, for errors and for files whose quotes defeat :func:`record_lines`."""
+    reader = csv.reader(io.StringIO(text.decode("utf-8"), newline=""), delimiter=separator)
+    start = 1
+    for row in reader:
+        if row:
+            yield start, row
+        start = reader.line_num + 1
+
+
 def _locate_bad_rows(text: bytes, separator: str, expected: int) -> list[Problem]:
-    """Error path only: find the physical lines whose field count is wrong."""
+    """Error path only: find the records whose field count is wrong, by the line they start on."""
     problems = []
-    reader = csv.reader(io.StringIO(text.decode("utf-8")), delimiter=separator)
-    for number, row in enumerate(reader, start=1):
-        if number > HEADER_LINES and row and len(row) != expected:
+    for number, (line, row) in enumerate(_csv_records(text, separator)):
+        if number >= HEADER_LINES and len(row) != expected:
             problems.append(Problem(
                 "wrong_field_count",
                 f"expected {expected} fields, found {len(row)} (truncated line or unquoted separator?)",
-                line=number,
+                line=line,
             ))
             if len(problems) >= MAX_PROBLEMS:
                 break
     return problems
+
+
+CHUNK = 16 << 20
+
+
+def record_lines(text: bytes) -> np.ndarray:
+    """The physical line (1 = first) on which each non-empty record of a CSV text starts, header
+    included: a line break inside a quoted value (LF, CRLF or CR) continues the record; empty lines
+    are skipped, as the CSV reader skips them. Computed a chunk at a time (quote parity carried)."""
+    data = np.frombuffer(text, dtype=np.uint8)
+    n = len(data)
+    breaks, ends = [], []                       # every line break; those outside quotes end a record
+    parity = 0
+    for at in range(0, n, CHUNK):
+        chunk = data[at:at + CHUNK]
+        following = data[at + 1:at + CHUNK + 1]
+        lf = chunk == 10
+        lone_cr = chunk == 13
+        lone_cr[:len(following)] &= following != 10     # CR of a CRLF: the LF breaks the line
+        is_break = lf | lone_cr
+        quotes = (chunk == 34).astype(np.uint8)
+        inside = np.bitwise_xor.accumulate(quotes) ^ parity
+        parity = int(inside[-1])
+        found = np.flatnonzero(is_break)
+        breaks.append(found + at)
+        ends.append(found[inside[found] == 0] + at)
+    breaks = np.concatenate(breaks) if breaks else np.empty(0, np.int64)
+    ends = np.concatenate(ends) if ends else np.empty(0, np.int64)
+    starts = np.concatenate([[0], ends + 1])
+    starts = starts[starts < n]
+    following_end = np.append(ends, n)[np.searchsorted(ends, starts)]
+    width = following_end - starts
+    crlf = (width == 1) & (data[np.minimum(starts, n - 1)] == 13)
+    starts = starts[(width > 0) & ~crlf]
+    return np.searchsorted(breaks, starts) + 1
 
 
 def read_text_columns(decoded: DecodedFile, spec: FormatSpec) -> pa.Table:
@@ -61,7 +106,7 @@ def read_text_columns(decoded: DecodedFile, spec: FormatSpec) -> pa.Table:
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=HEADER_LINES, block_size=16 << 20),
             parse_options=pacsv.ParseOptions(
                 delimiter=decoded.separator, quote_char='"', double_quote=True,
-                newlines_in_values=False, invalid_row_handler=on_invalid,
+                newlines_in_values=True, invalid_row_handler=on_invalid,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in wanted},
@@ -75,8 +120,11 @@ def read_text_columns(decoded: DecodedFile, spec: FormatSpec) -> pa.Table:
     if bad_rows:
         problems = _locate_bad_rows(decoded.text, decoded.separator, len(names))
         raise DeliveryRejected(problems or [Problem("wrong_field_count", f"{len(bad_rows)} lines have a wrong number of fields")])
-    lines = pa.array(np.arange(HEADER_LINES + 1, HEADER_LINES + 1 + table.num_rows, dtype=np.int64))
-    return table.append_column("_line", lines)
+    lines = record_lines(decoded.text)[HEADER_LINES:]
+    if len(lines) != table.num_rows:    # quotes the fast count cannot follow (a stray quote in a value)
+        lines = np.array([line for line, _ in _csv_records(decoded.text, decoded.separator)][HEADER_LINES:],
+                         dtype=np.int64)
+    return table.append_column("_line", pa.array(lines, pa.int64()))
 
 
 def _value(column: Column, present: set[str], missing: list[str]) -> str:

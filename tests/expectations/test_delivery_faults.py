@@ -16,8 +16,10 @@ from tests.expectations.scenes import CABINETS, METEO, MISHAPS, TRAFFIC, column,
 # -- the faults ------------------------------------------------------------------------------------
 
 def hot_temperature(lines):
-    t = column(lines, "T")
-    lines[5] = set_field(lines[5], t, "65.3")          # line 6 of the file
+    t, tx = column(lines, "T"), column(lines, "TX")
+    # line 6 of the file: a sensor gone wild reads 65.3 °C, its hour's maximum with it (TN ≤ T ≤ TX
+    # still holds: the range is the only rule broken)
+    lines[5] = set_field(set_field(lines[5], t, "65.3"), tx, "65.8")
     return lines
 
 

@@ -135,7 +135,7 @@ def test_replay_after_a_registry_fix_keeps_the_earlier_outcome(tmp_path):
                                                        "    sensitivity: personal"))
     again = hub(settings_home, "replay", "--dataset", "ville_beaucaire__tickets_pannes", "--status", "quarantined", **env)
     assert again.returncode == 0, again.stderr
-    assert "quarantined -> loaded" in again.stdout and "1 loaded, 0 quarantined" in again.stdout
+    assert "quarantined -> loaded" in again.stdout and "1 loaded, 0 partial, 0 quarantined" in again.stdout
     con = duckdb.connect(str(settings_home / "warehouse" / "hub.duckdb"), read_only=True)
     try:
         history = con.execute("SELECT h.status, h.errors FROM landing.processing_history h "

@@ -345,3 +345,31 @@ def test_a_stamp_missing_a_digit_or_a_non_finite_value_is_refused_on_its_line(wa
     # the same file with the line right loads both hours
     path.write_text("\n".join([HOURLY_HEADER, good, good.replace("2025012609", "2025012610")]) + "\n")
     assert load_file(warehouse, entry, path)[1] == 2
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_numbers_follow_quoted_line_breaks_and_blank_lines(warehouse, tmp_path, newline):
+    """A value that spans lines (a ticket's description typed with Enter) stays one record, with
+    its line break kept as delivered; blank lines are skipped; every message names the physical
+    line the record starts on."""
+    from tests.sources.samples import load_file, plain_entry
+
+    entry = plain_entry("eclairage_tickets")
+    lines = [TICKETS_HEADER,
+             'T1;34172;PL-1;02/03/2024 08:10;;"lampe éteinte' + newline + 'mât penché";telephone',   # lines 2-3
+             "",                                                                                      # line 4
+             "T2;34172;PL-2;02/03/2024 09:00;;lampe éteinte;web",                                      # line 5
+             'T3;34172;PL-3;31/02/2024 09:30;;"ligne 1' + newline + newline + 'ligne 3";web']         # lines 6-8
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    delivery, rows = load_file(warehouse, entry, path)
+    assert rows == 0     # 31 February: refused, on the line its record starts on
+    assert warehouse.execute("SELECT code, line, column_name FROM landing.issues WHERE delivery_id = ?",
+                             [delivery]).fetchall() == [("bad_timestamp", 6, "date_signalement")]
+    path.write_bytes(path.read_bytes().replace(b"31/02/2024", b"29/02/2024"))
+    delivery, rows = load_file(warehouse, entry, path)
+    assert rows == 3
+    assert warehouse.execute(f"SELECT _source_line, numero_ticket, type_panne FROM {entry.raw_relation} "
+                             "WHERE _delivery_id = ? ORDER BY 1", [delivery]).fetchall() == [
+        (2, "T1", f"lampe éteinte{newline}mât penché"), (5, "T2", "lampe éteinte"),
+        (6, "T3", f"ligne 1{newline}{newline}ligne 3")]
