@@ -117,7 +117,7 @@ def read_delivery(entry: PartnerDataset, stored_path: Path, formats: dict[str, F
         raise DeliveryRejected([Problem("not_a_csv", f"not a CSV file: {sniffed.what}")])
     decoded = decode_delivery(data, spec=spec, encodings=entry.encodings, separators=entry.separators,
                               formats=formats, limits=limits)
-    return add_projected_points(read_text_columns(decoded, spec), spec), decoded.encoding, decoded.separator
+    return add_projected_points(read_text_columns(decoded, spec, limits), spec), decoded.encoding, decoded.separator
 
 
 def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str,

@@ -14,8 +14,11 @@ import re
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from territoire_hub.settings import Limits
+from territoire_hub.sources.compression import mib
 from territoire_hub.sources.decoding import DecodedFile
 from territoire_hub.formats import Column, FormatSpec
 from territoire_hub.problems import DeliveryRejected, Problem
@@ -90,8 +93,9 @@ def record_lines(text: bytes) -> np.ndarray:
     return np.searchsorted(breaks, starts) + 1
 
 
-def read_text_columns(decoded: DecodedFile, spec: FormatSpec) -> pa.Table:
-    """Parse the kept columns as strings, plus ``_line`` (physical line of each record)."""
+def read_text_columns(decoded: DecodedFile, spec: FormatSpec, limits: Limits = Limits()) -> pa.Table:
+    """Parse the kept columns as strings, plus ``_line`` (physical line of each record); a value
+    longer than ``limits.max_field_bytes`` refuses the delivery, naming its line and column."""
     names = _column_names(decoded.header)
     wanted = [c for c in spec.source_columns if c in names]
     bad_rows: list[object] = []
@@ -124,7 +128,19 @@ def read_text_columns(decoded: DecodedFile, spec: FormatSpec) -> pa.Table:
     if len(lines) != table.num_rows:    # quotes the fast count cannot follow (a stray quote in a value)
         lines = np.array([line for line, _ in _csv_records(decoded.text, decoded.separator)][HEADER_LINES:],
                          dtype=np.int64)
+    _check_field_sizes(table, lines, limits.max_field_bytes)
     return table.append_column("_line", pa.array(lines, pa.int64()))
+
+
+def _check_field_sizes(table: pa.Table, lines: np.ndarray, cap: int) -> None:
+    for name in table.column_names:
+        sizes = pc.binary_length(table[name])
+        largest = pc.max(sizes).as_py()
+        if largest is not None and largest > cap:
+            at = pc.index(pc.greater(sizes, cap), True).as_py()
+            raise DeliveryRejected([Problem(
+                "field_too_large", f"a value of {mib(largest)} in this column, more than {mib(cap)} (limit "
+                "HUB_MAX_FIELD_BYTES): the file is refused", line=int(lines[at]), column=name)])
 
 
 def _value(column: Column, present: set[str], missing: list[str]) -> str:
@@ -167,9 +183,16 @@ def _restorable(v: str, departements: list[str]) -> str:
     return f"(regexp_matches({v}, '^[0-9]{{4}}$') AND substr(lpad({v}, 5, '0'), 1, 2) IN ({listed}))"
 
 
+def _short_code(column: Column, v: str) -> str:
+    """SQL: a code of ``column.digits`` digits written one digit short (its leading zero lost)."""
+    return f"regexp_full_match({v}, '[0-9]{{{column.digits - 1}}}')"
+
+
 def _typed(column: Column, v: str, departements: list[str]) -> str:
     """SQL that casts the text value ``v`` to the column's type (NULL when it does not cast)."""
     t = column.type
+    if t == "text" and column.digits:
+        return f"(CASE WHEN {_short_code(column, v)} THEN lpad({v}, {column.digits}, '0') ELSE {v} END)"
     if t in ("text",):
         return v
     if t == "insee":
@@ -221,6 +244,11 @@ def _checks(column: Column, v: str, typed: str, departements: list[str], codes: 
     if column.type == "insee" and departements:
         checks.append(
             f"CASE WHEN {_restorable(v, departements)} THEN "
+            f"{{'code': 'restored_leading_zero', 'column': {name}, 'value': {v}}} END"
+        )
+    if column.type == "text" and column.digits:
+        checks.append(
+            f"CASE WHEN {_short_code(column, v)} THEN "
             f"{{'code': 'restored_leading_zero', 'column': {name}, 'value': {v}}} END"
         )
     if column.type == "insee_list" and codes:
@@ -275,6 +303,9 @@ def _message(code: str, column: Column, value: str | None, mapping: dict[str, tu
     if code == "mapped_insee_code" and value in mapping:
         target, kind, name = mapping[value]
         return _MESSAGES[code].format(value=value, kind=_KINDS.get(kind, kind), target=target, name=name)
+    if code == "restored_leading_zero" and column.digits:
+        return (f"{value!r} lost its leading zero (a code of {column.digits} digits); restored as "
+                f"{value.zfill(column.digits)!r}")
     if code in _MESSAGES:
         return _MESSAGES[code].format(value=value)
     width = _compact_width(column.format)

@@ -55,6 +55,9 @@ class Column(BaseModel):
     layout: Literal["[lon, lat]", "lat, lon"] | None = None  # coordinate pairs in one field
     part: Literal["lat", "lon"] | None = None
     list_separator: str | None = None  # insee_list: "," (spaces around it are trimmed)
+    # a code of exactly this many digits (Météo-France station numbers: 8): a value one digit short
+    # lost its leading zero in a spreadsheet, and is restored with a warning
+    digits: int | None = Field(default=None, ge=2)
 
     @model_validator(mode="after")
     def _options(self) -> "Column":
@@ -67,6 +70,8 @@ class Column(BaseModel):
             raise ValueError("a date column needs a strptime 'format'")
         if self.type == "coordinate" and (self.layout is None or self.part is None):
             raise ValueError("a coordinate column needs 'layout' and 'part'")
+        if self.digits is not None and self.type != "text":
+            raise ValueError("'digits' applies to text codes")
         if self.type == "insee_list" and not self.list_separator:
             raise ValueError("an insee_list column needs a 'list_separator'")
         return self

@@ -33,6 +33,7 @@ reads ``os.environ``.
 | HUB_MAX_EXPANDED_BYTES | 2147483648 (2 GiB)       | a compressed file expanding past this is refused (too_large) |
 | HUB_MAX_EXPANSION_RATIO | 100                     | a gzip expanding more than this × its size (past 16 MiB) is a bomb |
 | HUB_MAX_COLUMNS       | 500                       | a header with more columns is refused (too_many_columns) |
+| HUB_MAX_FIELD_BYTES   | 65536 (64 KiB)            | a value longer than this in a column of the format is refused (field_too_large) |
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class Limits:
     max_expanded_bytes: int = 2 << 30
     max_expansion_ratio: int = 100
     max_columns: int = 500
+    max_field_bytes: int = 64 << 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Limits":
@@ -73,7 +75,8 @@ class Limits:
         return cls(number("HUB_MAX_DELIVERY_BYTES", cls.max_delivery_bytes),
                    number("HUB_MAX_EXPANDED_BYTES", cls.max_expanded_bytes),
                    number("HUB_MAX_EXPANSION_RATIO", cls.max_expansion_ratio),
-                   number("HUB_MAX_COLUMNS", cls.max_columns))
+                   number("HUB_MAX_COLUMNS", cls.max_columns),
+                   number("HUB_MAX_FIELD_BYTES", cls.max_field_bytes))
 
 
 def _path(env: Mapping[str, str], name: str, default: Path, home: Path) -> Path:

@@ -59,13 +59,22 @@ def test_gunzip_reads_members_and_refuses_what_passes_a_limit():
 
 
 def test_limits_come_from_the_environment():
-    limits = Settings.from_env({"HUB_MAX_EXPANSION_RATIO": "20", "HUB_MAX_COLUMNS": "50"}).limits
-    assert (limits.max_expansion_ratio, limits.max_columns, limits.max_delivery_bytes) == (20, 50, 2 << 30)
+    limits = Settings.from_env({"HUB_MAX_EXPANSION_RATIO": "20", "HUB_MAX_COLUMNS": "50",
+                                "HUB_MAX_FIELD_BYTES": "1000"}).limits
+    assert (limits.max_expansion_ratio, limits.max_columns, limits.max_delivery_bytes, limits.max_field_bytes) == \
+        (20, 50, 2 << 30, 1000)
 
 
 def wide_file() -> str:
     header, *rows = traffic_file("2024-06-13").lstrip("\ufeff").splitlines()
     return "\n".join([header + "".join(f";extra_{i}" for i in range(9_995))] + [r + ";x" * 9_995 for r in rows[:2]])
+
+
+def huge_cell() -> str:
+    """Line 4 carries a street name of 1 MiB."""
+    lines = traffic_file("2024-06-13").splitlines()
+    lines[3] = lines[3].replace(";Av. test;", ";" + "Avenue " * 149_797 + ";", 1)
+    return "\n".join(lines) + "\n"
 
 
 CASES = {
@@ -76,6 +85,8 @@ CASES = {
                     "not_a_csv", "gzip file inside a gzip file"),
     "9,995 unknown columns": (wide_file, ".csv", "too_many_columns",
                               "the header has 10,010 columns, more than 500 (limit HUB_MAX_COLUMNS)"),
+    "1 MiB value": (huge_cell, ".csv", "field_too_large",
+                    "a value of 1 MiB in this column, more than 65,536 bytes (limit HUB_MAX_FIELD_BYTES)"),
 }
 
 
@@ -90,7 +101,9 @@ def test_a_costly_delivery_is_quarantined_naming_the_limit_and_the_rest_loads(se
     assert (report.loaded, len(report.quarantined)) == (1, 1)
     assert status_of(warehouse, bad) == "quarantined"
     (found,) = issues(warehouse, bad)
-    assert found[0] == code and fragment in found[3]
+    assert found[0] == code and fragment in found[3], found
+    if case == "1 MiB value":
+        assert found[1:3] == (4, "Libelle")
     assert warehouse.execute(f"SELECT count(*) FROM {raw(warehouse, TRAFFIC)}").fetchone() == (24,)
 
 

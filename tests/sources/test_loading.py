@@ -9,7 +9,7 @@ import pytest
 
 from territoire_hub.sources.demo.irve import STATIC_HEADER
 from territoire_hub.orchestration.ingestion import ingest_dataset
-from tests.conftest import drop
+from tests.conftest import SHARED_FORMATS, drop
 
 TRAFFIC = "montpellier_metropole__comptages_routiers"
 TICKETS = "herault_energies__tickets_pannes"
@@ -373,3 +373,23 @@ def test_line_numbers_follow_quoted_line_breaks_and_blank_lines(warehouse, tmp_p
                              "WHERE _delivery_id = ? ORDER BY 1", [delivery]).fetchall() == [
         (2, "T1", f"lampe éteinte{newline}mât penché"), (5, "T2", "lampe éteinte"),
         (6, "T3", f"ligne 1{newline}{newline}ligne 3")]
+
+
+def test_a_station_number_that_lost_its_leading_zero_is_restored_with_a_warning(warehouse, tmp_path):
+    """Ain's Arbent station, 01014002, saved through a spreadsheet: 1014002 would be a second
+    station; the 8-digit code is restored and the partner told."""
+    from tests.sources.samples import load_file, plain_entry
+
+    entry = plain_entry("meteo_france_horaire")
+    lines = (SHARED_FORMATS / "meteo" / "H_01_sample_ARBENT.csv").read_text().splitlines()
+    assert lines[1].startswith("01014002;")
+    lines[1] = lines[1][1:]
+    path = tmp_path / "H_01_sample.csv"
+    path.write_text("\n".join(lines) + "\n")
+    delivery, rows = load_file(warehouse, entry, path)
+    assert rows == len(lines) - 1
+    assert warehouse.execute(f"SELECT DISTINCT num_poste FROM {entry.raw_relation}").fetchall() == [("01014002",)]
+    assert warehouse.execute("SELECT severity, code, line, column_name, message FROM landing.issues "
+                             "WHERE delivery_id = ? AND code <> 'incomplete_day'", [delivery]).fetchall() == [
+        ("warning", "restored_leading_zero", 2, "NUM_POSTE",
+         "'1014002' lost its leading zero (a code of 8 digits); restored as '01014002'")]
