@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from charset_normalizer import from_bytes
 
 from territoire_hub.formats import FormatSpec, header_name
+from territoire_hub.names import printable
 from territoire_hub.problems import DeliveryRejected, Problem
 from territoire_hub.settings import Limits
 from territoire_hub.sources.compression import GZIP_MAGIC, gunzip
@@ -28,6 +29,19 @@ class DecodedFile:
     separator: str
     header: list[str]      # trimmed header names, in file order
     compressed: bool
+
+
+def unknown_columns(header: list[str], spec: FormatSpec) -> list[Problem]:
+    """A warning naming the header's columns the format does not know: they are not read, and the
+    partner should know it (a renamed column looks like an unknown one and a missing one)."""
+    known = set(spec.source_columns) | set(spec.other_columns)
+    unknown = [name for name in header if name and name not in known]
+    if not unknown:
+        return []
+    listed = ", ".join(f"'{printable(name)}'" for name in unknown[:10])
+    more = f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else ""
+    return [Problem("unknown_columns", f"{len(unknown):,} column(s) not in format {spec.id}, not read: "
+                    f"{listed}{more}", line=1, severity="warning")]
 
 
 def _decompress(data: bytes, allowed: list[str], limits: Limits) -> tuple[bytes, bool]:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from territoire_hub.settings import Limits
 from territoire_hub.sources.compression import mib
 from territoire_hub.sources.containers import add_projected_points, read_geojson, read_shapefile
-from territoire_hub.sources.decoding import decode_delivery
+from territoire_hub.sources.decoding import decode_delivery, unknown_columns
 from territoire_hub.sources.landing import mark, record_problems
 from territoire_hub.sources.parsing import bad_records_sql, read_text_columns, stage_delivery
 from territoire_hub.sources.sniffing import sniff
@@ -93,10 +93,10 @@ class Parsed:
 
 
 def read_delivery(entry: PartnerDataset, stored_path: Path, formats: dict[str, FormatSpec] | None = None,
-                  limits: Limits = Limits()) -> tuple[pa.Table, str | None, str | None]:
+                  limits: Limits = Limits()) -> tuple[pa.Table, str | None, str | None, list[Problem]]:
     """The delivered file as an Arrow table of text columns (+ ``_line``), whatever its container;
     a file that is not what its format expects is refused naming what it is (a zip, a spreadsheet,
-    an HTML page, …). Returns (table, encoding, separator)."""
+    an HTML page, …). Returns (table, encoding, separator, warnings about the file)."""
     spec = entry.spec
     size = Path(stored_path).stat().st_size
     if size > limits.max_delivery_bytes:
@@ -108,16 +108,17 @@ def read_delivery(entry: PartnerDataset, stored_path: Path, formats: dict[str, F
     if spec.container == "shapefile_zip":
         if sniffed.kind != "shapefile_zip":
             raise DeliveryRejected([Problem("not_a_shapefile", f"not a zipped shapefile: {sniffed.what or 'a CSV file'}")])
-        return read_shapefile(Path(stored_path), spec, spec.crs).table, None, None
+        return read_shapefile(Path(stored_path), spec, spec.crs).table, None, None, []
     if spec.container == "geojson":
         if not (sniffed.kind == "not_a_csv" and sniffed.what == "JSON document"):
             raise DeliveryRejected([Problem("not_geojson", f"not a GeoJSON document: {sniffed.what or 'a CSV file'}")])
-        return read_geojson(Path(stored_path), spec).table, "utf-8", None
+        return read_geojson(Path(stored_path), spec).table, "utf-8", None, []
     if sniffed.kind != "csv":
         raise DeliveryRejected([Problem("not_a_csv", f"not a CSV file: {sniffed.what}")])
     decoded = decode_delivery(data, spec=spec, encodings=entry.encodings, separators=entry.separators,
                               formats=formats, limits=limits)
-    return add_projected_points(read_text_columns(decoded, spec, limits), spec), decoded.encoding, decoded.separator
+    table = add_projected_points(read_text_columns(decoded, spec, limits), spec)
+    return table, decoded.encoding, decoded.separator, unknown_columns(decoded.header, spec)
 
 
 def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str,
@@ -128,9 +129,9 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
     period = con.execute("SELECT period FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
     staged = f"_staged_{delivery_id}"
     try:
-        table, encoding, separator = read_delivery(entry, stored_path, formats, limits)
-        found = stage_delivery(con, table, spec, staged, entry.partner.departements,
-                               keep_bad_rows=entry.dataset.quarantine == "rows")
+        table, encoding, separator, about_file = read_delivery(entry, stored_path, formats, limits)
+        found = about_file + stage_delivery(con, table, spec, staged, entry.partner.departements,
+                                            keep_bad_rows=entry.dataset.quarantine == "rows")
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
         quarantine(con, delivery_id, rejected.problems, run_id)

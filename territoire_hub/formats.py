@@ -119,6 +119,8 @@ class FormatSpec(BaseModel):
     event_time: str | None = Field(default=None, description="the column that dates a record")
     event_time_ends_interval: bool = False  # the stamp is the END of the interval it covers (Météo-France)
     links: dict[str, list[str]] = Field(default={}, description="role -> formats a linked dataset may have")
+    other_columns: list[str] = Field(default=[], description="columns of the published layout the hub does not "
+                                                             "read: no warning when a file carries them")
     columns: list[Column] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -126,6 +128,10 @@ class FormatSpec(BaseModel):
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
             raise ValueError("column names must be unique")
+        read = {c.source for c in self.columns}
+        both = sorted(read & set(self.other_columns))
+        if both:
+            raise ValueError(f"other_columns lists columns the format reads: {both}")
         missing = [g for g in self.grain if g not in names]
         if missing:
             raise ValueError(f"grain columns not declared: {missing}")

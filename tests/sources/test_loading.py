@@ -393,3 +393,15 @@ def test_a_station_number_that_lost_its_leading_zero_is_restored_with_a_warning(
                              "WHERE delivery_id = ? AND code <> 'incomplete_day'", [delivery]).fetchall() == [
         ("warning", "restored_leading_zero", 2, "NUM_POSTE",
          "'1014002' lost its leading zero (a code of 8 digits); restored as '01014002'")]
+
+
+def test_columns_the_format_does_not_know_are_named_in_a_warning(settings, registry, warehouse):
+    """A column the partner added (or renamed) is not read: the delivery loads, and says so."""
+    header = TRAFFIC_HEADER + ";Commentaire;Note\x1b[31m"
+    rows = [row + ";RAS;x" for row in traffic_rows("2024-06-12")]
+    drop(settings, "montpellier-metropole", "comptages_routiers_20240612.csv", "\ufeff" + "\n".join([header, *rows]) + "\n")
+    report = ingest_dataset(warehouse, settings, registry.dataset(TRAFFIC))
+    assert (report.loaded, report.rows) == (1, 24)
+    found = [i for i in issues(warehouse, "comptages_routiers_20240612.csv") if i[0] == "unknown_columns"]
+    assert found == [("unknown_columns", 1, None,
+                      "2 column(s) not in format comptage_routier_horaire, not read: 'Commentaire', 'Note\\x1b[31m'")]
