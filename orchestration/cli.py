@@ -206,11 +206,11 @@ def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
     """dbt build, then the publication gate: each mart validated, the passing ones approved."""
     from territoire_hub.expectations.gate import gate_marts  # imports Great Expectations (seconds)
     from territoire_hub.lineage import mart_datasets
-    from territoire_hub.orchestration.dbt import DbtError, run_dbt
+    from territoire_hub.orchestration.dbt import BUILD, DbtError, run_dbt
 
     click.echo("Building the indicators (dbt build: seeds, models, tests)…")
     try:
-        run_dbt(settings, ["build"] + (["--full-refresh"] if full_refresh else []), echo=True)
+        run_dbt(settings, BUILD + (["--full-refresh"] if full_refresh else []), echo=True)
     except DbtError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("Validating the marts (Great Expectations) before publication…")

@@ -71,6 +71,12 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     }
 
 
+# `dbt build` as the pipeline runs it: seeds, models and data tests. The unit tests of the models'
+# SQL (fixed inputs, fixed outputs) say nothing about the day's data: they run once in the test
+# suite (tests/dbt_project/test_docs.py), as dbt advises, not in every production build.
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
+
+
 def dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 

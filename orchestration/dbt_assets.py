@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from territoire_hub.orchestration.dbt import warehouse_for_dbt
+from territoire_hub.orchestration.dbt import BUILD, warehouse_for_dbt
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.registry import Registry
 
@@ -67,7 +67,7 @@ def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition) -> lis
                 dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_models")
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource):
         with warehouse_for_dbt(hub.settings()):
-            yield from dbt.cli(["build"], context=context).stream()
+            yield from dbt.cli(BUILD, context=context).stream()
 
     @dbt_assets(manifest=project.manifest_path, project=project, select=INCREMENTAL, partitions_def=daily,
                 dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_daily_models")
@@ -77,6 +77,6 @@ def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition) -> lis
         variables = {"min_date": window.start.date().isoformat(),
                      "max_date": type(window.start.date()).fromordinal(last_day).isoformat()}
         with warehouse_for_dbt(hub.settings()):
-            yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream()
+            yield from dbt.cli([*BUILD, "--vars", json.dumps(variables)], context=context).stream()
 
     return [dbt_models, dbt_daily_models]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from territoire_hub.orchestration.dbt import run_dbt
+from territoire_hub.orchestration.dbt import BUILD, run_dbt
 from territoire_hub.settings import Settings
 from territoire_hub.orchestration.ingestion import ingest_all
 from territoire_hub.registry import Registry
@@ -27,7 +27,7 @@ def ingest(settings: Settings, registry: Registry, keys: list[str] | None = None
 
 def build(settings: Settings, *select: str, full_refresh: bool = False, variables: dict | None = None):
     """``dbt build`` (models + tests) of the selection ('+model' for its parents)."""
-    args = ["build"] + (["--select", *select] if select else []) + (["--full-refresh"] if full_refresh else [])
+    args = BUILD + (["--select", *select] if select else []) + (["--full-refresh"] if full_refresh else [])
     return run_dbt(settings, args, variables=variables)
 
 

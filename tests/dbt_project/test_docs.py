@@ -1,17 +1,32 @@
-"""dbt docs generate works, and every mart and every mart column is described (with its unit)."""
+"""dbt docs generate works, and every mart and every mart column is described (with its unit);
+the unit tests of the models' SQL run here, once (production builds leave them out)."""
 
 from __future__ import annotations
 
 import json
+import re
+
+import pytest
 
 from territoire_hub.lineage import target_path
 from territoire_hub.orchestration.dbt import run_dbt
-from tests.dbt_harness import ingest, run_models
+from tests.conftest import copy_home
 
 
-def test_docs_generate_describes_every_mart_column(settings, registry):
-    ingest(settings, registry, [])  # an empty but prepared warehouse: marts build with zero rows
-    run_models(settings)
+@pytest.fixture(scope="module")
+def built(demo_home, tmp_path_factory):
+    """A copy of the session's demo: every model built."""
+    return copy_home(demo_home, tmp_path_factory.mktemp("docs") / "home")
+
+
+def test_the_unit_tests_of_the_models_pass(built):
+    done = run_dbt(built, ["test", "--select", "test_type:unit"])    # raises on a failing one
+    summary = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", done.stdout)
+    assert summary and int(summary[1]) >= 11 and summary.groups()[1:] == ("0", "0", "0"), done.stdout[-2000:]
+
+
+def test_docs_generate_describes_every_mart_column(built):
+    settings = built
     run_dbt(settings, ["docs", "generate"])
     target = target_path(settings)
     manifest = json.loads((target / "manifest.json").read_text())

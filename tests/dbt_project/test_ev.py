@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from territoire_hub.orchestration.dbt import run_dbt
+from territoire_hub.orchestration.dbt import BUILD, run_dbt
 from territoire_hub.settings import Settings
 from territoire_hub.sources.demo.irve import DYNAMIC_HEADER
 from territoire_hub.sources.landing import land
@@ -113,7 +113,7 @@ def deliver_ev(settings: Settings, registry, template: Path, periods: list[str])
 def built(tmp_path_factory, registry, warehouse_template) -> Settings:
     settings = Settings.from_env({"HUB_HOME": str(tmp_path_factory.mktemp("ev"))})
     deliver_ev(settings, registry, warehouse_template, ["20241022", "20241023", "20241027"])
-    run_dbt(settings, ["build", "--select", *EV_MARTS, "--indirect-selection", "cautious"])
+    run_dbt(settings, [*BUILD, "--select", *EV_MARTS, "--indirect-selection", "cautious"])
     return settings
 
 

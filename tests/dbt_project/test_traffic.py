@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from territoire_hub.orchestration.dbt import run_dbt
+from territoire_hub.orchestration.dbt import BUILD, run_dbt
 from territoire_hub.settings import Settings
 from territoire_hub.sources.demo.traffic import HEADER, SITE_HEADER
 from territoire_hub.sources.landing import land
@@ -136,7 +136,7 @@ def deliver_weather(settings: Settings, registry) -> None:
 
 def dbt_build(settings: Settings, *select: str, full_refresh: bool = False):
     # cautious: tests of other domains that merely share a source are not selected
-    args = ["build", "--select", *select, "--indirect-selection", "cautious"]
+    args = [*BUILD, "--select", *select, "--indirect-selection", "cautious"]
     return run_dbt(settings, args + (["--full-refresh"] if full_refresh else []))
 
 

@@ -1,6 +1,7 @@
-"""One fault at a time in otherwise clean demo deliveries: the intended expectation catches it with
+"""One fault per file in otherwise clean demo deliveries: the intended expectation catches it with
 the intended severity, the delivery is quarantined (critical) or flagged (warning), and every other
-partner's data still flows."""
+partner's data still flows. Faults in files of different datasets share one ingestion run (each
+must still be named alone, and not leak into the others); faults of the same file get a run each."""
 
 from __future__ import annotations
 
@@ -84,39 +85,56 @@ SCENARIOS = {
 }
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_one_fault_is_caught_by_its_expectation(scenario, pristine, registry, tmp_path):
-    relative, fault, check, severity, status = SCENARIOS[scenario]
+# scenarios ingested together: each in a file of its own dataset
+RUNS = [("temperature_out_of_range", "unknown_insee_code", "duplicated_hour"),
+        ("meter_spike", "conflicting_duplicated_hour"),
+        ("thirty_percent_hours_missing",),
+        ("timestamps_shifted_one_hour",)]
+
+
+def test_the_runs_cover_every_scenario_once_with_one_fault_per_file():
+    assert sorted(s for run in RUNS for s in run) == sorted(SCENARIOS)
+    for run in RUNS:
+        assert len({SCENARIOS[s][0] for s in run}) == len(run), run
+
+
+@pytest.mark.parametrize("run", RUNS, ids=["+".join(r) for r in RUNS])
+def test_each_fault_is_caught_by_its_expectation(run, pristine, registry, tmp_path):
     shutil.copytree(pristine, tmp_path / "data")
-    edit(tmp_path / "data", relative, fault)
+    for scenario in run:
+        relative, fault, *_ = SCENARIOS[scenario]
+        edit(tmp_path / "data", relative, fault)
     settings = ingest_tree(tmp_path, registry)
-    filename = Path(relative).name
+    faulty = {Path(SCENARIOS[scenario][0]).name for scenario in run}
 
-    con = connect(settings.warehouse, read_only=True)
-    try:
-        delivery_id, got_status = con.execute(
-            "SELECT delivery_id, status FROM landing.deliveries WHERE filename = ?", [filename]).fetchone()
-        issues = con.execute("SELECT code, severity FROM landing.issues WHERE delivery_id = ?", [delivery_id]).fetchall()
-        failed = con.execute(
-            "SELECT DISTINCT check_id, severity FROM quality.validations WHERE subject = ? AND NOT success",
-            [delivery_id]).fetchall()
-        key = con.execute("SELECT dataset_key FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
-        in_raw = con.execute(f'SELECT count(*) FROM raw."{key}" WHERE _delivery_id = ?', [delivery_id]).fetchone()[0]
-    finally:
-        con.close()
+    for scenario in run:
+        relative, fault, check, severity, status = SCENARIOS[scenario]
+        filename = Path(relative).name
+        con = connect(settings.warehouse, read_only=True)
+        try:
+            delivery_id, got_status = con.execute(
+                "SELECT delivery_id, status FROM landing.deliveries WHERE filename = ?", [filename]).fetchone()
+            issues = con.execute("SELECT code, severity FROM landing.issues WHERE delivery_id = ?", [delivery_id]).fetchall()
+            failed = con.execute(
+                "SELECT DISTINCT check_id, severity FROM quality.validations WHERE subject = ? AND NOT success",
+                [delivery_id]).fetchall()
+            key = con.execute("SELECT dataset_key FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
+            in_raw = con.execute(f'SELECT count(*) FROM raw."{key}" WHERE _delivery_id = ?', [delivery_id]).fetchone()[0]
+        finally:
+            con.close()
 
-    assert got_status == status
-    assert (check, "error" if severity == "critical" else "warning") in issues
-    assert (check, severity) in failed
-    if severity == "critical":
-        # the intended expectation is the only critical one: the fault is named precisely
-        assert {c for c, s in failed if s == "critical"} == {check}
-        assert in_raw == 0
-    else:
-        assert in_raw > 0
+        assert got_status == status, scenario
+        assert (check, "error" if severity == "critical" else "warning") in issues, scenario
+        assert (check, severity) in failed, scenario
+        if severity == "critical":
+            # the intended expectation is the only critical one: the fault is named precisely
+            assert {c for c, s in failed if s == "critical"} == {check}, scenario
+            assert in_raw == 0
+        else:
+            assert in_raw > 0
 
     # every other delivery, of every partner, flows as in the clean run
-    others = {f: s for f, s in statuses(settings).items() if f != filename}
+    others = {f: s for f, s in statuses(settings).items() if f not in faulty}
     assert {f for f, s in others.items() if s != "loaded"} == MISHAPS
 
 

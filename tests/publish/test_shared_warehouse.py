@@ -165,7 +165,7 @@ def test_a_reader_keeps_its_snapshot_while_the_pipeline_swaps_in_a_new_one(demo_
                     fresh.close()
             except Exception as exc:      # noqa: BLE001 — reported below
                 errors.append(repr(exc))
-            time.sleep(0.05)
+            time.sleep(0.25)           # often enough to see the swap, without starving the pipeline
 
     thread = threading.Thread(target=keep_reading)
     thread.start()
