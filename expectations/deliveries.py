@@ -176,6 +176,15 @@ def dated(entry: PartnerDataset) -> bool:
     return entry.spec.event_time is not None and entry.dataset.cadence is not Cadence.snapshot
 
 
+RECORD_SUITES = ("__rows", "__locations")   # suites whose failures are each one record's (not a day's)
+
+
+def judges_records(suite_name: str) -> bool:
+    """A failure of this suite is one record's fault: under `quarantine: rows`, that record alone
+    is set aside (a failure of the days suite is the whole file's)."""
+    return suite_name.endswith(RECORD_SUITES)
+
+
 def rows_suite(entry: PartnerDataset) -> gx.ExpectationSuite:
     spec, rules = entry.spec, rules_for(entry.spec)
     source = {c.name: c.source for c in spec.columns}

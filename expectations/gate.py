@@ -92,7 +92,7 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
             if failure.problem.severity != "error":
                 continue
             # a failure on a day or an entity names the day's first line, but is not that line's
-            row_level = validation.suite.endswith(("__rows", "__locations")) and failure.problem.line is not None
+            row_level = deliveries.judges_records(validation.suite) and failure.problem.line is not None
             targets = [failure.delivery_id] if failure.delivery_id else list(sizes)
             for delivery_id in targets:
                 if row_level:

@@ -251,14 +251,14 @@ def withdrawn_records(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, del
                           "WHERE superseded_by = ? AND status IN ('loaded', 'partial') ORDER BY sequence", [delivery_id]).fetchall()
     if not earlier:
         return []
-    grain = [quote_ident(g) for g in entry.spec.grain]
+    grain = entry.spec.grain
     table = raw_table(entry)
+    same_key = " AND ".join(f"n.{quote_ident(g)} IS NOT DISTINCT FROM o.{quote_ident(g)}" for g in grain)
+    key_text = " || ', ' || ".join(f"{quote_literal(g + '=')} || coalesce(CAST(o.{quote_ident(g)} AS VARCHAR), 'NULL')"
+                                   for g in grain)
     found = []
     for earlier_id, filename, rows in earlier:
         if grain:
-            same_key = " AND ".join(f"n.{g} IS NOT DISTINCT FROM o.{g}" for g in grain)
-            key_text = " || ', ' || ".join(f"'{g.strip(chr(34))}=' || coalesce(CAST(o.{g} AS VARCHAR), 'NULL')"
-                                           for g in grain)
             count, example = con.execute(
                 f"SELECT count(*), min({key_text}) FROM {table} AS o WHERE o._delivery_id = ? AND NOT EXISTS "
                 f"(SELECT 1 FROM {table} AS n WHERE n._delivery_id = ? AND {same_key})",

@@ -9,7 +9,6 @@ import pytest
 from territoire_hub.formats import load_format
 from territoire_hub.registry import Dataset, Partner, PartnerDataset
 from tests.sources.samples import load_file
-from tests.sources.test_supersession import current_sql  # noqa: F401  (fixture: the staging selection)
 from tests.sources.test_loading import traffic_file, traffic_rows
 
 DAY = "2024-06-12"
@@ -41,7 +40,7 @@ def day_with_two_bad_records(tmp_path):
     return path
 
 
-def test_bad_records_are_kept_aside_and_the_others_load(warehouse, tmp_path, current_sql):  # noqa: F811
+def test_bad_records_are_kept_aside_and_the_others_load(warehouse, tmp_path, current_sql):
     entry = counters("rows", max_bad_share=0.10)
     delivery, rows = load_file(warehouse, entry, day_with_two_bad_records(tmp_path))
     assert rows == 22

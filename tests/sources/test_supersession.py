@@ -10,9 +10,7 @@ import pytest
 import yaml
 
 from territoire_hub.formats import load_format
-from territoire_hub.orchestration.dbt import run_dbt
 from territoire_hub.registry import Dataset, Partner, PartnerDataset, RegistryError, load_registry
-from territoire_hub.settings import Settings
 from tests.sources.samples import load_file
 from tests.sources.test_loading import traffic_file, traffic_rows
 
@@ -28,17 +26,6 @@ def monthly(supersession: str) -> PartnerDataset:
                       start="2024-01-01", separator=";", encoding="utf-8-sig", licence="odbl", sensitivity="open",
                       supersession=supersession)
     return PartnerDataset(partner=partner, dataset=dataset, spec=load_format("comptage_routier_horaire"))
-
-
-@pytest.fixture(scope="module")
-def current_sql(tmp_path_factory) -> str:
-    """The current records of the hourly-counter layout, as the staging model selects them."""
-    settings = Settings.from_env({"HUB_HOME": str(tmp_path_factory.mktemp("current"))})
-    settings.warehouse.parent.mkdir(parents=True)
-    inline = ("select identifiant_arc, date_et_heure_de_comptage, debit_horaire from ("
-              "{{ current_rows(source('formats', 'comptage_routier_horaire'), "
-              "['identifiant_arc', 'date_et_heure_de_comptage']) }}) as c")
-    return run_dbt(settings, ["--quiet", "compile", "--inline", inline]).stdout
 
 
 def deliver_twice(warehouse, entry, tmp_path):
