@@ -27,7 +27,7 @@ DATASET = "montpellier_metropole__comptages_routiers"
 HEADER = ("Identifiant arc;Libelle;Date et heure de comptage;Débit horaire;Taux d'occupation;Etat trafic;"
           "Identifiant noeud amont;Libelle noeud amont;Identifiant noeud aval;Libelle noeud aval;Etat arc;"
           "Date debut dispo data;Date fin dispo data;geo_point_2d;geo_shape\n")
-ROW = "101;Av. test;2024-06-13T{h:02d}:00:00+02:00;412;12,5;Fluide;1;A;2;B;Ouvert;;;43.6,3.87;\n"
+ROW = "{arc};Av. test;2024-06-13T{h:02d}:00:00+02:00;412;12,5;Fluide;1;A;2;B;Ouvert;;;43.6,3.87;\n"
 
 
 def write_gzip_bomb(path: Path, expanded: int, lying: bool) -> None:
@@ -42,11 +42,15 @@ def write_gzip_bomb(path: Path, expanded: int, lying: bool) -> None:
 
 
 def write_plain(path: Path, size: int) -> None:
-    rows = "".join(ROW.format(h=h) for h in range(24)).encode()
+    """A valid day of as many counters as it takes (each its 24 hours): every row loads."""
     with path.open("wb") as out:
         out.write(HEADER.encode())
-        for _ in range(size // len(rows)):
+        written, arc = 0, 100_000
+        while written < size:
+            rows = "".join(ROW.format(arc=arc + i, h=h) for i in range(1000) for h in range(24)).encode()
             out.write(rows)
+            written += len(rows)
+            arc += 1000
 
 
 def write_long_line(path: Path, size: int) -> None:

@@ -403,11 +403,13 @@ def _completeness_sql(entry: PartnerDataset, staged: str, c: Completeness) -> st
     instant = time_col if tz == "UTC" or not entry.spec.event_time_ends_interval \
         else f"({time_col} - INTERVAL 1 SECOND)"
     return f"""
-        WITH readings AS (
-            SELECT {entity} AS entity, timezone('{tz}', {instant})::DATE AS day,
-                   count(DISTINCT {time_col}) AS present, min(_source_line) AS _source_line
+        WITH stamps AS (   -- distinct stamps first: plain aggregates spill to disk, count(DISTINCT) does not
+            SELECT {entity} AS entity, timezone('{tz}', {instant})::DATE AS day, {time_col} AS stamp,
+                   min(_source_line) AS _source_line
             FROM {quote_ident(staged)} WHERE {entity} IS NOT NULL AND {time_col} IS NOT NULL
             GROUP BY ALL
+        ), readings AS (
+            SELECT entity, day, count(*) AS present, min(_source_line) AS _source_line FROM stamps GROUP BY ALL
         )
         SELECT ?::VARCHAR AS _delivery_id, ?::VARCHAR AS _period, _source_line, entity, day, present,
                {c.per_hour} * CAST(round(epoch(timezone('{tz}', (day + 1)::TIMESTAMP)

@@ -27,6 +27,7 @@ from territoire_hub.registry import PartnerDataset
 from territoire_hub.warehouse import quote_ident
 
 PUBLICATION_SCHEMA = "publication"
+VALIDATED_ROWS = 200_000    # rows of deliveries in one validation: a large file costs time, not memory
 
 
 # -- deliveries ------------------------------------------------------------------------------------
@@ -44,7 +45,7 @@ class Staged:
 def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext, entry: PartnerDataset,
                         batch: list[Staged], run_id: str) -> dict[str, Verdict]:
     """Run the dataset's suites on a batch of parsed deliveries (one GX validation per suite for
-    the whole batch); return each delivery's verdict."""
+    the whole batch, the rows suite per slice of VALIDATED_ROWS rows); return each delivery's verdict."""
     ensure_quality_tables(con)
     use_cog(con)
     run_name = f"{run_id}_{entry.key}"
@@ -65,26 +66,14 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
             locations_parts.append(f"SELECT * FROM ({deliveries.locations_sql(entry, item.staged)})")
             locations_params += [item.delivery_id, item.period]
 
-    frame = con.execute(" UNION ALL ".join(rows_parts), params).fetch_arrow_table().to_pandas()
-    index = ["_delivery_id", "_period", "_source_line"] + ([entry.spec.event_time] if entry.spec.event_time else [])
-    validations = [quality.validate(deliveries.rows_suite(entry), frame, run_name=run_name, index_columns=index)]
-    if days_parts:
-        days = con.execute(" UNION ALL ".join(days_parts), days_params).fetch_arrow_table().to_pandas()
-        index = [c for c in ("_delivery_id", "_period", "_source_line", "entity", "day", "present", "expected",
-                             "consumption", "usual") if c in days.columns]
-        validations.append(quality.validate(days_suite, days, run_name=run_name, index_columns=index))
-    if locations_parts:
-        located = con.execute(" UNION ALL ".join(locations_parts), locations_params).fetch_arrow_table().to_pandas()
-        validations.append(quality.validate(locations_suite, located, run_name=run_name, index_columns=[
-            "_delivery_id", "_period", "_source_line", "latitude", "longitude", "code", "commune"]))
-
     sizes = {item.delivery_id: item.rows for item in batch}
     problems: dict[str, list[Problem]] = {item.delivery_id: [] for item in batch}
     lines: dict[str, dict[int, Problem]] = {item.delivery_id: {} for item in batch}
     whole: set[str] = set()
-    for validation in validations:
+
+    def judge(validation, subjects: dict[str, int]) -> None:
         found = failures(validation)
-        record_validation(con, validation, found, run_id=run_id, subject_type="delivery", subjects=sizes,
+        record_validation(con, validation, found, run_id=run_id, subject_type="delivery", subjects=subjects,
                           partner_id=entry.partner.id)
         for delivery_id, listed in problems_by_subject(found, list(sizes)).items():
             problems[delivery_id] += listed
@@ -99,7 +88,33 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
                     lines[delivery_id].setdefault(failure.problem.line, failure.problem)
                 else:
                     whole.add(delivery_id)
-    return {k: Verdict(_name_postal_codes(con, v), lines[k], k in whole) for k, v in problems.items()}
+
+    # the rows suite judges each record alone: the batch's rows are validated a slice at a time,
+    # each slice judged before the next is read (memory follows the slice, not the file)
+    index = ["_delivery_id", "_period", "_source_line"] + ([entry.spec.event_time] if entry.spec.event_time else [])
+    con.execute("CREATE OR REPLACE TEMP TABLE _validated_rows AS " + " UNION ALL ".join(rows_parts), params)
+    try:
+        total = con.execute("SELECT count(*) FROM _validated_rows").fetchone()[0]
+        rows_suite = deliveries.rows_suite(entry)
+        for start in range(0, max(total, 1), VALIDATED_ROWS):
+            frame = con.execute("SELECT * FROM _validated_rows WHERE rowid >= ? AND rowid < ?",
+                                [start, start + VALIDATED_ROWS]).fetch_arrow_table().to_pandas()
+            subjects = sizes if total <= VALIDATED_ROWS else frame["_delivery_id"].value_counts().to_dict()
+            judge(quality.validate(rows_suite, frame, run_name=run_name, index_columns=index), subjects)
+            del frame
+    finally:
+        con.execute("DROP TABLE IF EXISTS _validated_rows")
+    if days_parts:
+        days = con.execute(" UNION ALL ".join(days_parts), days_params).fetch_arrow_table().to_pandas()
+        index = [c for c in ("_delivery_id", "_period", "_source_line", "entity", "day", "present", "expected",
+                             "consumption", "usual") if c in days.columns]
+        judge(quality.validate(days_suite, days, run_name=run_name, index_columns=index), sizes)
+    if locations_parts:
+        located = con.execute(" UNION ALL ".join(locations_parts), locations_params).fetch_arrow_table().to_pandas()
+        judge(quality.validate(locations_suite, located, run_name=run_name, index_columns=[
+            "_delivery_id", "_period", "_source_line", "latitude", "longitude", "code", "commune"]), sizes)
+    # a table-level failure (the column set) is found again in every slice: said once
+    return {k: Verdict(_name_postal_codes(con, list(dict.fromkeys(v))), lines[k], k in whole) for k, v in problems.items()}
 
 
 def _name_postal_codes(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> list[Problem]:

@@ -24,6 +24,7 @@ from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Limits, Settings
 from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pending_deliveries
 from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
+from territoire_hub.warehouse import memory_limited
 from territoire_hub.sources.loading import Parsed, commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
 
 BATCH_ROWS = 1_000_000   # deliveries of a dataset are validated together up to this many rows
@@ -49,7 +50,7 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
                     quality: QualityContext | None = None, run_id: str | None = None,
                     on_delivery: Callable[[], None] | None = None,
                     formats: dict[str, FormatSpec] | None = None,
-                    limits: Limits = Limits()) -> list[tuple[str, int]]:
+                    limits: Limits = Limits(), scratch: Path | None = None) -> list[tuple[str, int]]:
     """Parse, validate and load deliveries, in order; returns (delivery id, rows loaded).
 
     Deliveries are validated in batches of up to BATCH_ROWS rows (one GX run per suite and
@@ -75,7 +76,7 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
 
     for delivery_id, stored_path in pending:
         parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id, formats or all_formats(),
-                                limits)
+                                limits, scratch)
         if parsed is None:
             loaded.append((delivery_id, 0))
             if on_delivery:
@@ -100,10 +101,12 @@ def ingest_dataset(con: duckdb.DuckDBPyConnection, settings: Settings, entry: Pa
     """Collect, land, validate and load one dataset (optionally only some periods)."""
     run_id = run_id or new_run_id()
     report = collect_and_land(con, settings, entry, periods)
-    for delivery_id, rows in load_deliveries(con, entry, pending_deliveries(con, entry, periods),
-                                             quality=QualityContext.for_settings(settings), run_id=run_id,
-                                             on_delivery=on_delivery, formats=all_formats(settings.formats_dirs),
-                                             limits=settings.limits):
+    with memory_limited(con, settings.limits.ingest_memory):
+        loaded = load_deliveries(con, entry, pending_deliveries(con, entry, periods),
+                                 quality=QualityContext.for_settings(settings), run_id=run_id,
+                                 on_delivery=on_delivery, formats=all_formats(settings.formats_dirs),
+                                 limits=settings.limits, scratch=settings.scratch)
+    for delivery_id, rows in loaded:
         if rows:
             report.loaded += 1
             report.rows += rows
@@ -148,8 +151,9 @@ def replay(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registr
     for key, ids in by_dataset.items():
         entry = registry.dataset(key)
         pending = [(d, p) for d, p in pending_deliveries(con, entry) if d in ids]
-        load_deliveries(con, entry, pending, quality=QualityContext.for_settings(settings), run_id=run_id,
-                        formats=registry.formats, limits=settings.limits)
+        with memory_limited(con, settings.limits.ingest_memory):
+            load_deliveries(con, entry, pending, quality=QualityContext.for_settings(settings), run_id=run_id,
+                            formats=registry.formats, limits=settings.limits, scratch=settings.scratch)
     after = dict(con.execute("SELECT delivery_id, status FROM landing.deliveries WHERE delivery_id IN "
                              "(SELECT unnest(?::VARCHAR[]))", [list(before)]).fetchall())
     return [(d, before[d], after[d]) for d in before]

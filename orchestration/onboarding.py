@@ -24,9 +24,7 @@ def detect_file(path: Path, formats: dict[str, FormatSpec]) -> Detection:
     DBF attributes, a GeoJSON file by its features' properties."""
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
-    sniffed = sniff(head)
-    if sniffed.kind == "shapefile_zip" or (sniffed.kind == "not_a_csv" and sniffed.what.startswith("zip")):
-        sniffed = sniff(Path(path).read_bytes())          # a zip's directory is at its end
+    sniffed = sniff(head, Path(path))
     try:
         if sniffed.kind == "shapefile_zip":
             sniffed = replace(sniffed, header=shapefile_attributes(path))

@@ -10,6 +10,8 @@ anything else after the last member is corruption.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from territoire_hub.problems import DeliveryRejected, Problem
 from territoire_hub.settings import Limits
@@ -32,32 +34,65 @@ def _truncated(detail: str) -> DeliveryRejected:
         "please deliver it again")])
 
 
-def gunzip(data: bytes, limits: Limits) -> bytes:
-    """The decompressed bytes of a gzip file, refused past ``limits``."""
-    out = bytearray()
-    view = memoryview(data)
+def inflate(pieces: Iterable[bytes], compressed_size: int, limits: Limits) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip stream delivered in ``pieces``, a bounded piece at a time,
+    refused as soon as they pass ``limits`` (``compressed_size``: the file's size, for the ratio)."""
+    pieces = iter(pieces)
+    expanded = 0
+    pending = b""                       # compressed bytes not yet fed to an inflater
     while True:
         inflater = zlib.decompressobj(wbits=31)
-        pos = 0
         try:
             while not inflater.eof:
                 if inflater.unconsumed_tail:
                     piece = inflater.decompress(inflater.unconsumed_tail, _OUT)
-                elif pos < len(view):
-                    piece = inflater.decompress(view[pos:pos + _IN], _OUT)
-                    pos += _IN
                 else:
-                    raise _truncated("the stream ends before its last block")
-                out += piece
-                _check(len(out), len(data), limits)
+                    if not pending:
+                        pending = next(pieces, b"")
+                        if not pending:
+                            raise _truncated("the stream ends before its last block")
+                    piece = inflater.decompress(pending, _OUT)
+                    pending = b""
+                expanded += len(piece)
+                _check(expanded, compressed_size, limits)
+                if piece:
+                    yield piece
         except zlib.error as exc:
             raise _truncated(str(exc)) from None
-        rest = bytes(inflater.unused_data) + bytes(view[pos:])
-        if not rest.strip(b"\x00"):         # trailing padding, as gzip itself accepts
-            return bytes(out)
+        rest = inflater.unused_data + pending
+        while len(rest) < len(GZIP_MAGIC) and (more := next(pieces, b"")):
+            rest += more
+        if not rest.strip(b"\x00"):
+            tail = b"".join(_bounded(pieces, 1 << 16))
+            if not tail.strip(b"\x00"):    # trailing padding, as gzip itself accepts
+                return
+            rest = tail
         if not rest.startswith(GZIP_MAGIC):
-            raise _truncated(f"{len(rest)} bytes after the end of the gzip stream")
-        view = memoryview(rest)
+            size = len(rest) + sum(len(p) for p in pieces)
+            raise _truncated(f"{size} bytes after the end of the gzip stream")
+        pending = rest
+
+
+def _bounded(pieces: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    taken = 0
+    for piece in pieces:
+        yield piece
+        taken += len(piece)
+        if taken >= limit:
+            return
+
+
+def file_pieces(path: Path, size: int = _IN) -> Iterator[bytes]:
+    """A file's bytes, ``size`` at a time."""
+    with open(path, "rb") as stream:
+        while piece := stream.read(size):
+            yield piece
+
+
+def gunzip(data: bytes, limits: Limits) -> bytes:
+    """The decompressed bytes of a gzip file held in memory (small files: a sniffed head, a test)."""
+    view = memoryview(data)
+    return b"".join(inflate((bytes(view[i:i + _IN]) for i in range(0, len(view), _IN)), len(data), limits))
 
 
 def _check(expanded: int, compressed: int, limits: Limits) -> None:

@@ -90,31 +90,46 @@ def read_geojson(path: Path, spec: FormatSpec) -> ContainerTable:
         con.close()
 
 
-def add_projected_points(table: pa.Table, spec: FormatSpec) -> pa.Table:
-    """Add the WGS84 longitude/latitude (text) of each of the format's projected points, computed
-    in bulk by DuckDB's spatial extension from the X/Y columns (decimal point or comma) in the
-    format's crs. A coordinate that is not a number gives no point (NULL), left to the checks."""
-    if not spec.projected_points:
-        return table
-    con = duckdb.connect()
-    try:
-        extensions.load(con, "spatial")
-        con.register("src", table)
+class Projection:
+    """Adds the WGS84 longitude/latitude (text) of each of the format's projected points to Arrow
+    tables, computed in bulk by DuckDB's spatial extension from the X/Y columns (decimal point or
+    comma) in the format's crs; one side connection per delivery, its blocks projected in turn. A
+    coordinate that is not a number gives no point (NULL), left to the checks."""
+
+    def __init__(self, spec: FormatSpec):
+        self.spec = spec
+        self.con: duckdb.DuckDBPyConnection | None = None
+
+    def __enter__(self) -> "Projection":
+        if self.spec.projected_points:
+            self.con = duckdb.connect()
+            extensions.load(self.con, "spatial")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.con is not None:
+            self.con.close()
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        if self.con is None:
+            return table
         present = set(table.column_names)
         added = []
-        for p in spec.projected_points:
+        for p in self.spec.projected_points:
             if p.x not in present or p.y not in present:
                 added += [f"CAST(NULL AS VARCHAR) AS {quote_ident(p.longitude)}", f"CAST(NULL AS VARCHAR) AS {quote_ident(p.latitude)}"]
                 continue
             x = f"TRY_CAST(replace(trim({quote_ident(p.x)}), ',', '.') AS DOUBLE)"
             y = f"TRY_CAST(replace(trim({quote_ident(p.y)}), ',', '.') AS DOUBLE)"
             point = (f"CASE WHEN {x} IS NOT NULL AND {y} IS NOT NULL THEN "
-                     f"ST_Transform(ST_Point({x}, {y}), {quote_literal(spec.crs)}, 'EPSG:4326', always_xy := true) END")
+                     f"ST_Transform(ST_Point({x}, {y}), {quote_literal(self.spec.crs)}, 'EPSG:4326', always_xy := true) END")
             added += [f"CAST(round(ST_X({point}), 7) AS VARCHAR) AS {quote_ident(p.longitude)}",
                       f"CAST(round(ST_Y({point}), 7) AS VARCHAR) AS {quote_ident(p.latitude)}"]
-        return con.execute(f"SELECT *, {', '.join(added)} FROM src").fetch_arrow_table()
-    finally:
-        con.close()
+        self.con.register("src", table)
+        try:
+            return self.con.execute(f"SELECT *, {', '.join(added)} FROM src").fetch_arrow_table()
+        finally:
+            self.con.unregister("src")
 
 
 def _members(data: bytes) -> list[str]:

@@ -1,13 +1,23 @@
 """From delivered bytes to clean UTF-8 CSV text: compression, encoding, separator, header.
 
+The file is read a piece at a time (never whole into memory): decompressed within the limits,
+decoded, written back as UTF-8 into a scratch folder, with the line on which each record starts.
+
 Each check fails with a specific Problem (naming the line where it applies) instead of
 letting a parser guess: a wrong encoding or separator must be refused, not half-read.
 """
 
 from __future__ import annotations
 
+import codecs
+import collections
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from charset_normalizer import from_bytes
 
@@ -15,7 +25,7 @@ from territoire_hub.formats import FormatSpec, header_name
 from territoire_hub.names import printable
 from territoire_hub.problems import DeliveryRejected, Problem
 from territoire_hub.settings import Limits
-from territoire_hub.sources.compression import GZIP_MAGIC, gunzip
+from territoire_hub.sources.compression import GZIP_MAGIC, file_pieces, inflate, mib
 from territoire_hub.sources.detection import closest_format, compare
 from territoire_hub.sources.sniffing import Sniffed, split_header
 
@@ -24,7 +34,10 @@ BOM = "\ufeff"
 
 @dataclass(frozen=True)
 class DecodedFile:
-    text: bytes            # UTF-8, no BOM, line breaks as delivered (LF, CRLF or CR)
+    path: Path             # the text in UTF-8, no BOM, line breaks as delivered (LF, CRLF or CR)
+    lines: Path            # int64 array: the physical line on which each record starts, header included
+    records: int           # records, header included
+    cuts: list[int]        # byte offsets where parts of the text start (after the first): whole records each
     encoding: str          # the encoding that decoded it
     separator: str
     header: list[str]      # trimmed header names, in file order
@@ -44,15 +57,98 @@ def unknown_columns(header: list[str], spec: FormatSpec) -> list[Problem]:
                     f"{listed}{more}", line=1, severity="warning")]
 
 
-def _decompress(data: bytes, allowed: list[str], limits: Limits) -> tuple[bytes, bool]:
-    if not data.startswith(GZIP_MAGIC):
-        return data, False
+PIECE = 4 << 20         # delivered bytes read at a time
+PART_BYTES = 32 << 20   # the decoded text is parsed in parts of about this size
+
+
+class RecordLines:
+    """Where each record starts, found a piece of UTF-8 text at a time: the physical line (1 =
+    first) on which each non-empty record starts, header included, written as int64 to ``out``.
+
+    A line break (LF, CRLF or lone CR) inside a quoted value continues the record; empty lines are
+    skipped, as the CSV reader skips them. A physical line longer than ``max_line_bytes`` refuses
+    the file (``line_too_long``) before any parser holds it.
+    """
+
+    def __init__(self, out, max_line_bytes: int, part_bytes: int = 32 << 20):
+        self.out = out
+        self.max_line_bytes = max_line_bytes
+        self.part_bytes = part_bytes
+        self.cuts: list[int] = []  # byte offsets of the records that start each part after the first
+        self.offset = 0            # bytes fed so far
+        self.line = 1              # physical line at the start of the next piece
+        self.inside = 0            # quote parity carried over pieces
+        self.after_break = True    # the previous byte ended a record (or nothing came yet)
+        self.pending_cr = False    # the previous piece ended on a CR: a line break unless an LF follows
+        self.line_bytes = 0        # bytes of the current physical line so far
+        self.records = 0
+
+    def feed(self, piece: bytes) -> None:
+        data = np.frombuffer(piece, dtype=np.uint8)
+        if not len(data):
+            return
+        if self.pending_cr and data[0] != 10:
+            self.line += 1
+            self.line_bytes = 0
+        lf, cr = data == 10, data == 13
+        line_break = lf | cr
+        line_break[:-1] &= ~(cr[:-1] & lf[1:])          # the CR of a CRLF: its LF breaks the line
+        line_break[-1] = bool(lf[-1])                   # a final CR waits for the next piece
+        self.pending_cr = bool(cr[-1])
+        breaks = np.flatnonzero(line_break)
+        self._check_lengths(breaks, len(data))
+        inside = np.bitwise_xor.accumulate((data == 34).astype(np.uint8)) ^ self.inside
+        self.inside = int(inside[-1])
+        ends = (lf | cr) & (inside == 0)                # record-ending bytes (CR and LF outside quotes)
+        before = np.empty(len(data), dtype=bool)
+        before[0] = self.after_break
+        before[1:] = ends[:-1]
+        starts = np.flatnonzero(~ends & before)
+        self.after_break = bool(ends[-1])
+        self.out.write((self.line + np.searchsorted(breaks, starts)).astype(np.int64).tobytes())
+        self.records += len(starts)
+        self.line += len(breaks)
+        due = (self.cuts[-1] if self.cuts else 0) + self.part_bytes    # parts of about part_bytes,
+        later = starts[self.offset + starts >= due]                      # cut where a record starts
+        if len(later):
+            self.cuts.append(int(self.offset + later[0]))
+        self.offset += len(data)
+
+    def _check_lengths(self, breaks: np.ndarray, size: int) -> None:
+        bounds = np.concatenate([[-1], breaks, [size]])
+        lengths = np.diff(bounds) - 1
+        lengths[0] += self.line_bytes
+        longest = int(lengths.max())
+        if longest > self.max_line_bytes:
+            line = self.line + int(np.argmax(lengths > self.max_line_bytes))
+            raise DeliveryRejected([Problem(
+                "line_too_long", f"line {line:,} is longer than {mib(self.max_line_bytes)} (limit "
+                "HUB_MAX_LINE_BYTES): the file is refused before it is parsed", line=line)])
+        self.line_bytes = int(lengths[-1])
+
+
+@dataclass
+class _Stream:
+    """What one pass over the delivered bytes learnt."""
+
+    encoding: str
+    header_line: str = ""
+    header_done: bool = False
+    content: bool = False          # a byte other than whitespace
+    raw_lines: int = 0             # LFs in the delivered bytes read so far
+    first_non_ascii: int | None = None   # its line
+    valid_utf8: bool = True
+
+
+def _pieces(path: Path, allowed: list[str], limits: Limits) -> tuple[Iterator[bytes], bool]:
+    """The delivered bytes, decompressed within ``limits`` when gzip."""
+    with open(path, "rb") as stream:
+        compressed = stream.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+    if not compressed:
+        return file_pieces(path, PIECE), False
     if "gzip" not in allowed:
         raise DeliveryRejected([Problem("unexpected_compression", "file is gzip-compressed; this dataset is delivered uncompressed")])
-    raw = gunzip(data, limits)
-    if raw.startswith(GZIP_MAGIC):
-        raise DeliveryRejected([Problem("not_a_csv", "not a CSV file: gzip file inside a gzip file (nested compression)")])
-    return raw, True
+    return inflate(file_pieces(path), path.stat().st_size, limits), True
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -62,46 +158,89 @@ def _line_of(data: bytes, offset: int) -> int:
 SINGLE_BYTE = ("cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "iso-8859-15")
 
 
-def _utf8_in_disguise(data: bytes, encoding: str) -> None:
-    """A single-byte encoding decodes anything, so UTF-8 bytes would become mojibake ("Ã©")
-    instead of failing: refuse a file declared single-byte whose accents are valid UTF-8."""
-    if encoding.lower() not in SINGLE_BYTE or data.isascii():
+class _OtherEncoding(Exception):
+    """The bytes are not valid in this encoding (the next declared one may read them)."""
+
+    def __init__(self, line: int, byte: int, head: bytes):
+        self.line, self.byte, self.head = line, byte, head
+
+
+def _decode_as(path: Path, encoding: str, allowed: list[str], limits: Limits, text_out, lines_out) -> tuple[_Stream, RecordLines, bool]:
+    """One streaming pass: decode ``encoding`` into UTF-8 (``text_out``, BOM removed, line breaks
+    as delivered), recording where records start (``lines_out``)."""
+    pieces, compressed = _pieces(path, allowed, limits)
+    state = _Stream(encoding)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    utf8 = codecs.getincrementaldecoder("utf-8")() if encoding.lower() in SINGLE_BYTE else None
+    records = RecordLines(lines_out, limits.max_line_bytes, PART_BYTES)
+    head, started = b"", False
+    for piece in itertools.chain(pieces, [None]):
+        final = piece is None
+        piece = piece or b""
+        if len(head) < 4096:
+            head += piece[:4096]
+            if compressed and head.startswith(GZIP_MAGIC):
+                raise DeliveryRejected([Problem("not_a_csv", "not a CSV file: gzip file inside a gzip file (nested compression)")])
+        state.content = state.content or bool(piece.strip())
+        try:
+            text = decoder.decode(piece, final)
+        except UnicodeDecodeError as exc:
+            raise _OtherEncoding(state.raw_lines + _line_of(exc.object, exc.start), exc.object[exc.start], head) from None
+        if utf8 is not None:
+            _watch_utf8(state, utf8, piece, final)
+        state.raw_lines += piece.count(b"\n")
+        if text and not started:
+            text, started = text.removeprefix(BOM), True
+        if not state.header_done:
+            state.header_line += re.split(r"\r\n|\r|\n", text, maxsplit=1)[0] if text else ""
+            state.header_done = bool(re.search(r"[\r\n]", text)) or final
+        encoded = text.encode("utf-8")
+        try:
+            records.feed(encoded)
+        except DeliveryRejected:
+            if compressed:      # a bomb is refused as one (its caps judged on the rest), not as a long line
+                collections.deque(pieces, maxlen=0)
+            raise
+        text_out.write(encoded)
+    records.feed(b"\n" if records.pending_cr else b"")    # a final CR ends the last line
+    return state, records, compressed
+
+
+def _watch_utf8(state: _Stream, utf8, piece: bytes, final: bool) -> None:
+    """A single-byte encoding decodes anything: note whether the bytes are UTF-8 with accents."""
+    if state.first_non_ascii is None and not piece.isascii():
+        offset = int(np.argmax(np.frombuffer(piece, dtype=np.uint8) >= 0x80))
+        state.first_non_ascii = state.raw_lines + _line_of(piece, offset)
+    if state.valid_utf8:
+        try:
+            utf8.decode(piece, final)
+        except UnicodeDecodeError:
+            state.valid_utf8 = False
+
+
+def _utf8_in_disguise(state: _Stream) -> None:
+    """A file declared single-byte whose accents are valid UTF-8 would become mojibake ("Ã©")
+    instead of failing: refuse it."""
+    if state.encoding.lower() not in SINGLE_BYTE or state.first_non_ascii is None or not state.valid_utf8:
         return
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return
-    offset = next(i for i, byte in enumerate(data) if byte >= 0x80)
-    line = _line_of(data, offset)
+    line = state.first_non_ascii
     raise DeliveryRejected([Problem(
         "wrong_encoding",
         f"file is UTF-8 (accents from line {line} on are UTF-8 sequences) but the dataset is declared "
-        f"{encoding}; reading it as {encoding} would garble the accents",
+        f"{state.encoding}; reading it as {state.encoding} would garble the accents",
         line=line,
     )])
 
 
-def _decode(data: bytes, encodings: list[str]) -> tuple[str, str]:
-    first_error: UnicodeDecodeError | None = None
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            first_error = first_error or exc
-            continue
-        _utf8_in_disguise(data, encoding)
-        return text, encoding
-    assert first_error is not None
-    offset = first_error.start
-    line = _line_of(data, offset)
-    guess = from_bytes(data[: 1 << 20]).best()
+def _wrong_encoding(error: _OtherEncoding, encodings: list[str]) -> DeliveryRejected:
+    guess = from_bytes(error.head).best() if error.head else None
     hint = f"; the bytes look like {guess.encoding}" if guess is not None else ""
-    raise DeliveryRejected([Problem(
+    return DeliveryRejected([Problem(
         "wrong_encoding",
-        f"byte 0x{data[offset]:02x} at line {line} is not valid {'/'.join(encodings)}{hint}; "
+        f"byte 0x{error.byte:02x} at line {error.line} is not valid {'/'.join(encodings)}{hint}; "
         f"expected encoding {encodings[0]}",
-        line=line,
-    )]) from None
+        line=error.line,
+    )])
 
 
 SEPARATORS = (";", ",", "\t", "|")
@@ -124,16 +263,26 @@ def _unknown_layout(header: list[str], spec: FormatSpec, formats: dict[str, Form
     return DeliveryRejected([Problem("unknown_layout", message, line=1, value=", ".join(header)[:200])])
 
 
-def decode_delivery(data: bytes, *, spec: FormatSpec, encodings: list[str], separators: list[str],
+def decode_delivery(path: Path, work: Path, *, spec: FormatSpec, encodings: list[str], separators: list[str],
                     formats: dict[str, FormatSpec] | None = None, limits: Limits = Limits()) -> DecodedFile:
-    """Decompress (within ``limits``), decode and check the header of a delivered CSV file."""
-    raw, compressed = _decompress(data, list(spec.compression), limits)
-    if not raw.strip():
+    """Decompress (within ``limits``), decode and check the header of a delivered CSV file, one
+    piece at a time: the UTF-8 text and the records' lines are written into folder ``work``."""
+    first_error: _OtherEncoding | None = None
+    for encoding in encodings:
+        text_path, lines_path = work / "text.csv", work / "records.int64"
+        with open(text_path, "wb") as text_out, open(lines_path, "wb") as lines_out:
+            try:
+                state, records, compressed = _decode_as(path, encoding, list(spec.compression), limits, text_out, lines_out)
+                break
+            except _OtherEncoding as error:
+                first_error = first_error or error
+    else:
+        assert first_error is not None
+        raise _wrong_encoding(first_error, encodings)
+    if not state.content:
         raise DeliveryRejected([Problem("empty_file", "file is empty (no header, no rows)")])
-    text, encoding = _decode(raw, encodings)
-    text = text.removeprefix(BOM)
-    # line breaks stay as delivered: a CR or CRLF inside a quoted value is part of the value
-    header_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    _utf8_in_disguise(state)
+    header_line = state.header_line
     declared = set(spec.source_columns)
     separator = max(separators, key=lambda sep: (len(set(_header(header_line, sep, spec)) & declared), -separators.index(sep)))
     header = _header(header_line, separator, spec)
@@ -160,6 +309,6 @@ def decode_delivery(data: bytes, *, spec: FormatSpec, encodings: list[str], sepa
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     if duplicated:
         raise DeliveryRejected([Problem("duplicate_column", f"column {duplicated[0]!r} appears twice in the header", line=1)])
-    if not re.search(r"[\r\n]", text.strip("\r\n")):
+    if records.records < 2:
         raise DeliveryRejected([Problem("no_rows", "file has a header but no data rows", line=1)])
-    return DecodedFile(text.encode("utf-8"), encoding, separator, header, compressed)
+    return DecodedFile(text_path, lines_path, records.records, records.cuts, state.encoding, separator, header, compressed)

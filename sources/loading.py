@@ -8,6 +8,7 @@ only, so running it again changes nothing.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,11 @@ import pyarrow as pa
 
 from territoire_hub.settings import Limits
 from territoire_hub.sources.compression import mib
-from territoire_hub.sources.containers import add_projected_points, read_geojson, read_shapefile
+from territoire_hub.sources.containers import read_geojson, read_shapefile
 from territoire_hub.sources.decoding import decode_delivery, unknown_columns
 from territoire_hub.sources.landing import mark, record_problems
 from territoire_hub.sources.parsing import bad_records_sql, read_text_columns, stage_delivery
-from territoire_hub.sources.sniffing import sniff
+from territoire_hub.sources.sniffing import SNIFF_BYTES, sniff
 from territoire_hub.problems import DeliveryRejected, Problem, Verdict
 from territoire_hub.formats import FormatSpec
 from territoire_hub.registry import PartnerDataset, Registry
@@ -92,45 +93,62 @@ class Parsed:
     separator: str
 
 
-def read_delivery(entry: PartnerDataset, stored_path: Path, formats: dict[str, FormatSpec] | None = None,
-                  limits: Limits = Limits()) -> tuple[pa.Table, str | None, str | None, list[Problem]]:
-    """The delivered file as an Arrow table of text columns (+ ``_line``), whatever its container;
-    a file that is not what its format expects is refused naming what it is (a zip, a spreadsheet,
-    an HTML page, …). Returns (table, encoding, separator, warnings about the file)."""
+def read_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, stored_path: Path, target: str, work: Path,
+                  formats: dict[str, FormatSpec] | None = None,
+                  limits: Limits = Limits()) -> tuple[str | None, str | None, list[Problem]]:
+    """The delivered file as temp table ``target`` of text columns (+ ``_line``), whatever its
+    container, read a piece at a time (scratch files in folder ``work``); a file that is not what
+    its format expects is refused naming what it is (a zip, a spreadsheet, an HTML page, …).
+    Returns (encoding, separator, warnings about the file)."""
     spec = entry.spec
-    size = Path(stored_path).stat().st_size
+    stored_path = Path(stored_path)
+    size = stored_path.stat().st_size
     if size > limits.max_delivery_bytes:
         raise DeliveryRejected([Problem(
             "too_large", f"the file is {mib(size)}, more than {mib(limits.max_delivery_bytes)} (limit "
             "HUB_MAX_DELIVERY_BYTES): never read; deliver it split by period")])
-    data = Path(stored_path).read_bytes()
-    sniffed = sniff(data)
+    with open(stored_path, "rb") as stream:
+        sniffed = sniff(stream.read(SNIFF_BYTES), stored_path)
     if spec.container == "shapefile_zip":
         if sniffed.kind != "shapefile_zip":
             raise DeliveryRejected([Problem("not_a_shapefile", f"not a zipped shapefile: {sniffed.what or 'a CSV file'}")])
-        return read_shapefile(Path(stored_path), spec, spec.crs).table, None, None, []
+        _keep(con, read_shapefile(stored_path, spec, spec.crs).table, target)
+        return None, None, []
     if spec.container == "geojson":
         if not (sniffed.kind == "not_a_csv" and sniffed.what == "JSON document"):
             raise DeliveryRejected([Problem("not_geojson", f"not a GeoJSON document: {sniffed.what or 'a CSV file'}")])
-        return read_geojson(Path(stored_path), spec).table, "utf-8", None, []
+        _keep(con, read_geojson(stored_path, spec).table, target)
+        return "utf-8", None, []
     if sniffed.kind != "csv":
         raise DeliveryRejected([Problem("not_a_csv", f"not a CSV file: {sniffed.what}")])
-    decoded = decode_delivery(data, spec=spec, encodings=entry.encodings, separators=entry.separators,
+    decoded = decode_delivery(stored_path, work, spec=spec, encodings=entry.encodings, separators=entry.separators,
                               formats=formats, limits=limits)
-    table = add_projected_points(read_text_columns(decoded, spec, limits), spec)
-    return table, decoded.encoding, decoded.separator, unknown_columns(decoded.header, spec)
+    read_text_columns(con, decoded, spec, target, limits)
+    return decoded.encoding, decoded.separator, unknown_columns(decoded.header, spec)
+
+
+def _keep(con: duckdb.DuckDBPyConnection, table: pa.Table, target: str) -> None:
+    con.register("_container", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT * FROM _container")
+    finally:
+        con.unregister("_container")
 
 
 def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str,
                    stored_path: Path, run_id: str, formats: dict[str, FormatSpec] | None = None,
-                   limits: Limits = Limits()) -> Parsed | None:
-    """Read and type a landed delivery; on a parse error quarantine it and return None."""
+                   limits: Limits = Limits(), scratch: Path | None = None) -> Parsed | None:
+    """Read and type a landed delivery; on a parse error quarantine it and return None. Its scratch
+    files (decoded text, record lines) live in a private folder under ``scratch``, removed after."""
     spec = entry.spec
     period = con.execute("SELECT period FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
-    staged = f"_staged_{delivery_id}"
+    staged, text = f"_staged_{delivery_id}", f"_text_{delivery_id}"
+    if scratch is not None:
+        scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        table, encoding, separator, about_file = read_delivery(entry, stored_path, formats, limits)
-        found = about_file + stage_delivery(con, table, spec, staged, entry.partner.departements,
+        with tempfile.TemporaryDirectory(prefix="delivery-", dir=scratch) as work:
+            encoding, separator, about_file = read_delivery(con, entry, stored_path, text, Path(work), formats, limits)
+        found = about_file + stage_delivery(con, text, spec, staged, entry.partner.departements,
                                             keep_bad_rows=entry.dataset.quarantine == "rows")
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
@@ -139,6 +157,8 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
     except OSError as exc:
         quarantine(con, delivery_id, [Problem("unreadable_landing", f"landed file cannot be read: {exc}")], run_id)
         return None
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(text)}")
     rows = con.execute(f"SELECT count(*) FROM {quote_ident(staged)}").fetchone()[0]
     if entry.dataset.period == "content":
         period = content_period(con, entry, staged) or period

@@ -8,8 +8,9 @@ turned into NULL silently.
 from __future__ import annotations
 
 import csv
-import io
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -19,6 +20,7 @@ import pyarrow.csv as pacsv
 
 from territoire_hub.settings import Limits
 from territoire_hub.sources.compression import mib
+from territoire_hub.sources.containers import Projection
 from territoire_hub.sources.decoding import DecodedFile
 from territoire_hub.formats import Column, FormatSpec
 from territoire_hub.problems import DeliveryRejected, Problem
@@ -26,27 +28,34 @@ from territoire_hub.warehouse import quote_ident, quote_literal
 
 MAX_PROBLEMS = 50
 HEADER_LINES = 1
+BLOCK = 16 << 20        # Arrow's block: a record must fit in one
 
 
 def _column_names(header: list[str]) -> list[str]:
     return [name if name else f"_unnamed_{i}" for i, name in enumerate(header)]
 
 
-def _csv_records(text: bytes, separator: str):
-    """(physical line where the record starts, fields) of every non-empty record, header included:
-    the slow path, for errors and for files whose quotes defeat :func:`record_lines`."""
-    reader = csv.reader(io.StringIO(text.decode("utf-8"), newline=""), delimiter=separator)
-    start = 1
-    for row in reader:
-        if row:
-            yield start, row
-        start = reader.line_num + 1
+def _csv_records(path: Path, separator: str) -> Iterator[tuple[int, list[str]]]:
+    """(physical line where the record starts, fields) of every non-empty record, header included,
+    read by Python's CSV reader a line at a time: the slow path, for errors and for files whose
+    quotes defeat the fast count of :class:`~territoire_hub.sources.decoding.RecordLines`."""
+    before = csv.field_size_limit(1 << 30)      # the value caps are the hub's, judged elsewhere
+    try:
+        with open(path, encoding="utf-8", newline="") as stream:
+            reader = csv.reader(stream, delimiter=separator)
+            start = 1
+            for row in reader:
+                if row:
+                    yield start, row
+                start = reader.line_num + 1
+    finally:
+        csv.field_size_limit(before)
 
 
-def _locate_bad_rows(text: bytes, separator: str, expected: int) -> list[Problem]:
+def _locate_bad_rows(path: Path, separator: str, expected: int) -> list[Problem]:
     """Error path only: find the records whose field count is wrong, by the line they start on."""
     problems = []
-    for number, (line, row) in enumerate(_csv_records(text, separator)):
+    for number, (line, row) in enumerate(_csv_records(path, separator)):
         if number >= HEADER_LINES and len(row) != expected:
             problems.append(Problem(
                 "wrong_field_count",
@@ -58,89 +67,99 @@ def _locate_bad_rows(text: bytes, separator: str, expected: int) -> list[Problem
     return problems
 
 
-CHUNK = 16 << 20
+def _line_of_record(path: Path, separator: str, index: int) -> int:
+    """Error path only: the line on which data record ``index`` (0 = first after the header) starts."""
+    for number, (line, _) in enumerate(_csv_records(path, separator)):
+        if number == index + HEADER_LINES:
+            return line
+    raise IndexError(index)
 
 
-def record_lines(text: bytes) -> np.ndarray:
-    """The physical line (1 = first) on which each non-empty record of a CSV text starts, header
-    included: a line break inside a quoted value (LF, CRLF or CR) continues the record; empty lines
-    are skipped, as the CSV reader skips them. Computed a chunk at a time (quote parity carried)."""
-    data = np.frombuffer(text, dtype=np.uint8)
-    n = len(data)
-    breaks, ends = [], []                       # every line break; those outside quotes end a record
-    parity = 0
-    for at in range(0, n, CHUNK):
-        chunk = data[at:at + CHUNK]
-        following = data[at + 1:at + CHUNK + 1]
-        lf = chunk == 10
-        lone_cr = chunk == 13
-        lone_cr[:len(following)] &= following != 10     # CR of a CRLF: the LF breaks the line
-        is_break = lf | lone_cr
-        quotes = (chunk == 34).astype(np.uint8)
-        inside = np.bitwise_xor.accumulate(quotes) ^ parity
-        parity = int(inside[-1])
-        found = np.flatnonzero(is_break)
-        breaks.append(found + at)
-        ends.append(found[inside[found] == 0] + at)
-    breaks = np.concatenate(breaks) if breaks else np.empty(0, np.int64)
-    ends = np.concatenate(ends) if ends else np.empty(0, np.int64)
-    starts = np.concatenate([[0], ends + 1])
-    starts = starts[starts < n]
-    following_end = np.append(ends, n)[np.searchsorted(ends, starts)]
-    width = following_end - starts
-    crlf = (width == 1) & (data[np.minimum(starts, n - 1)] == 13)
-    starts = starts[(width > 0) & ~crlf]
-    return np.searchsorted(breaks, starts) + 1
-
-
-def read_text_columns(decoded: DecodedFile, spec: FormatSpec, limits: Limits = Limits()) -> pa.Table:
-    """Parse the kept columns as strings, plus ``_line`` (physical line of each record); a value
-    longer than ``limits.max_field_bytes`` refuses the delivery, naming its line and column."""
-    names = _column_names(decoded.header)
-    wanted = [c for c in spec.source_columns if c in names]
-    bad_rows: list[object] = []
-
-    def on_invalid(row):  # collect, then reject the whole delivery below
-        bad_rows.append(row)
-        return "skip"
-
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(decoded.text),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=HEADER_LINES, block_size=16 << 20),
-            parse_options=pacsv.ParseOptions(
-                delimiter=decoded.separator, quote_char='"', double_quote=True,
-                newlines_in_values=True, invalid_row_handler=on_invalid,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in wanted},
-                include_columns=wanted,
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise DeliveryRejected([Problem("unreadable_csv", f"CSV cannot be parsed: {exc}")]) from None
-    if bad_rows:
-        problems = _locate_bad_rows(decoded.text, decoded.separator, len(names))
-        raise DeliveryRejected(problems or [Problem("wrong_field_count", f"{len(bad_rows)} lines have a wrong number of fields")])
-    lines = record_lines(decoded.text)[HEADER_LINES:]
-    if len(lines) != table.num_rows:    # quotes the fast count cannot follow (a stray quote in a value)
-        lines = np.array([line for line, _ in _csv_records(decoded.text, decoded.separator)][HEADER_LINES:],
-                         dtype=np.int64)
-    _check_field_sizes(table, lines, limits.max_field_bytes)
-    return table.append_column("_line", pa.array(lines, pa.int64()))
-
-
-def _check_field_sizes(table: pa.Table, lines: np.ndarray, cap: int) -> None:
+def _field_too_large(table: pa.Table, cap: int) -> tuple[int, str, int] | None:
+    """(row, column, size) of the first value of ``table`` longer than ``cap`` bytes, if any."""
     for name in table.column_names:
         sizes = pc.binary_length(table[name])
         largest = pc.max(sizes).as_py()
         if largest is not None and largest > cap:
-            at = pc.index(pc.greater(sizes, cap), True).as_py()
-            raise DeliveryRejected([Problem(
-                "field_too_large", f"a value of {mib(largest)} in this column, more than {mib(cap)} (limit "
-                "HUB_MAX_FIELD_BYTES): the file is refused", line=int(lines[at]), column=name)])
+            return pc.index(pc.greater(sizes, cap), True).as_py(), name, largest
+    return None
+
+
+def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec: FormatSpec, target: str,
+                      limits: Limits = Limits()) -> None:
+    """Parse the kept columns as strings, plus ``_line`` (physical line of each record), into temp
+    table ``target``, one part of the text at a time (parts of whole records, cut while decoding); a value longer than ``limits.max_field_bytes``
+    refuses the delivery, naming its line and column."""
+    names = _column_names(decoded.header)
+    wanted = [c for c in spec.source_columns if c in names]
+    invalid = 0
+
+    def on_invalid(row):  # counted, then the delivery is refused below
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    bounds = [0, *decoded.cuts, decoded.path.stat().st_size]
+    try:
+        rows = 0
+        with open(decoded.path, "rb") as text, open(decoded.lines, "rb") as lines, Projection(spec) as project:
+            lines.seek(8 * HEADER_LINES)
+            for part, (begin, end) in enumerate(zip(bounds, bounds[1:])):
+                text.seek(begin)
+                table = pacsv.read_csv(      # a part of whole records at a time: memory follows the part
+                    pa.BufferReader(text.read(end - begin)),
+                    read_options=pacsv.ReadOptions(column_names=names, skip_rows=HEADER_LINES if part == 0 else 0,
+                                                   block_size=max(BLOCK, 4 * limits.max_line_bytes)),
+                    parse_options=pacsv.ParseOptions(
+                        delimiter=decoded.separator, quote_char='"', double_quote=True,
+                        newlines_in_values=True, invalid_row_handler=on_invalid,
+                    ),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types={n: pa.string() for n in wanted},
+                        include_columns=wanted,
+                        strings_can_be_null=False,
+                        quoted_strings_can_be_null=False,
+                    ),
+                )
+                if invalid:
+                    break
+                too_large = _field_too_large(table, limits.max_field_bytes)
+                if too_large is not None:
+                    at, name, size = too_large
+                    raise DeliveryRejected([Problem(
+                        "field_too_large", f"a value of {mib(size)} in this column, more than "
+                        f"{mib(limits.max_field_bytes)} (limit HUB_MAX_FIELD_BYTES): the file is refused",
+                        line=_line_of_record(decoded.path, decoded.separator, rows + at), column=name)])
+                found = np.fromfile(lines, dtype=np.int64, count=table.num_rows)
+                found = np.pad(found, (0, table.num_rows - len(found)), constant_values=-1)
+                table = project(table.append_column("_line", pa.array(found, pa.int64())))
+                con.register("_part", table)
+                try:
+                    con.execute(f"INSERT INTO {quote_ident(target)} SELECT * FROM _part" if part else
+                                f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT * FROM _part")
+                finally:
+                    con.unregister("_part")
+                rows += table.num_rows
+                del table
+    except pa.ArrowInvalid as exc:
+        raise DeliveryRejected([Problem("unreadable_csv", f"CSV cannot be parsed: {exc}")]) from None
+    if invalid:
+        problems = _locate_bad_rows(decoded.path, decoded.separator, len(names))
+        raise DeliveryRejected(problems or [Problem("wrong_field_count", f"{invalid} lines have a wrong number of fields")])
+    if rows != decoded.records - HEADER_LINES:    # quotes the fast count cannot follow (a stray quote in a value)
+        _renumber(con, target, decoded)
+
+
+def _renumber(con: duckdb.DuckDBPyConnection, target: str, decoded: DecodedFile) -> None:
+    """Set ``_line`` from Python's CSV reader (the slow path, for rare files)."""
+    lines = pa.table({"line": pa.array([line for line, _ in _csv_records(decoded.path, decoded.separator)][HEADER_LINES:],
+                                       pa.int64())})
+    con.register("_lines", lines)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT t.* REPLACE (l.line AS _line) "
+                    f"FROM {quote_ident(target)} t POSITIONAL JOIN _lines l")
+    finally:
+        con.unregister("_lines")
 
 
 def _value(column: Column, present: set[str], missing: list[str]) -> str:
@@ -320,8 +339,9 @@ def has_commune_codes(con: duckdb.DuckDBPyConnection) -> bool:
                             "AND table_name = 'commune_codes'").fetchone()[0])
 
 
-def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = (), codes: bool = False) -> str:
-    """The SQL (over a relation named ``src``) producing typed columns and ``_problems``.
+def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = (), codes: bool = False,
+                 source: str = "src") -> str:
+    """The SQL (over relation ``source`` of text columns and ``_line``) producing typed columns and ``_problems``.
 
     An inner SELECT computes each text value and its cast once; the outer one checks them.
     """
@@ -334,7 +354,7 @@ def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = 
         checks.extend(_checks(column, text, typed, list(departements), codes))
     problems = f"list_filter([{', '.join(checks)}], x -> x IS NOT NULL)" if checks else "[]"
     outer.append(f"{problems} AS _problems")
-    return ("SELECT " + ",\n  ".join(outer) + "\nFROM (SELECT " + ",\n  ".join(inner) + "\nFROM src)")
+    return ("SELECT " + ",\n  ".join(outer) + "\nFROM (SELECT " + ",\n  ".join(inner) + f"\nFROM {quote_ident(source)})")
 
 
 def _mappings(con: duckdb.DuckDBPyConnection, values: list[str]) -> dict[str, tuple[str, str, str]]:
@@ -346,7 +366,7 @@ def _mappings(con: duckdb.DuckDBPyConnection, values: list[str]) -> dict[str, tu
     return {code: (target, kind, name) for code, target, kind, name in rows}
 
 
-def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: FormatSpec, staged: str,
+def stage_delivery(con: duckdb.DuckDBPyConnection, source: str, spec: FormatSpec, staged: str,
                    departements: list[str] = (), keep_bad_rows: bool = False) -> list[Problem]:
     """Create temp table ``staged`` with typed columns; reject the delivery on any error, or, with
     ``keep_bad_rows``, keep the bad records in it (their ``_problems`` say why) and return their
@@ -354,14 +374,10 @@ def stage_delivery(con: duckdb.DuckDBPyConnection, table: pa.Table, spec: Format
 
     Returns the warnings (values the hub corrected, e.g. a restored leading zero).
     """
-    present = set(table.column_names)
+    present = {row[0] for row in con.execute(f"DESCRIBE {quote_ident(source)}").fetchall()}
     codes = has_commune_codes(con)
-    con.register("src", table)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS "
-                    f"{typed_select(spec, present, departements, codes)}")
-    finally:
-        con.unregister("src")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS "
+                f"{typed_select(spec, present, departements, codes, source)}")
     by_name = {c.name: c for c in spec.columns}
     warning_codes = "[" + ", ".join(quote_literal(c) for c in sorted(WARNINGS)) + "]"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from pathlib import Path
 import zlib
 from dataclasses import dataclass, field
 
@@ -53,9 +54,9 @@ def _gunzip_head(data: bytes, limit: int) -> bytes:
         return b""
 
 
-def _zip_kind(data: bytes) -> tuple[str, str, list[str]]:
+def _zip_kind(data: bytes | Path) -> tuple[str, str, list[str]]:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(data if isinstance(data, Path) else io.BytesIO(data)) as archive:
             names = archive.namelist()
             mimetype = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in names else ""
     except (zipfile.BadZipFile, EOFError, ValueError):
@@ -114,8 +115,9 @@ def guess_separator(line: str) -> str:
     return max(SEPARATORS, key=lambda s: (len(split_header(line, s)), -SEPARATORS.index(s)))
 
 
-def sniff(data: bytes) -> Sniffed:
-    """What ``data`` (the head of a delivered file, or all of it) is."""
+def sniff(data: bytes, path: Path | None = None) -> Sniffed:
+    """What ``data`` (the head of a delivered file, or all of it) is; a zip archive's directory,
+    at its end, is read from ``path`` when given."""
     compressed = data.startswith(b"\x1f\x8b")
     head = _gunzip_head(data, SNIFF_BYTES) if compressed else data[:SNIFF_BYTES]
     if compressed and head.startswith(b"\x1f\x8b"):
@@ -123,7 +125,8 @@ def sniff(data: bytes) -> Sniffed:
     if compressed and not head:
         return Sniffed("not_a_csv", "gzip stream that does not decompress (corrupt)", compressed=True)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        kind, what, members = _zip_kind(data if not compressed else gunzip(data, Limits()))
+        whole = path if path is not None and not compressed else data if not compressed else gunzip(data, Limits())
+        kind, what, members = _zip_kind(whole)
         return Sniffed(kind, what, compressed=compressed, members=members)
     for magic, what in _MAGIC:
         if head.startswith(magic):

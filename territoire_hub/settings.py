@@ -34,6 +34,8 @@ reads ``os.environ``.
 | HUB_MAX_EXPANSION_RATIO | 100                     | a gzip expanding more than this × its size (past 16 MiB) is a bomb |
 | HUB_MAX_COLUMNS       | 500                       | a header with more columns is refused (too_many_columns) |
 | HUB_MAX_FIELD_BYTES   | 65536 (64 KiB)            | a value longer than this in a column of the format is refused (field_too_large) |
+| HUB_MAX_LINE_BYTES    | 1048576 (1 MiB)           | a physical line longer than this is refused (line_too_long) |
+| HUB_INGEST_MEMORY     | 167772160 (160 MiB)       | DuckDB's memory during an ingestion (it spills to disk beyond) |
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class Limits:
     max_expansion_ratio: int = 100
     max_columns: int = 500
     max_field_bytes: int = 64 << 10
+    max_line_bytes: int = 1 << 20
+    ingest_memory: int = 160 << 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Limits":
@@ -76,7 +80,9 @@ class Limits:
                    number("HUB_MAX_EXPANDED_BYTES", cls.max_expanded_bytes),
                    number("HUB_MAX_EXPANSION_RATIO", cls.max_expansion_ratio),
                    number("HUB_MAX_COLUMNS", cls.max_columns),
-                   number("HUB_MAX_FIELD_BYTES", cls.max_field_bytes))
+                   number("HUB_MAX_FIELD_BYTES", cls.max_field_bytes),
+                   number("HUB_MAX_LINE_BYTES", cls.max_line_bytes),
+                   number("HUB_INGEST_MEMORY", cls.ingest_memory))
 
 
 def _path(env: Mapping[str, str], name: str, default: Path, home: Path) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,6 +21,18 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     con = duckdb.connect(str(path), read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+@contextmanager
+def memory_limited(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[None]:
+    """DuckDB's memory held to ``limit_bytes`` for a while (beyond, it spills to disk next to the
+    warehouse); the previous limit is restored after."""
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{int(limit_bytes)}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{before}'")
 
 
 def quote_ident(name: str) -> str:

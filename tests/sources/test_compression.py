@@ -70,10 +70,10 @@ def wide_file() -> str:
     return "\n".join([header + "".join(f";extra_{i}" for i in range(9_995))] + [r + ";x" * 9_995 for r in rows[:2]])
 
 
-def huge_cell() -> str:
-    """Line 4 carries a street name of 1 MiB."""
+def huge_cell(repeat: int = 74_899) -> str:
+    """Line 4 carries a street name of ``7 × repeat`` bytes (512 KiB by default)."""
     lines = traffic_file("2024-06-13").splitlines()
-    lines[3] = lines[3].replace(";Av. test;", ";" + "Avenue " * 149_797 + ";", 1)
+    lines[3] = lines[3].replace(";Av. test;", ";" + "Avenue " * repeat + ";", 1)
     return "\n".join(lines) + "\n"
 
 
@@ -85,8 +85,10 @@ CASES = {
                     "not_a_csv", "gzip file inside a gzip file"),
     "9,995 unknown columns": (wide_file, ".csv", "too_many_columns",
                               "the header has 10,010 columns, more than 500 (limit HUB_MAX_COLUMNS)"),
-    "1 MiB value": (huge_cell, ".csv", "field_too_large",
-                    "a value of 1 MiB in this column, more than 65,536 bytes (limit HUB_MAX_FIELD_BYTES)"),
+    "512 KiB value": (huge_cell, ".csv", "field_too_large",
+                      "a value of 524,293 bytes in this column, more than 65,536 bytes (limit HUB_MAX_FIELD_BYTES)"),
+    "2 MiB line": (lambda: huge_cell(300_000), ".csv", "line_too_long",
+                   "line 4 is longer than 1 MiB (limit HUB_MAX_LINE_BYTES)"),
 }
 
 
@@ -102,8 +104,10 @@ def test_a_costly_delivery_is_quarantined_naming_the_limit_and_the_rest_loads(se
     assert status_of(warehouse, bad) == "quarantined"
     (found,) = issues(warehouse, bad)
     assert found[0] == code and fragment in found[3], found
-    if case == "1 MiB value":
+    if case == "512 KiB value":
         assert found[1:3] == (4, "Libelle")
+    if case == "2 MiB line":
+        assert found[1] == 4
     assert warehouse.execute(f"SELECT count(*) FROM {raw(warehouse, TRAFFIC)}").fetchone() == (24,)
 
 

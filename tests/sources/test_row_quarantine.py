@@ -67,6 +67,30 @@ def test_bad_records_are_kept_aside_and_the_others_load(warehouse, tmp_path, cur
     assert message.startswith("2 of 24 records refused and kept aside") and "the other 22 are loaded" in message
 
 
+def test_a_delivery_validated_a_slice_at_a_time_gets_the_same_verdict(warehouse, tmp_path, monkeypatch):
+    """Large deliveries are validated 200,000 rows at a time (memory stays bounded): with slices of
+    5 rows, the suite's bad record (line 9) is found in the second slice, and the recorded
+    validations still count the file's 24 rows once."""
+    from territoire_hub.expectations import gate
+
+    monkeypatch.setattr(gate, "VALIDATED_ROWS", 5)
+    entry = counters("rows", max_bad_share=0.10)
+    delivery, rows = load_file(warehouse, entry, day_with_two_bad_records(tmp_path))
+    assert rows == 22
+    assert warehouse.execute("SELECT line, code FROM landing.rejected_rows WHERE delivery_id = ? ORDER BY line",
+                             [delivery]).fetchall() == [(5, "bad_decimal"), (9, "out_of_range")]
+    counted = warehouse.execute(
+        "SELECT check_id, column_name, sum(element_count), sum(unexpected_count), count(*) FROM quality.validations "
+        "WHERE subject = ? AND suite LIKE '%__rows' GROUP BY ALL ORDER BY 1", [delivery]).fetchall()
+    # the same sums as one validation of the whole file (measured: every rule counts 24 rows, the
+    # two range rules one failure each), each rule run on 5 slices (outside_period has two rules)
+    assert [(check, total, bad) for check, _, total, bad, _ in counted] == [
+        ("conflicting_duplicates", 24, 0), ("duplicate_record", 24, 0), ("missing_value", 24, 0),
+        ("missing_value", 24, 0), ("out_of_range", 24, 1), ("out_of_range", 24, 1), ("outside_period", 48, 0),
+        ("schema", 24, 0)]
+    assert {slices // (2 if check == "outside_period" else 1) for check, _, _, _, slices in counted} == {5}
+
+
 def test_past_the_share_the_dataset_accepts_the_whole_file_is_refused(warehouse, tmp_path):
     entry = counters("rows")                                         # 5 %: 2 of 24 records is 8.3 %
     delivery, rows = load_file(warehouse, entry, day_with_two_bad_records(tmp_path))
