@@ -3,8 +3,8 @@
 Each format declares its rules below (ranges, event time, completeness, meters). From them
 two GX suites are built per dataset:
 
-* ``<dataset>__rows`` on the delivery's rows: value ranges, INSEE codes of the COG, accepted
-  values, timestamps inside the delivery's period, unique keys (an exact copy of a record is a
+* ``<dataset>__rows`` on the delivery's rows: value ranges, INSEE codes of the COG, the codes a
+  coded column accepts (its format's ``values``), timestamps inside the delivery's period, unique keys (an exact copy of a record is a
   warning, two different records for one key are critical);
 * ``<dataset>__days`` on what the delivery says about each entity and day, computed in DuckDB:
   completeness (share of the expected hours or readings present, DST days counted right) and
@@ -41,13 +41,6 @@ class Range:
     strict_min: bool = False
     unit: str = ""
     where: object = None                # only rows matching this GX row condition (marts)
-
-
-@dataclass(frozen=True)
-class Accepted:
-    column: str
-    values: tuple[str, ...]
-    severity: str = CRITICAL
 
 
 @dataclass(frozen=True)
@@ -95,7 +88,6 @@ class Location:
 @dataclass(frozen=True)
 class Rules:
     ranges: tuple[Range, ...] = ()
-    accepted: tuple[Accepted, ...] = ()
     ordered: tuple[Ordered, ...] = ()
     period_severity: str = CRITICAL     # a record outside the delivery's period (format's event_time)
     completeness: Completeness | None = None
@@ -151,8 +143,6 @@ RULES: dict[str, Rules] = {
         location=Location("latitude", "longitude", code="code_insee_commune"),
     ),
     "irve_dynamique": Rules(
-        accepted=(Accepted("etat_pdc", ("en_service", "hors_service", "inconnu")),
-                  Accepted("occupation_pdc", ("libre", "occupe", "reserve", "inconnu"))),
         # status events: two changes of one point within the same second happen; the later
         # line is the latest state (current_rows keeps it), so it is flagged, not refused
         conflict_severity=WARNING,
@@ -206,10 +196,12 @@ def rows_suite(entry: PartnerDataset) -> gx.ExpectationSuite:
             column=r.column, min_value=r.min, max_value=r.max, strict_min=r.strict_min, severity=r.severity,
             meta=_meta("out_of_range", source[r.column], "{value!r} is out of range: expected " + bounds
                        + (f" {r.unit}" if r.unit else ""))))
-    for a in rules.accepted:
-        expectations.append(gxe.ExpectColumnValuesToBeInSet(
-            column=a.column, value_set=list(a.values), severity=a.severity,
-            meta=_meta("unexpected_value", source[a.column], "{value!r} is not one of " + ", ".join(a.values))))
+    for c in spec.columns:
+        if c.values:        # a coded column: the codes its format's specification allows
+            expectations.append(gxe.ExpectColumnValuesToBeInSet(
+                column=c.name, value_set=list(c.values),
+                meta=_meta("unexpected_value", c.source, "{value!r} is not a code of this column (accepted: "
+                           + ", ".join(c.values) + ")")))
     for o in rules.ordered:
         message = _meta("inconsistent_values", f"{source[o.low]}, {source[o.high]}",
                         f"{source[o.low]} {{{o.low}}} is above {source[o.high]} {{{o.high}}} in the same record")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -26,28 +27,34 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def neutralise(value: str) -> str:
-    """A text cell that would run as a formula in a spreadsheet gets a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+def neutralised(table: pa.Table) -> pa.Table:
+    """``table`` with every text cell a spreadsheet would execute prefixed with ``'``: what the CSV
+    holds, and so what the DataStore loaded from it serves (and CKAN's own CSV dump of it)."""
+    pattern = "^[" + "".join("\\" + c if c in "-+" else c for c in FORMULA_START) + "]"
+    for i, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            column = table.column(i)
+            flagged = pc.match_substring_regex(column, pattern)
+            table = table.set_column(i, field, pc.if_else(flagged, pc.binary_join_element_wise("'", column, ""),
+                                                          column))
+    return table
 
 
-def _cell(value, is_text: bool) -> str:
+def _cell(value) -> str:
     if value is None:
         return ""
-    if is_text:
-        return neutralise(str(value))
     if isinstance(value, float):
         return repr(value) if value == value else ""
     return str(value)
 
 
 def write_csv(table: pa.Table, path: Path) -> Path:
-    text_columns = [pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in table.schema]
+    table = neutralised(table)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=SEPARATOR, lineterminator="\n")
     writer.writerow(table.column_names)
     for row in zip(*(table.column(i).to_pylist() for i in range(table.num_columns))):
-        writer.writerow([_cell(v, t) for v, t in zip(row, text_columns)])
+        writer.writerow([_cell(v) for v in row])
     path.write_text(out.getvalue(), encoding="utf-8")
     return path
 

@@ -184,7 +184,8 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         base = folder / table.mart
         resources += [
             ResourceFile(f"{table.mart}.csv", files.write_csv(data, base.with_suffix(".csv")), "CSV",
-                         f"{table.title} — CSV UTF-8, séparateur virgule, point décimal.", datastore=data),
+                         f"{table.title} — CSV UTF-8, séparateur virgule, point décimal.",
+                         datastore=files.neutralised(data)),
             ResourceFile(f"{table.mart}.parquet", files.write_parquet(data, base.with_suffix(".parquet")), "Parquet",
                          f"{table.title} — Parquet (types conservés)."),
             ResourceFile(f"{table.mart}.schema.json",

@@ -257,9 +257,23 @@ _EXPECTED = {
 }
 
 
-def _checks(column: Column, v: str, typed: str, departements: list[str], codes: bool) -> list[str]:
+def _checks(column: Column, v: str, typed: str, departements: list[str], codes: bool, decimal: str) -> list[str]:
     name = quote_literal(column.name)
     checks = []
+    if column.type in ("decimal", "integer") and decimal == ".":
+        # a point-decimal feed with a comma (a spreadsheet in French locale): read, and said
+        checks.append(
+            f"CASE WHEN {typed} IS NOT NULL AND contains({v}, ',') THEN "
+            f"{{'code': 'decimal_comma', 'column': {name}, 'value': {v}}} END"
+        )
+    if column.type == "text" and not column.values and not column.digits:
+        # a cell a spreadsheet would execute (=, +, -, @, tab, CR first; not a signed number): kept
+        # as delivered, said, and neutralised in the hub's CSV files (publish/files.py)
+        checks.append(
+            f"CASE WHEN left({v}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+            f"AND TRY_CAST(replace({v}, ',', '.') AS DOUBLE) IS NULL THEN "
+            f"{{'code': 'formula_like_text', 'column': {name}, 'value': {v}}} END"
+        )
     if column.type == "insee" and departements:
         checks.append(
             f"CASE WHEN {_restorable(v, departements)} THEN "
@@ -302,13 +316,16 @@ def _checks(column: Column, v: str, typed: str, departements: list[str], codes: 
     return checks
 
 
-WARNINGS = {"restored_leading_zero", "mapped_insee_code"}
+WARNINGS = {"restored_leading_zero", "mapped_insee_code", "decimal_comma", "formula_like_text"}
 
 _MESSAGES = {
     "restored_leading_zero": "INSEE code {value!r} lost its leading zero; restored from the partner's département",
     "mapped_insee_code": "INSEE code {value!r} is {kind}; counted in the current commune {target} ({name})",
     "unknown_insee_code": "{value!r} holds a code that is not an INSEE commune code of the COG",
     "missing_value": "required value is empty",
+    "decimal_comma": "{value!r} has a decimal comma where this format writes a point: read as {point}",
+    "formula_like_text": "{value!r} starts like a spreadsheet formula: kept as delivered, prefixed with ' in the "
+                         "hub's CSV files",
     "nonexistent_local_time": "{value!r} does not exist in Europe/Paris (skipped hour of the spring DST change)",
     "ambiguous_local_time": "{value!r} is ambiguous in Europe/Paris (repeated hour of the autumn DST change); deliver it with a UTC offset",
 }
@@ -326,7 +343,7 @@ def _message(code: str, column: Column, value: str | None, mapping: dict[str, tu
         return (f"{value!r} lost its leading zero (a code of {column.digits} digits); restored as "
                 f"{value.zfill(column.digits)!r}")
     if code in _MESSAGES:
-        return _MESSAGES[code].format(value=value)
+        return _MESSAGES[code].format(value=value, point=(value or "").replace(",", "."))
     width = _compact_width(column.format)
     fmt = (column.format or "ISO 8601 with offset") + (f", {width} digits" if width else "")
     expected = _EXPECTED[column.type].format(fmt=fmt, layout=column.layout)
@@ -351,7 +368,7 @@ def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = 
         inner.append(f"{_value(column, present, spec.missing_values)} AS {text}")
         inner.append(f"CAST({_typed(column, text, list(departements))} AS {column.sql_type}) AS {typed}")
         outer.append(f"{typed} AS {quote_ident(column.name)}")
-        checks.extend(_checks(column, text, typed, list(departements), codes))
+        checks.extend(_checks(column, text, typed, list(departements), codes, spec.decimal))
     problems = f"list_filter([{', '.join(checks)}], x -> x IS NOT NULL)" if checks else "[]"
     outer.append(f"{problems} AS _problems")
     return ("SELECT " + ",\n  ".join(outer) + "\nFROM (SELECT " + ",\n  ".join(inner) + f"\nFROM {quote_ident(source)})")

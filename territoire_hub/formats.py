@@ -58,6 +58,9 @@ class Column(BaseModel):
     # a code of exactly this many digits (Météo-France station numbers: 8): a value one digit short
     # lost its leading zero in a spreadsheet, and is restored with a warning
     digits: int | None = Field(default=None, ge=2)
+    # a coded column: the values its published specification allows (compared exactly, after
+    # trimming); any other value is an error (ORE's sector "Z", an IRVE status "broken")
+    values: list[str] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _options(self) -> "Column":
@@ -72,6 +75,8 @@ class Column(BaseModel):
             raise ValueError("a coordinate column needs 'layout' and 'part'")
         if self.digits is not None and self.type != "text":
             raise ValueError("'digits' applies to text codes")
+        if self.values is not None and self.type != "text":
+            raise ValueError("'values' applies to text codes")
         if self.type == "insee_list" and not self.list_separator:
             raise ValueError("an insee_list column needs a 'list_separator'")
         return self

@@ -14,7 +14,7 @@ import pytest
 
 from territoire_hub.publish import catalogue
 from territoire_hub.publish.ckan import Client, PortalUnavailable
-from territoire_hub.publish.files import neutralise, write_csv
+from territoire_hub.publish.files import neutralised, write_csv
 from territoire_hub.publish.publisher import publish_all, protected_table
 from territoire_hub.publish.sensitivity import protected_columns
 from territoire_hub.lineage import mart_datasets
@@ -226,8 +226,10 @@ def test_nothing_raw_or_unaggregated_is_on_the_portal(published, anonymous, regi
 def test_csv_cells_a_spreadsheet_would_execute_are_neutralised(tmp_path):
     import pyarrow as pa
 
-    assert [neutralise(v) for v in ("=1+1", "+33 1", "-2", "@SUM(A1)", "Sète", "")] == \
-        ["'=1+1", "'+33 1", "'-2", "'@SUM(A1)", "Sète", ""]
+    cells = pa.table({"t": ["=1+1", "+33 1", "-2", "@SUM(A1)", "\tx", "\rx", "Sète", "", "a=b", None],
+                      "n": [-2.0] * 10})
+    assert neutralised(cells).to_pydict() == {
+        "t": ["'=1+1", "'+33 1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "Sète", "", "a=b", None], "n": [-2.0] * 10}
     path = write_csv(pa.table({"nom": ["=cmd|' /C calc'!A0", "Agde"], "valeur": [-1.5, 2.0]}), tmp_path / "t.csv")
     assert path.read_text(encoding="utf-8") == "nom,valeur\n'=cmd|' /C calc'!A0,-1.5\nAgde,2.0\n"
 

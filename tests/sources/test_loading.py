@@ -86,6 +86,11 @@ def test_values_are_typed_with_decimal_comma_and_lineage(settings, registry, war
         f"SELECT _source_line, identifiant_arc, debit_horaire, taux_d_occupation, geo_point_lat, geo_point_lon "
         f"FROM {raw(warehouse, TRAFFIC)} ORDER BY _source_line LIMIT 1").fetchone()
     assert row == (2, "101", 122.0, 12.5, 43.61, 3.87)  # 00:00 local = 22:00 UTC the day before
+    # the layout writes a decimal point (Paris's export); "12,5" is read, and the partner told
+    found = [i for i in issues(warehouse, "comptages_routiers_20240612.csv") if i[0] == "decimal_comma"]
+    assert found[0] == ("decimal_comma", 2, "Taux d'occupation",
+                        "'12,5' has a decimal comma where this format writes a point: read as 12.5")
+    assert len(found) == 24   # one per record, the first 50 listed
 
 
 def test_naive_local_times_in_the_dst_gap_or_overlap_are_refused(settings, registry, warehouse):

