@@ -315,21 +315,32 @@ def locations_sql(entry: PartnerDataset, staged: str) -> str | None:
 
 def rows_sql(entry: PartnerDataset, staged: str) -> str:
     """The staged delivery with its period bounds and, per row, how many rows share its key and
-    how many different records they are. Parameters: delivery id, period, period start, end."""
+    how many different records they are. Parameters: delivery id, period, period start, end.
+
+    Only the keys delivered more than once are compared record by record: a GROUP BY of the keys
+    (which DuckDB spills to disk) finds them, so a clean 1 GB file costs no window over every row
+    (one held ~400 MiB beyond DuckDB's memory limit)."""
     spec = entry.spec
-    columns = ", ".join(quote_ident(c.name) for c in spec.columns)
-    if spec.grain:
-        key = ", ".join(quote_ident(g) for g in spec.grain)
-        others = ", ".join(f"{quote_ident(c.name)}: {quote_ident(c.name)}" for c in spec.columns)
-        counts = (f"count(*) OVER (PARTITION BY {key}) AS _copies, "
-                  f"count(DISTINCT {{{others}}}) OVER (PARTITION BY {key}) AS _versions")
-    else:
-        counts = "1 AS _copies, 1 AS _versions"
+    columns = ", ".join(f"s.{quote_ident(c.name)}" for c in spec.columns)
     event = spec.event_time
     bound_type = next((c.sql_type for c in spec.columns if c.name == event), "VARCHAR")
-    return (f"SELECT ?::VARCHAR AS _delivery_id, _source_line, {counts}, ?::VARCHAR AS _period, "
-            f"CAST(? AS {bound_type}) AS _period_start, CAST(? AS {bound_type}) AS _period_end, {columns} "
-            f"FROM {quote_ident(staged)}")
+    select = (f"SELECT ?::VARCHAR AS _delivery_id, s._source_line, {{counts}}, ?::VARCHAR AS _period, "
+              f"CAST(? AS {bound_type}) AS _period_start, CAST(? AS {bound_type}) AS _period_end, {columns} "
+              f"FROM {quote_ident(staged)} s")
+    if not spec.grain:
+        return select.format(counts="1 AS _copies, 1 AS _versions")
+    key = ", ".join(quote_ident(g) for g in spec.grain)
+    record = "{" + ", ".join(f"{quote_ident(c.name)}: {quote_ident(c.name)}" for c in spec.columns) + "}"
+
+    def same_key(a: str, b: str) -> str:
+        return " AND ".join(f"{a}.{quote_ident(g)} IS NOT DISTINCT FROM {b}.{quote_ident(g)}" for g in spec.grain)
+
+    repeated = (f"(SELECT {key}, count(*) AS _copies FROM {quote_ident(staged)} GROUP BY {key} "
+                f"HAVING count(*) > 1)")
+    versions = (f"(SELECT r.*, (SELECT count(DISTINCT {record}) FROM {quote_ident(staged)} x "
+                f"WHERE {same_key('x', 'r')}) AS _versions FROM {repeated} r)")
+    return (select.format(counts="coalesce(k._copies, 1) AS _copies, coalesce(k._versions, 1) AS _versions")
+            + f" LEFT JOIN {versions} k ON {same_key('s', 'k')}")
 
 
 def period_bounds(entry: PartnerDataset, period: str) -> dict | None:

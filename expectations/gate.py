@@ -22,12 +22,15 @@ from territoire_hub.expectations.results import (
     record_validation,
 )
 from territoire_hub.expectations.runtime import QualityContext
+from territoire_hub.memory import release_freed_memory
 from territoire_hub.problems import Problem, Verdict
 from territoire_hub.registry import PartnerDataset
-from territoire_hub.warehouse import quote_ident
+from territoire_hub.warehouse import quote_ident, unordered
 
 PUBLICATION_SCHEMA = "publication"
-VALIDATED_ROWS = 200_000    # rows of deliveries in one validation: a large file costs time, not memory
+VALIDATED_ROWS = 50_000    # rows in one validation: a large file costs time, not memory
+# what names a failing row of the days suite (those of its columns the dataset's checks have)
+DAY_INDEX = ("_delivery_id", "_period", "_source_line", "entity", "day", "present", "expected", "consumption", "usual")
 
 
 # -- deliveries ------------------------------------------------------------------------------------
@@ -44,8 +47,8 @@ class Staged:
 
 def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext, entry: PartnerDataset,
                         batch: list[Staged], run_id: str) -> dict[str, Verdict]:
-    """Run the dataset's suites on a batch of parsed deliveries (one GX validation per suite for
-    the whole batch, the rows suite per slice of VALIDATED_ROWS rows); return each delivery's verdict."""
+    """Run the dataset's suites on a batch of parsed deliveries (each suite over the whole batch,
+    a slice of VALIDATED_ROWS rows at a time); return each delivery's verdict."""
     ensure_quality_tables(con)
     use_cog(con)
     run_name = f"{run_id}_{entry.key}"
@@ -89,30 +92,31 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
                 else:
                     whole.add(delivery_id)
 
-    # the rows suite judges each record alone: the batch's rows are validated a slice at a time,
-    # each slice judged before the next is read (memory follows the slice, not the file)
-    index = ["_delivery_id", "_period", "_source_line"] + ([entry.spec.event_time] if entry.spec.event_time else [])
-    con.execute("CREATE OR REPLACE TEMP TABLE _validated_rows AS " + " UNION ALL ".join(rows_parts), params)
-    try:
-        total = con.execute("SELECT count(*) FROM _validated_rows").fetchone()[0]
-        rows_suite = deliveries.rows_suite(entry)
-        for start in range(0, max(total, 1), VALIDATED_ROWS):
-            frame = con.execute("SELECT * FROM _validated_rows WHERE rowid >= ? AND rowid < ?",
-                                [start, start + VALIDATED_ROWS]).fetch_arrow_table().to_pandas()
-            subjects = sizes if total <= VALIDATED_ROWS else frame["_delivery_id"].value_counts().to_dict()
-            judge(quality.validate(rows_suite, frame, run_name=run_name, index_columns=index), subjects)
-            del frame
-    finally:
-        con.execute("DROP TABLE IF EXISTS _validated_rows")
+    def validate_slices(suite, sql: str, sql_params: list, index: list[str] | None = None) -> None:
+        """Validate the rows of ``sql`` a slice of VALIDATED_ROWS at a time, each slice judged before
+        the next is read: memory follows the slice, not the file (the query itself spills)."""
+        with unordered(con):        # slices are cut by rowid, whatever order the rows land in
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _validated AS {sql}", sql_params)
+        try:
+            total = con.execute("SELECT count(*) FROM _validated").fetchone()[0]
+            for start in range(0, max(total, 1), VALIDATED_ROWS):
+                frame = con.execute("SELECT * FROM _validated WHERE rowid >= ? AND rowid < ?",
+                                    [start, start + VALIDATED_ROWS]).fetch_arrow_table().to_pandas()
+                subjects = sizes if total <= VALIDATED_ROWS else frame["_delivery_id"].value_counts().to_dict()
+                columns = index or [c for c in DAY_INDEX if c in frame.columns]
+                judge(quality.validate(suite, frame, run_name=run_name, index_columns=columns), subjects)
+                del frame
+                release_freed_memory()
+        finally:
+            con.execute("DROP TABLE IF EXISTS _validated")
+
+    validate_slices(deliveries.rows_suite(entry), " UNION ALL ".join(rows_parts), params,
+                    ["_delivery_id", "_period", "_source_line"] + ([entry.spec.event_time] if entry.spec.event_time else []))
     if days_parts:
-        days = con.execute(" UNION ALL ".join(days_parts), days_params).fetch_arrow_table().to_pandas()
-        index = [c for c in ("_delivery_id", "_period", "_source_line", "entity", "day", "present", "expected",
-                             "consumption", "usual") if c in days.columns]
-        judge(quality.validate(days_suite, days, run_name=run_name, index_columns=index), sizes)
+        validate_slices(days_suite, " UNION ALL ".join(days_parts), days_params)
     if locations_parts:
-        located = con.execute(" UNION ALL ".join(locations_parts), locations_params).fetch_arrow_table().to_pandas()
-        judge(quality.validate(locations_suite, located, run_name=run_name, index_columns=[
-            "_delivery_id", "_period", "_source_line", "latitude", "longitude", "code", "commune"]), sizes)
+        validate_slices(locations_suite, " UNION ALL ".join(locations_parts), locations_params,
+                        ["_delivery_id", "_period", "_source_line", "latitude", "longitude", "code", "commune"])
     # a table-level failure (the column set) is found again in every slice: said once
     return {k: Verdict(_name_postal_codes(con, list(dict.fromkeys(v))), lines[k], k in whole) for k, v in problems.items()}
 

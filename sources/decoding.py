@@ -58,7 +58,7 @@ def unknown_columns(header: list[str], spec: FormatSpec) -> list[Problem]:
 
 
 PIECE = 4 << 20         # delivered bytes read at a time
-PART_BYTES = 32 << 20   # the decoded text is parsed in parts of about this size
+PART_BYTES = 8 << 20    # the decoded text is parsed in parts of about this size
 
 
 class RecordLines:
@@ -70,7 +70,7 @@ class RecordLines:
     the file (``line_too_long``) before any parser holds it.
     """
 
-    def __init__(self, out, max_line_bytes: int, part_bytes: int = 32 << 20):
+    def __init__(self, out, max_line_bytes: int, part_bytes: int = PART_BYTES):
         self.out = out
         self.max_line_bytes = max_line_bytes
         self.part_bytes = part_bytes

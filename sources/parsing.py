@@ -23,6 +23,7 @@ from territoire_hub.sources.compression import mib
 from territoire_hub.sources.containers import Projection
 from territoire_hub.sources.decoding import DecodedFile
 from territoire_hub.formats import Column, FormatSpec
+from territoire_hub.memory import release_freed_memory
 from territoire_hub.problems import DeliveryRejected, Problem
 from territoire_hub.warehouse import quote_ident, quote_literal
 
@@ -141,6 +142,7 @@ def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec
                     con.unregister("_part")
                 rows += table.num_rows
                 del table
+                release_freed_memory()
     except pa.ArrowInvalid as exc:
         raise DeliveryRejected([Problem("unreadable_csv", f"CSV cannot be parsed: {exc}")]) from None
     if invalid:

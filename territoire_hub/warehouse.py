@@ -35,6 +35,18 @@ def memory_limited(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator
         con.execute(f"SET memory_limit = '{before}'")
 
 
+@contextmanager
+def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Statements whose result order does not matter (``preserve_insertion_order`` off): DuckDB then
+    needs much less memory for large joins and aggregates into a table; restored after."""
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+
 def quote_ident(name: str) -> str:
     """Quote an identifier for SQL; names come from the registry, never from partner files."""
     return '"' + name.replace('"', '""') + '"'
