@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from territoire_hub.names import FORMULA_PATTERN
+
 SEPARATOR = ","
 
 
@@ -30,11 +31,10 @@ def sha256(path: Path) -> str:
 def neutralised(table: pa.Table) -> pa.Table:
     """``table`` with every text cell a spreadsheet would execute prefixed with ``'``: what the CSV
     holds, and so what the DataStore loaded from it serves (and CKAN's own CSV dump of it)."""
-    pattern = "^[" + "".join("\\" + c if c in "-+" else c for c in FORMULA_START) + "]"
     for i, field in enumerate(table.schema):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
             column = table.column(i)
-            flagged = pc.match_substring_regex(column, pattern)
+            flagged = pc.match_substring_regex(column, FORMULA_PATTERN)
             table = table.set_column(i, field, pc.if_else(flagged, pc.binary_join_element_wise("'", column, ""),
                                                           column))
     return table

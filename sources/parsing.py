@@ -24,6 +24,7 @@ from territoire_hub.sources.containers import Projection
 from territoire_hub.sources.decoding import DecodedFile
 from territoire_hub.formats import Column, FormatSpec
 from territoire_hub.memory import release_freed_memory
+from territoire_hub.names import FORMULA_START
 from territoire_hub.problems import DeliveryRejected, Problem
 from territoire_hub.warehouse import quote_ident, quote_literal
 
@@ -272,7 +273,7 @@ def _checks(column: Column, v: str, typed: str, departements: list[str], codes: 
         # a cell a spreadsheet would execute (=, +, -, @, tab, CR first; not a signed number): kept
         # as delivered, said, and neutralised in the hub's CSV files (publish/files.py)
         checks.append(
-            f"CASE WHEN left({v}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+            f"CASE WHEN left({v}, 1) IN ({', '.join(quote_literal(c) for c in FORMULA_START)}) "
             f"AND TRY_CAST(replace({v}, ',', '.') AS DOUBLE) IS NULL THEN "
             f"{{'code': 'formula_like_text', 'column': {name}, 'value': {v}}} END"
         )

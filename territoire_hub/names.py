@@ -23,6 +23,12 @@ _INVISIBLE = set("\u061c\u200b\u200c\u200d\u200e\u200f\u2028\u2029\u202a\u202b\u
                  "\u2060\u2066\u2067\u2068\u2069\ufeff")
 
 
+# what a spreadsheet executes when a cell starts with it (CSV injection): partner text starting so
+# is said at loading and prefixed with ' in every CSV the hub writes
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PATTERN = "^[=+@\t\r-]"        # the same, as an RE2 pattern (Arrow, DuckDB)
+
+
 def matching_form(name: str) -> str:
     """The name as the registry's patterns see it: NFC, its extension in lower case."""
     name = unicodedata.normalize("NFC", name)
