@@ -27,7 +27,10 @@ DATASET = "montpellier_metropole__comptages_routiers"
 HEADER = ("Identifiant arc;Libelle;Date et heure de comptage;Débit horaire;Taux d'occupation;Etat trafic;"
           "Identifiant noeud amont;Libelle noeud amont;Identifiant noeud aval;Libelle noeud aval;Etat arc;"
           "Date debut dispo data;Date fin dispo data;geo_point_2d;geo_shape\n")
-ROW = "{arc};Av. test;2024-06-13T{h:02d}:00:00+02:00;412;12,5;Fluide;1;A;2;B;Ouvert;;;43.6,3.87;\n"
+# each stamp closes its hour (README, event_time_ends_interval): 01:00 … 24:00 make the 24 hours of
+# 13 June, Paris time, so every counter-day is complete and the file passes every rule
+STAMPS = [f"2024-06-13T{h:02d}:00:00+02:00" for h in range(1, 24)] + ["2024-06-14T00:00:00+02:00"]
+ROW = "{arc};Av. test;{stamp};412;12.5;Fluide;1;A;2;B;Ouvert;;;43.6,3.87;\n"
 
 
 def write_gzip_bomb(path: Path, expanded: int, lying: bool) -> None:
@@ -47,7 +50,7 @@ def write_plain(path: Path, size: int) -> None:
         out.write(HEADER.encode())
         written, arc = 0, 100_000
         while written < size:
-            rows = "".join(ROW.format(arc=arc + i, h=h) for i in range(1000) for h in range(24)).encode()
+            rows = "".join(ROW.format(arc=arc + i, stamp=stamp) for i in range(1000) for stamp in STAMPS).encode()
             out.write(rows)
             written += len(rows)
             arc += 1000
@@ -85,7 +88,7 @@ def run(case: str) -> dict:
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024   # KiB on Linux
         return {"case": case, "file_bytes": size, "seconds": round(elapsed, 2), "peak_rss_mib": round(peak / 2**20),
                 "exit": child.returncode,
-                "summary": [line for line in output.splitlines() if line.startswith(("Ingestion:", "  "))][:3]}
+                "summary": [line for line in output.splitlines() if line.startswith(("Ingestion:", "  "))][:3], "tail": output[-800:]}
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
