@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from territoire_hub.permissions import private_dir
 from territoire_hub.settings import Settings
 
 
@@ -112,7 +113,8 @@ def write_reports(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: st
         return None
     report = collect(con, run_id)
     folder = settings.data_dir / "quality" / "reports" / run_id
-    (folder / "partners").mkdir(parents=True, exist_ok=True)
+    private_dir(folder.parent.parent)   # quality/: partners' findings name their lines and values
+    private_dir(folder / "partners")
     (folder / "quality_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     (folder / "summary.md").write_text(_markdown(report, "Quality report"))
     for partner in sorted({d["partner"] for d in report["deliveries"]}):

@@ -21,6 +21,7 @@ from territoire_hub.formats import markdown_table
 from territoire_hub.names import printable
 from territoire_hub.orchestration.onboarding import describe_detection, detect_file, scaffold
 from territoire_hub.orchestration.status import collect_status, render_status
+from territoire_hub.permissions import PermissionsError, private_process
 from territoire_hub.registry import Registry, RegistryError
 from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Settings
@@ -40,6 +41,7 @@ def _registry(settings: Settings) -> Registry:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """territoire-hub: pool partner data, compute shared indicators, publish them."""
+    private_process()   # partners' rows: nothing the hub writes is readable by another account
     ctx.obj = Settings.from_env()
 
 
@@ -240,7 +242,7 @@ def _snapshot(settings: Settings, run_id: str | None = None) -> None:
             raise click.ClickException("no mart has been through the quality gate yet: run `hub build`")
         registry = _registry(settings)
         written = write_snapshot(con, settings, registry, run_id, mart_datasets(settings, registry))
-    except SharingRefused as exc:
+    except (SharingRefused, PermissionsError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         con.close()

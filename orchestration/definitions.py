@@ -18,10 +18,12 @@ from territoire_hub.orchestration.quality import publication_gate
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.orchestration.sensors import inbox_sensor
 from territoire_hub.orchestration.sharing import shared_warehouse_asset
+from territoire_hub.permissions import private_process
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    private_process()   # every process that loads the hub's code (code server, runs) writes private files
     hub = HubResource()
     settings, registry = hub.settings(), hub.registry()
     project = dbt_project(settings)

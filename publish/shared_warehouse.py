@@ -27,6 +27,7 @@ from typing import Callable
 import duckdb
 
 from territoire_hub.lineage import model_docs
+from territoire_hub.permissions import PRIVATE_DIR, group_id, private_dir, private_file, shared_with_group
 from territoire_hub.publish import audit, catalogue
 from territoire_hub.publish.sensitivity import check_file
 from territoire_hub.publish.shared_contents import META, REFERENCE, VIEWS
@@ -140,13 +141,16 @@ def rejected_folder(settings: Settings) -> Path:
 
 def write_file(con: duckdb.DuckDBPyConnection, final: Path, fill: Callable[[str], dict[str, int]],
                finish: Callable[[Path, dict[str, int]], None], check: Callable[[Path], list],
-               quarantine: Path) -> dict[str, int]:
+               quarantine: Path, group: str | None = None) -> dict[str, int]:
     """Write ``final`` as a new file: ``fill`` copies tables into it (attached to the hub's connection,
     so there is no second writer on the hub's file), ``finish`` documents it (opened alone), ``check``
     vets it; then it is swapped in with one rename. Nothing is left behind on failure; a file that
     fails the check is moved to ``quarantine`` (the hub's data folder, mode 0600: never next to the
-    files analysts and partners read) for inspection."""
-    final.parent.mkdir(parents=True, exist_ok=True)
+    files analysts and partners read) for inspection. The file is readable by ``group`` (0640 in a
+    0750 folder), by the hub's account only without one (0600 in a 0700 folder)."""
+    group_id(group)   # an unknown group fails before any work
+    final.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    shared_with_group(final.parent, group, folder=True)
     tmp = final.with_name(f"{final.name}.{os.getpid()}.tmp")
     leftovers = (tmp, tmp.with_name(tmp.name + ".wal"))
     for leftover in leftovers:
@@ -161,11 +165,12 @@ def write_file(con: duckdb.DuckDBPyConnection, final: Path, fill: Callable[[str]
         findings = check(tmp)
         if findings:
             rejected = quarantine / f"{final.stem}.{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.rejected.duckdb"
-            rejected.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(rejected.parent)
             os.replace(tmp, rejected)
-            rejected.chmod(0o600)
+            private_file(rejected)
             raise SharingRefused(f"{final.name} not updated: the sensitivity check failed ({len(findings)} findings; "
                                  f"the refused file is {rejected}):\n" + "\n".join(f"  - {f}" for f in findings[:20]))
+        shared_with_group(tmp, group)   # the mode before the swap: never a moment too open
         os.replace(tmp, final)
     finally:
         for leftover in leftovers:
@@ -191,7 +196,7 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         con, final, fill,
         lambda path, tables: document(path, settings, run_id=run_id, audience="analysts", tables=tables,
                                       lineage=lineage),
-        lambda path: check_file(path, settings, registry), rejected_folder(settings))
+        lambda path: check_file(path, settings, registry), rejected_folder(settings), settings.analysts_group)
     audit.record(con, "snapshot", "analysts", str(final), run_id,
                  {"tables": tables, "secret_cells": secret[0], "bytes": final.stat().st_size})
     return Written(final, run_id, tables, secret[0])

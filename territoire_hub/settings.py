@@ -112,10 +112,13 @@ class Settings:
     portal_redis_port: int = 56379
     portal_db: str = "ckan_default"
     portal_datastore_db: str = "datastore_default"
+    portal_workers: int = 4                # web workers: slow anonymous queries must not take them all
+    portal_anonymous_query_timeout: float = 5.0   # seconds an anonymous DataStore query may run
     ckan_url: str | None = None            # the portal to publish to (default: the local one)
     ckan_token: str | None = field(default=None, repr=False)
     shared_warehouse: Path | None = None   # the analysts' snapshot, swapped in after each gated build
     exports_dir: Path | None = None        # partner exports
+    analysts_group: str | None = None      # the group that may read the analysts' snapshot (none: owner only)
     cache_dir: Path | None = None          # what can be rebuilt at any time (dbt's parse state)
     limits: Limits = field(default_factory=Limits)   # the size limits of a delivery
 
@@ -150,10 +153,13 @@ class Settings:
             portal_redis_port=int(env.get("HUB_PORTAL_REDIS_PORT", "56379")),
             portal_db=env.get("HUB_PORTAL_DB", "ckan_default"),
             portal_datastore_db=env.get("HUB_PORTAL_DATASTORE_DB", "datastore_default"),
+            portal_workers=int(env.get("HUB_PORTAL_WORKERS", "4")),
+            portal_anonymous_query_timeout=float(env.get("HUB_PORTAL_ANONYMOUS_QUERY_TIMEOUT", "5")),
             ckan_url=env.get("HUB_CKAN_URL") or None,
             ckan_token=env.get("HUB_CKAN_TOKEN") or None,
             shared_warehouse=_path(env, "HUB_SHARED_WAREHOUSE", Path("warehouse/shared.duckdb"), home),
             exports_dir=_path(env, "HUB_EXPORTS", data_dir / "exports", home),
+            analysts_group=env.get("HUB_ANALYSTS_GROUP") or None,
             cache_dir=_path(env, "HUB_CACHE_DIR", Path.home() / ".cache" / "territoire-hub", home),
             limits=Limits.from_env(env),
         )

@@ -8,17 +8,21 @@ from pathlib import Path
 
 import duckdb
 
+from territoire_hub.permissions import PRIVATE_DIR, private_file
+
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file (created with its folder if needed) with UTC session time.
+    """Open the warehouse file (created with its folder if needed, both private) with UTC session time.
 
     Timestamps are stored as TIMESTAMPTZ instants; the session zone only changes how they
     print, and UTC keeps printed values equal to what is stored.
     """
     path = Path(path)
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     con = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        private_file(path)   # partners' raw rows: the hub's account only, whatever the umask
     con.execute("SET TimeZone = 'UTC'")
     return con
 
