@@ -481,7 +481,8 @@ def audit_cmd(settings: Settings, action: str | None, audience: str | None, limi
 
 @main.group()
 def portal() -> None:
-    """The local CKAN portal (CKAN 2.12, search served by PostgreSQL): up, down, status, reset."""
+    """The local CKAN portal (CKAN 2.12, search served by PostgreSQL): up, down, status, reset,
+    rotate-logs, rotate-secrets."""
 
 
 def _portal(settings: Settings):
@@ -522,6 +523,29 @@ def portal_status(settings: Settings) -> None:
         click.echo(f"Portal not running at {target.url} (`hub portal up`).")
         sys.exit(1)
     click.echo(f"Portal up at {target.url}: CKAN {status['ckan_version']}, extensions {', '.join(status['extensions'])}")
+
+
+@portal.command("rotate-logs")
+@click.pass_obj
+def portal_rotate_logs(settings: Settings) -> None:
+    """Rotate the portal's logs past 10 MiB (5 kept; the web server reopens its own). Run it daily
+    (cron, a systemd timer); `hub portal up` does it too."""
+    rotated = _portal(settings).rotate_logs()
+    click.echo(f"{len(rotated)} log(s) rotated" + "".join(f"\n  {printable(str(p))}" for p in rotated))
+
+
+@portal.command("rotate-secrets")
+@click.confirmation_option(prompt="Restart the portal with new database and Redis passwords and a new API token?")
+@click.pass_obj
+def portal_rotate_secrets(settings: Settings) -> None:
+    """New PostgreSQL and Redis passwords and a new API token for the hub's sysadmin (its older
+    tokens revoked); the portal restarts with them. A HUB_CKAN_TOKEN set by hand must be updated."""
+    from territoire_hub.publish.portal import PortalError
+
+    try:
+        _portal(settings).rotate_secrets(echo=click.echo)
+    except PortalError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @portal.command("reset")

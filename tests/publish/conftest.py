@@ -6,7 +6,6 @@ needs it (~40 s), reused by the next ones.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import tempfile
@@ -28,9 +27,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def portal() -> Portal:
-    # PostgreSQL runs as the `postgres` user: the folder must be reachable by it (pytest's are not)
+    # private (0700) like a real one: the portal lets the `postgres` account cross it (o+x), no more
     root = Path(tempfile.mkdtemp(prefix="hub-portal-"))
-    os.chmod(root, 0o755)
     venv = Settings.from_env({"HUB_HOME": str(REPO)}).portal_venv
     # non-default database names: they are configurable (HUB_PORTAL_DB, HUB_PORTAL_DATASTORE_DB)
     target = Portal(root=root, venv=venv, port=free_port(), pg_port=free_port(), redis_port=free_port(),

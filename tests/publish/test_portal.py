@@ -214,6 +214,8 @@ def test_cli_status_and_down_up(portal):
     up = subprocess.run([str(exe), "portal", "up"], env=env, capture_output=True, text=True, timeout=600)
     assert up.returncode == 0, up.stderr
     assert portal.status()["ckan_version"] == "2.12.0"
+    rotate = subprocess.run([str(exe), "portal", "rotate-logs"], env=env, capture_output=True, text=True)
+    assert rotate.returncode == 0 and rotate.stdout.startswith("0 log(s) rotated"), rotate.stdout + rotate.stderr
 
 
 def test_an_organisation_member_sees_its_private_dataset(admin, portal, corpus):

@@ -3,11 +3,16 @@ is not used.
 
 Config (ckan.ini):
     ckanext.territoire.search_backend = auto | postgres | solr   (default auto)
+    ckanext.territoire.anonymous_query_timeout = 5               (seconds; 0: CKAN's own limit)
 
 * postgres: always use the PostgreSQL backend.
 * solr:     never touch CKAN's search layer (plain CKAN behaviour).
 * auto:     use Solr if ``solr_url`` is set and its ping answers at start-up,
             PostgreSQL otherwise.
+
+An anonymous ``datastore_search`` or ``datastore_search_sql`` runs at most
+``anonymous_query_timeout`` seconds (CKAN's own statement timeout is 60 s):
+two slow anonymous queries must not hold the web workers for a minute.
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ import logging
 import requests
 
 import ckan.plugins as p
+import ckan.plugins.toolkit as toolkit
+from ckan import authz
 from ckan.config.declaration import Declaration, Key
 
 from . import backend
@@ -67,15 +74,42 @@ def install_postgres_backend() -> None:
              backend.TABLE)
 
 
+def anonymous_timeout_ms() -> int | None:
+    seconds = toolkit.config.get('ckanext.territoire.anonymous_query_timeout')
+    return int(float(seconds) * 1000) if seconds and float(seconds) > 0 else None
+
+
+def _limited(action_name: str):
+    """``action_name`` chained: an anonymous caller's query gets the short statement timeout
+    (the DataStore reads ``context['query_timeout']``, in milliseconds)."""
+    @toolkit.side_effect_free   # both are read-only: answered on GET, like the core actions
+    @toolkit.chained_action
+    def action(original_action, context, data_dict):
+        timeout = anonymous_timeout_ms()
+        if timeout and authz.auth_is_anon_user(context):
+            context['query_timeout'] = timeout
+        return original_action(context, data_dict)
+
+    action.__name__ = action_name
+    return action
+
+
 class TerritoirePlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)
     p.implements(p.IConfigDeclaration)
+    p.implements(p.IActions)
+
+    # IActions
+    def get_actions(self):
+        return {name: _limited(name) for name in ('datastore_search', 'datastore_search_sql')}
 
     # IConfigDeclaration
     def declare_config_options(self, declaration: Declaration, key: Key):
         declaration.annotate('ckanext-territoire')
         declaration.declare(key.ckanext.territoire.search_backend, 'auto') \
             .set_description('auto | postgres | solr')
+        declaration.declare(key.ckanext.territoire.anonymous_query_timeout, 5) \
+            .set_description('seconds an anonymous DataStore query may run (0: CKAN\'s 60 s)')
 
     # IConfigurer: runs inside load_environment *before* CKAN's Solr
     # schema check, which is why the switch happens here.
