@@ -256,3 +256,14 @@ def test_the_fiche_hides_the_electricity_of_a_commune_secret_in_the_energy_datas
     assert secret >= 2
     assert sum(r["conso_electricite_mwh"] is not None for r in rows.values() if r["niveau"] == "commune") \
         == len([r for r in rows.values() if r["niveau"] == "commune"]) - secret
+
+
+def test_the_portal_s_secrets_are_written_nowhere_in_the_hub_home(published, portal):
+    settings, _, results = published
+    assert results   # the home did publish with the token
+    secrets = {k: v.encode() for k, v in portal.secrets().items()
+               if k in ("HUB_CKAN_TOKEN", "CKAN_DB_PASSWORD", "DATASTORE_RO_PASSWORD", "REDIS_PASSWORD")}
+    assert len(secrets) == 4
+    leaks = [(key, str(path)) for path in settings.home.rglob("*") if path.is_file() and not path.is_symlink()
+             for key, value in secrets.items() if value in path.read_bytes()]
+    assert leaks == []
