@@ -25,7 +25,8 @@ import sqlalchemy as sa
 import ckan.model as model
 from ckan.lib.search.common import SearchQueryError
 
-from .solrsyntax import Compiler, parse, unaccent
+from .solrsyntax import (MAX_OFFSET, MAX_QUERY_LENGTH, MAX_SORT_KEYS, Compiler,
+                         check_text, free_text, parse, unaccent)
 
 log = logging.getLogger(__name__)
 
@@ -210,32 +211,35 @@ def build_where(q: str | None, fq: Any) -> tuple[str, dict[str, Any], str]:
     """Returns (where_sql, params, rank_sql)."""
     comp = Compiler()
     conds = []
-    q = (q or '').strip()
+    q = check_text(q or '', 'q', MAX_QUERY_LENGTH).strip()
     rank = '0.0'
     if q and q not in ('*:*', '*', '""', "''"):
         if ':' in q:  # fielded query: use the Solr-subset parser
-            conds.append(comp.compile(parse(q)))
-            if comp.text_terms:
-                p = comp.bind(' '.join(comp.text_terms))
+            conds.append(comp.compile(parse(q, 'q')))
+            if comp.text_terms:  # for the ranking only: a bounded prefix will do
+                p = comp.bind(' '.join(comp.text_terms)[:MAX_QUERY_LENGTH])
                 rank = (f"ts_rank(tsv_fr, plainto_tsquery('french', {p})) + "
                         f"ts_rank(tsv_simple, plainto_tsquery('simple', {p}))")
         else:  # free text, web-search syntax ("phrase", -word, OR)
-            p = comp.bind(unaccent(q))
+            p = comp.bind(free_text(q))
             conds.append(f"(tsv_fr @@ websearch_to_tsquery('french', {p}) OR "
                          f"tsv_simple @@ websearch_to_tsquery('simple', {p}))")
             rank = (f"ts_rank(tsv_fr, websearch_to_tsquery('french', {p})) + "
                     f"ts_rank(tsv_simple, websearch_to_tsquery('simple', {p}))")
     for f in _as_list(fq):
-        if f and f.strip():
-            conds.append(comp.compile(parse(f)))
+        if isinstance(f, str) and not f.strip():
+            continue  # CKAN sends empty filters; anything else is parsed
+        conds.append(comp.compile(parse(f, 'fq')))
     return (' AND '.join(conds) or 'TRUE'), comp.params, rank
 
 
 def build_order(sort: str | None) -> str:
+    sort = check_text(sort or 'score desc, metadata_modified desc', 'sort')
+    items = [item for item in sort.split(',') if item.strip()]
+    if len(items) > MAX_SORT_KEYS:
+        raise SearchQueryError('sort has more than %d fields' % MAX_SORT_KEYS)
     parts = []
-    for item in (sort or 'score desc, metadata_modified desc').split(','):
-        if not item.strip():
-            continue
+    for item in items:
         m = SORT_RE.match(item)
         if not m:
             raise SearchQueryError('Invalid "sort" parameter')
@@ -246,6 +250,26 @@ def build_order(sort: str | None) -> str:
         parts.append(f'{col} {direction} NULLS LAST')
     parts.append('id ASC')
     return ', '.join(parts)
+
+
+def int_param(kw: dict[str, Any], name: str, default: int, low: int = 0) -> int:
+    """An integer search parameter within low..MAX_OFFSET (CKAN's validators
+    only check start >= 0: PostgreSQL would fail on an OFFSET beyond bigint)."""
+    value = kw.get(name)
+    if value is None or value == '':
+        return default
+    try:
+        n = int(value)
+    except (TypeError, ValueError):  # ValueError also for > 4300 digits
+        raise SearchQueryError('%s must be an integer' % name) from None
+    if not low <= n <= MAX_OFFSET:
+        raise SearchQueryError('%s must be between %d and %d' % (name, low, MAX_OFFSET))
+    return n
+
+
+# SQLSTATE classes that only the statement's values can cause (here: the
+# user's query): 22 "data exception", 54 "program limit exceeded".
+USER_ERROR_CLASSES = ('22', '54')
 
 
 class PgConnection:
@@ -276,12 +300,25 @@ class PgConnection:
 
     # -- reads --
     def search(self, q: str = '*:*', **kw: Any) -> Results:
+        try:
+            return self._search(q, **kw)
+        except sa.exc.DBAPIError as e:
+            # a safety net behind the checks of solrsyntax: a query PostgreSQL
+            # refuses for its values is the caller's error (400), not a 500
+            code = getattr(e.orig, 'pgcode', None) or ''
+            if code[:2] not in USER_ERROR_CLASSES:
+                raise
+            log.warning('search refused by PostgreSQL: %s', e.orig)
+            # the transaction is aborted: CKAN's error page still reads the database
+            model.Session.rollback()
+            raise SearchQueryError('PostgreSQL refused the query: %s'
+                                   % e.orig.diag.message_primary) from None
+
+    def _search(self, q: str, **kw: Any) -> Results:
         where, params, rank = build_where(q, kw.get('fq'))
         order = build_order(kw.get('sort'))
-        rows = int(kw.get('rows', 10))
-        start = int(kw.get('start', 0) or 0)
-        if rows < 0 or start < 0:
-            raise SearchQueryError('rows and start must be >= 0')
+        rows = int_param(kw, 'rows', 10)
+        start = int_param(kw, 'start', 0)
         s = model.Session
 
         hits = s.execute(sa.text(f'SELECT count(*) FROM {TABLE} WHERE {where}'),
@@ -298,10 +335,12 @@ class PgConnection:
                             {k: doc[k] for k in fl if k in doc})
 
         facet_fields: dict[str, list[Any]] = {}
-        wanted = [str(f) for f in _as_list(kw.get('facet.field'))]
+        wanted = [check_text(str(f), 'facet.field')
+                  for f in _as_list(kw.get('facet.field'))]
         if wanted and str(kw.get('facet', 'false')).lower() == 'true':
-            limit = int(kw.get('facet.limit', 50))
-            mincount = int(kw.get('facet.mincount', 1))
+            # a negative facet.limit means no limit, as in Solr
+            limit = int_param(kw, 'facet.limit', 50, low=-MAX_OFFSET)
+            mincount = int_param(kw, 'facet.mincount', 1)
             # one pass over the matching rows for all facet fields
             sql = (f'SELECT k, v, count(*) AS n FROM {TABLE}, '
                    f'unnest(CAST(:_facets AS text[])) AS k, '
