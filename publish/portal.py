@@ -169,6 +169,10 @@ class Portal:
         started = time.monotonic()
         self._dir(".")
         self.rotate_logs()
+        leaked = self._redact_logs()
+        if leaked:
+            echo(f"  {len(leaked)} log(s) of an earlier portal held secrets ({', '.join(p.name for p in leaked)}): "
+                 "redacted now; they may have been read, run `hub portal rotate-secrets`")
         for name, step in [("Debian packages", self._packages), ("PostgreSQL", self._postgres),
                            ("Redis", self._redis), ("CKAN virtualenv", self._virtualenv),
                            ("ckan.ini", self._config), ("database", self._database),
@@ -204,6 +208,10 @@ class Portal:
         if changed:
             hba.write_text(PG_HBA)
             shutil.chown(hba, "postgres", "postgres")
+        if self._pg_running() and not (self.socket_dir / f".s.PGSQL.{self.pg_port}").exists():
+            # started by an earlier hub, its socket in a folder others could reach: restarted here
+            self._run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], "pg_ctl stop",
+                      user="postgres")
         if not self._pg_running():
             self._run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(pg / "postgres.log"), "-w", "-o",
                        f"-p {self.pg_port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
@@ -241,6 +249,12 @@ class Portal:
                       f"bind 127.0.0.1\nport {self.redis_port}\nprotected-mode yes\ndaemonize yes\ndir {folder}\n"
                       f"pidfile {self._dir('run') / 'redis.pid'}\nlogfile {folder / 'redis.log'}\n"
                       f"requirepass {values['REDIS_PASSWORD']}\nsave \"\"\nappendonly no\n")
+        open_redis = ["redis-cli", "-p", str(self.redis_port)]   # no password given
+        if subprocess.run([*open_redis, "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
+            # answering without a password: started by an earlier hub, restarted with one
+            subprocess.run([*open_redis, "shutdown", "nosave"], capture_output=True)
+            _wait(lambda: subprocess.run([*open_redis, "ping"], capture_output=True).returncode != 0, 10,
+                  "Redis did not stop")
         if not self._redis_running():
             self._run(["redis-server", str(folder / "redis.conf")], "redis-server")
             _wait(self._redis_running, 10, "Redis did not answer")
@@ -318,32 +332,47 @@ class Portal:
 
     def _web(self) -> None:
         """Gunicorn in a session of its own (not ``--daemon``: gunicorn's daemonising sets umask 022);
-        its output and CKAN's log records go to ``logs/error.log``, requests to ``logs/access.log``."""
+        its output and CKAN's log records go to ``logs/error.log``, requests to ``logs/access.log``.
+        A server started before ``ckan.ini`` or ``wsgi.py`` last changed is restarted: settings
+        (the portal's hardening among them) apply to the running portal, not to the next one."""
+        run, logs = self._dir("run"), self._dir("logs")
+        wsgi = self.root / "wsgi.py"
+        write_if_changed(wsgi,
+                         "import logging\n"
+                         "from ckan.cli import CKANConfigLoader\n"
+                         "from ckan.config.middleware import make_app\n"
+                         f"config = CKANConfigLoader({str(self.ini)!r}).get_config()\n"
+                         "# the loader applies ckan.ini's logging sections, which disables every logger they do not\n"
+                         "# name: gunicorn's access and error logs among them\n"
+                         "for name in ('gunicorn.access', 'gunicorn.error'):\n"
+                         "    logging.getLogger(name).disabled = False\n"
+                         "application = make_app(config)\n")
+        pid_file = run / "gunicorn.pid"
+        if self.status() and pid_file.exists() and \
+                max(self.ini.stat().st_mtime, wsgi.stat().st_mtime) > pid_file.stat().st_mtime:
+            self._stop_web()
         if not self.status():
-            run, logs = self._dir("run"), self._dir("logs")
-            write_private(self.root / "wsgi.py",
-                          "import logging\n"
-                          "from ckan.cli import CKANConfigLoader\n"
-                          "from ckan.config.middleware import make_app\n"
-                          f"config = CKANConfigLoader({str(self.ini)!r}).get_config()\n"
-                          "# the loader applies ckan.ini's logging sections, which disables every logger they do not\n"
-                          "# name: gunicorn's access and error logs among them\n"
-                          "for name in ('gunicorn.access', 'gunicorn.error'):\n"
-                          "    logging.getLogger(name).disabled = False\n"
-                          "application = make_app(config)\n")
             for name in WEB_LOGS:
                 append_private(logs / name, "")
             with open(logs / "error.log", "a") as errors:
                 subprocess.Popen(
                     [str(self.venv / "bin" / "gunicorn"), "--chdir", str(self.root), "-w", str(self.workers),
                      "-b", f"127.0.0.1:{self.port}", "--timeout", "60", "--graceful-timeout", "10",
-                     "--pid", str(run / "gunicorn.pid"), "--control-socket", str(run / "gunicorn.ctl"),
+                     "--pid", str(pid_file), "--control-socket", str(run / "gunicorn.ctl"),
                      "--error-logfile", str(logs / "error.log"), "--capture-output",
                      "--access-logfile", str(logs / "access.log"), "wsgi:application"],
                     stdin=subprocess.DEVNULL, stdout=errors, stderr=errors, umask=PRIVATE_UMASK,
                     start_new_session=True)
         _wait(lambda: self.status() is not None, 120,
               f"the portal did not answer status_show at {self.url}; see {self.root / 'logs' / 'error.log'}")
+
+    def _stop_web(self) -> bool:
+        pid = self._gunicorn_pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            _wait(lambda: not _alive(pid), 15, "gunicorn did not stop")
+        (self.root / "run" / "gunicorn.pid").unlink(missing_ok=True)
+        return pid is not None
 
     # -- logs and secrets --------------------------------------------------------------------------
     def rotate_logs(self, max_bytes: int = LOG_MAX_BYTES, keep: int = LOG_KEEP) -> list[Path]:
@@ -363,6 +392,24 @@ class Portal:
         if pid and any(log.name in WEB_LOGS for log in rotated):
             os.kill(pid, signal.SIGUSR1)
         return rotated
+
+    def _redact_logs(self) -> list[Path]:
+        """Every log made private; the step logs (not the web server's, open for writing) redacted in
+        place. Returns the logs that held a secret (written by an earlier version of the hub)."""
+        logs = self.root / "logs"
+        leaked = []
+        for log in sorted(logs.iterdir()) if logs.is_dir() else []:
+            if not log.is_file() or log.is_symlink():
+                continue
+            log.chmod(PRIVATE_FILE)
+            if log.name.split(".log")[0] + ".log" in WEB_LOGS:
+                continue
+            text = log.read_text(errors="replace")
+            clean = self.redact(text)
+            if clean != text:
+                write_private(log, clean)
+                leaked.append(log)
+        return leaked
 
     def rotate_secrets(self, echo=print) -> None:
         """New database and Redis passwords and a new API token, the older tokens of ``hub-admin``
@@ -399,12 +446,8 @@ class Portal:
             return None
 
     def down(self, echo=print) -> None:
-        pid = self._gunicorn_pid()
-        if pid:
-            os.kill(pid, signal.SIGTERM)
-            _wait(lambda: not _alive(pid), 15, "gunicorn did not stop")
+        if self._stop_web():
             echo("  web server stopped")
-        (self.root / "run" / "gunicorn.pid").unlink(missing_ok=True)
         if self._redis_running():
             self._redis_cli("shutdown", "nosave")
             echo("  Redis stopped")
@@ -439,7 +482,7 @@ def append_private(path: Path, text: str) -> None:
 
 def set_options(ini: Path, options: dict[str, str]) -> None:
     """Set ``options`` in the ``[app:main]`` section of ``ini``: a line ``key = …`` is replaced, a
-    missing key appended at the end of the section; the file is rewritten 0600."""
+    missing key appended at the end of the section; the file is rewritten (0600) if that changed it."""
     lines = ini.read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "[app:main]") + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines))
@@ -449,7 +492,16 @@ def set_options(ini: Path, options: dict[str, str]) -> None:
         if "=" in lines[i] and not lines[i].lstrip().startswith(("#", ";")) and key in missing:
             lines[i] = f"{key} = {missing.pop(key)}"
     lines[end:end] = [f"{key} = {value}" for key, value in missing.items()] + ([""] if missing else [])
-    write_private(ini, "\n".join(lines) + "\n")
+    write_if_changed(ini, "\n".join(lines) + "\n")
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """``path`` rewritten (0600) only when ``text`` differs: its time says when it last changed."""
+    if path.exists() and path.read_text() == text:
+        path.chmod(PRIVATE_FILE)
+        return False
+    write_private(path, text)
+    return True
 
 
 def scram_verifier(password: str, iterations: int = 4096) -> str:

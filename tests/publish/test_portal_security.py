@@ -216,3 +216,19 @@ def test_access_and_error_logs_are_written_private_and_rotated(portal):
     assert "rotation-avant" in (logs / "access.log.1").read_text()
     for path in logs.iterdir():
         assert path.stat().st_mode & 0o777 == 0o600, path.name
+
+
+def test_logs_an_earlier_portal_left_with_secrets_are_made_private_and_redacted_at_up(portal):
+    values = portal.secrets()
+    legacy = portal.root / "logs" / "legacy.log"   # what the step logs of an earlier hub looked like
+    legacy.write_text(f"$ ckan config-tool ckan.ini sqlalchemy.url = postgresql://ckan:{values['CKAN_DB_PASSWORD']}"
+                      f"@127.0.0.1:{portal.pg_port}/{portal.db}\n$ ckan user token add hub-admin hub\n"
+                      f"{values['HUB_CKAN_TOKEN']}\n$ ckan user add hub-admin password=ancien-mot-de-passe\n")
+    legacy.chmod(0o644)
+    said: list[str] = []
+    portal.up(echo=said.append)
+    text = legacy.read_text()
+    assert legacy.stat().st_mode & 0o777 == 0o600
+    assert values["CKAN_DB_PASSWORD"] not in text and values["HUB_CKAN_TOKEN"] not in text
+    assert "ancien-mot-de-passe" not in text and "postgresql://ckan:***@" in text and "password=***" in text
+    assert any("legacy.log" in line and "hub portal rotate-secrets" in line for line in said)
