@@ -14,6 +14,7 @@ import duckdb
 from tqdm import tqdm
 
 from territoire_hub import cog
+from territoire_hub.alerts import recent_alerts
 from territoire_hub.expectations.reports import latest_run, write_reports
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
@@ -200,8 +201,12 @@ def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -
         except KeyError as exc:
             raise click.ClickException(str(exc)) from None
     run_id = new_run_id()
-    _ingest(settings, registry, keys, run_id)
+    reports = _ingest(settings, registry, keys, run_id)
     _quality_outputs(settings, run_id)
+    errors = sum(len(r.transport_errors) for r in reports)
+    if errors and not sum(r.landed for r in reports):
+        # every transfer failed (an expired token, a partner's server down): a failure, not an empty day
+        raise click.ClickException(f"{errors} transport error(s) and nothing received: see above")
 
 
 def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
@@ -279,14 +284,16 @@ def build(settings: Settings, full_refresh: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="every reason of every quarantined delivery")
 @click.pass_obj
 def status(settings: Settings, show_all: bool) -> None:
-    """Deliveries per partner, rows per raw table, quarantined deliveries with their reasons."""
+    """Deliveries per partner, rows per raw table, quarantined deliveries with their reasons,
+    overdue deliveries and the latest alerts."""
     registry = _registry(settings)
     if not settings.warehouse.exists():
         raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` (or `make run`) first")
     con = connect(settings.warehouse, read_only=True)
     try:
         unread = unread_inbox_entries(settings, registry)
-        click.echo(render_status(collect_status(con, registry, unread), max_reasons=10_000 if show_all else 3))
+        alerts = recent_alerts(settings)
+        click.echo(render_status(collect_status(con, registry, unread, alerts), max_reasons=10_000 if show_all else 3))
     finally:
         con.close()
     click.echo(_snapshot_line(settings))

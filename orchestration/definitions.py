@@ -9,13 +9,16 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from territoire_hub.orchestration.alerts import alert_sensors
 from territoire_hub.orchestration.assets import raw_assets
 from territoire_hub.orchestration.dbt import dbt_executable, dbt_project
 from territoire_hub.orchestration.dbt_assets import dbt_model_assets, warehouse_table_specs
+from territoire_hub.orchestration.freshness import freshness_checks
 from territoire_hub.orchestration.partitions import HubPartitions
 from territoire_hub.orchestration.portal import portal_assets
 from territoire_hub.orchestration.quality import publication_gate
 from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.orchestration.schedules import jobs_and_schedules
 from territoire_hub.orchestration.sensors import inbox_sensor
 from territoire_hub.orchestration.sharing import shared_warehouse_asset
 from territoire_hub.permissions import private_process
@@ -28,24 +31,19 @@ def defs() -> dg.Definitions:
     settings, registry = hub.settings(), hub.registry()
     project = dbt_project(settings)
     partitions = HubPartitions.from_registry(registry)
-    daily = partitions.daily
     models = {n["name"] for n in json.loads(project.manifest_path.read_text())["nodes"].values()
               if n["resource_type"] == "model"}
     gate_checks, publication = publication_gate(models)
-    assets = raw_assets(registry, partitions) + dbt_model_assets(project, daily) + publication + portal_assets(models) \
-        + shared_warehouse_asset(models)
-    partitioned = [a for a in assets if a.partitions_def is not None]
-    daily_assets = [a for a in partitioned if a.partitions_def == daily]
+    assets = raw_assets(registry, partitions) + dbt_model_assets(project, partitions.daily) + publication \
+        + portal_assets(models) + shared_warehouse_asset(models)
+    freshness = freshness_checks(registry)
+    jobs, schedules = jobs_and_schedules(assets, partitions, freshness)
     return dg.Definitions(
         assets=[*assets, *warehouse_table_specs(project, registry)],
-        asset_checks=gate_checks,
-        sensors=[inbox_sensor(registry)],
-        jobs=[
-            dg.define_asset_job("daily_job", selection=dg.AssetSelection.assets(*daily_assets), partitions_def=daily,
-                                description="One Europe/Paris day: its raw deliveries and the day-grain models."),
-            dg.define_asset_job("refresh_job", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*partitioned),
-                                description="Inventories and every unpartitioned model (marts)."),
-        ],
+        asset_checks=[*gate_checks, *freshness],
+        sensors=[inbox_sensor(registry), *alert_sensors()],
+        jobs=jobs,
+        schedules=schedules,
         resources={"hub": hub, "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
         executor=dg.in_process_executor,  # one DuckDB writer: steps run one after the other
     )

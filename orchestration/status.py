@@ -5,12 +5,14 @@ every drop-zone entry left in place. Names and reasons that come from outside ar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import duckdb
 
 from territoire_hub.names import printable
 from territoire_hub.registry import Registry
 from territoire_hub.sources.dropzone import Unread
+from territoire_hub.sources.landing import dataset_lateness
 from territoire_hub.sources.loading import RAW_SCHEMA
 from territoire_hub.warehouse import quote_ident
 
@@ -34,6 +36,8 @@ class Status:
     gate: list[tuple[str, bool, list[str], int]] = ()        # mart, publishable, blocking checks, flags
     flagged: list[tuple[str, str, int, list[str]]] = ()      # partner, dataset, deliveries, warning checks
     unread: list[Unread] = ()                                # drop-zone entries left in place
+    late: list[str] = ()                                     # overdue deliveries, one message per dataset
+    alerts: list[dict] = ()                                  # the latest alerts, newest first
 
 
 def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
@@ -42,7 +46,8 @@ def _has_catalogue(con: duckdb.DuckDBPyConnection) -> bool:
     ).fetchone())
 
 
-def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry, unread: list[Unread] = ()) -> Status:
+def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry, unread: list[Unread] = (),
+                   alerts: list[dict] = (), now: datetime | None = None) -> Status:
     deliveries, quarantined, transport_errors = [], [], []
     if _has_catalogue(con):
         deliveries = con.execute(
@@ -102,7 +107,11 @@ def collect_status(con: duckdb.DuckDBPyConnection, registry: Registry, unread: l
             WHERE d.status IN ('loaded', 'partial') AND d.superseded_by IS NULL AND i.severity = 'warning'
             GROUP BY ALL ORDER BY ALL
             """).fetchall()]
-    return Status(deliveries, raw_rows, quarantined, transport_errors, marts, gate, flagged, list(unread))
+    now = now or datetime.now(timezone.utc)
+    late = [lateness.message() for entry in registry.datasets.values()
+            if (lateness := dataset_lateness(con, entry, now)) is not None]
+    return Status(deliveries, raw_rows, quarantined, transport_errors, marts, gate, flagged, list(unread), late,
+                  list(alerts))
 
 
 def render_status(status: Status, max_reasons: int = 3) -> str:
@@ -145,4 +154,11 @@ def render_status(status: Status, max_reasons: int = 3) -> str:
             out.append(f"  {dataset}: {printable(origin)}\n      - {printable(reason)}")
     out += ["", f"Inbox entries left in place ({len(status.unread)})"]
     out += [f"  {u.line()}" for u in status.unread] or ["  none"]
+    out += ["", f"Overdue deliveries ({len(status.late)})"]
+    out += [f"  {printable(message)}" for message in status.late] or ["  none"]
+    if status.alerts:
+        out += ["", f"Latest alerts ({len(status.alerts)}, newest first; webhook HUB_ALERT_WEBHOOK)"]
+        for alert in status.alerts:
+            out.append(f"  {alert['at']}  {alert['kind']}: {printable(alert['subject'])}")
+            out.append(f"      - {printable(alert['message'])} [{printable(alert.get('webhook', ''))}]")
     return "\n".join(out)

@@ -16,10 +16,12 @@ import re
 import stat
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from territoire_hub.freshness import Lateness, lateness
 from territoire_hub.names import matching_form, printable
 from territoire_hub.problems import Problem
 from territoire_hub.registry import CONTENT_PERIOD, PartnerDataset
@@ -321,3 +323,21 @@ class CatalogueValidators:
             [url],
         ).fetchone()
         return (row[0], row[1]) if row else (None, None)
+
+
+def delivered_periods(con: duckdb.DuckDBPyConnection, dataset_key: str) -> dict[str, datetime]:
+    """The periods of ``dataset_key`` some delivery covers — one that arrived (landed, loaded,
+    partial); a quarantined file leaves its period missing — with the latest time one was received."""
+    known = con.execute("SELECT count(*) FROM information_schema.tables "
+                        "WHERE table_schema = 'landing' AND table_name = 'deliveries'").fetchone()[0]
+    if not known:
+        return {}
+    return dict(con.execute(
+        "SELECT period, max(received_at) FROM landing.deliveries WHERE dataset_key = ? "
+        "AND status IN ('landed', 'loaded', 'partial') GROUP BY period", [dataset_key]).fetchall())
+
+
+def dataset_lateness(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, now: datetime) -> Lateness | None:
+    """What is overdue for ``entry`` at ``now`` (None: nothing), from what landed."""
+    periods = delivered_periods(con, entry.key)
+    return lateness(entry.partner.id, entry.dataset, set(periods), max(periods.values(), default=None), now)

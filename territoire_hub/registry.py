@@ -9,7 +9,7 @@ in its own repository. Validated at load: an error names the file and the field.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, time
 from enum import Enum
 from pathlib import Path
 from typing import Iterable, Literal
@@ -102,6 +102,27 @@ class HttpTransport(_Strict):
     departements: list[str] = []
 
 
+class Due(_Strict):
+    """When a delivery is due: a period's file ``days_after`` days after the period's last day, by ``at``
+    (Europe/Paris), late once ``grace_hours`` more have passed. An inventory (snapshot) is late when
+    its latest delivery is older than ``max_age_days``."""
+
+    days_after: int = Field(default=1, ge=0, le=366)
+    at: time = time(6, 0)
+    grace_hours: int = Field(default=6, ge=0, le=24 * 31)
+    max_age_days: int | None = Field(default=None, ge=1, description="inventories only")
+
+
+# what the hub expects when the registry says nothing: a daily file the next morning, a monthly one
+# within 5 days, a yearly one within a quarter, an inventory at least once a year
+DEFAULT_DUE = {
+    "daily": Due(days_after=1),
+    "monthly": Due(days_after=5),
+    "yearly": Due(days_after=90, grace_hours=24 * 7),
+    "snapshot": Due(max_age_days=366, grace_hours=0),
+}
+
+
 class Dataset(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     domain: Literal["weather", "energy", "lighting", "traffic", "ev_charging"] | None = None  # default: the format's
@@ -131,6 +152,12 @@ class Dataset(_Strict):
     # other datasets this one refers to, by role (the roles its format declares), as
     # "<partner>/<dataset>": lamp sensors → the light-point inventory they are mounted on
     links: dict[str, str] = {}
+    # when a delivery is due (freshness check, alerts): DEFAULT_DUE of the cadence if not given
+    due: Due | None = None
+
+    @property
+    def due_rule(self) -> Due:
+        return self.due or DEFAULT_DUE[self.cadence.value]
 
     @field_validator("licence")
     @classmethod
@@ -159,6 +186,9 @@ class Dataset(_Strict):
                                  "(or `period: content` when the period is read from the records)")
         elif self.period == "content":
             raise ValueError("an inventory (cadence snapshot) has no period: `period: content` does not apply")
+        if self.due is not None and (self.due.max_age_days is None) != (self.cadence is not Cadence.snapshot):
+            raise ValueError("due: an inventory (cadence snapshot) is due by `max_age_days`, a time series by "
+                             "`days_after`/`at`/`grace_hours` (no `max_age_days`)")
         if isinstance(self.transport, InboxTransport) and self.filename is None:
             raise ValueError("an inbox dataset needs a 'filename' regex to recognise its files")
         return self

@@ -119,6 +119,7 @@ class Settings:
     shared_warehouse: Path | None = None   # the analysts' snapshot, swapped in after each gated build
     exports_dir: Path | None = None        # partner exports
     analysts_group: str | None = None      # the group that may read the analysts' snapshot (none: owner only)
+    alert_webhook: str | None = field(default=None, repr=False)   # alerts POSTed there (may hold a token)
     cache_dir: Path | None = None          # what can be rebuilt at any time (dbt's parse state)
     limits: Limits = field(default_factory=Limits)   # the size limits of a delivery
 
@@ -160,6 +161,7 @@ class Settings:
             shared_warehouse=_path(env, "HUB_SHARED_WAREHOUSE", Path("warehouse/shared.duckdb"), home),
             exports_dir=_path(env, "HUB_EXPORTS", data_dir / "exports", home),
             analysts_group=env.get("HUB_ANALYSTS_GROUP") or None,
+            alert_webhook=env.get("HUB_ALERT_WEBHOOK") or None,
             cache_dir=_path(env, "HUB_CACHE_DIR", Path.home() / ".cache" / "territoire-hub", home),
             limits=Limits.from_env(env),
         )

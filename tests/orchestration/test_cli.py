@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
@@ -116,3 +118,30 @@ def test_status_without_warehouse_says_what_to_do(tmp_path):
     result = hub(tmp_path, "status", check=False)
     assert result.returncode == 1
     assert "run `hub ingest`" in result.stderr
+
+
+def test_an_ingest_where_every_transfer_failed_exits_non_zero(tmp_path, monkeypatch):
+    """An expired token: every download of the partner answers 401. Nothing was received: that is a
+    failure (exit 1), not a quiet day."""
+    class Refusing(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", "Bearer")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HUB_URL_RECHARGE_SUD", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("HUB_PARTNER_TOKEN_RECHARGE_SUD", "jeton-expire")
+        done = hub(tmp_path, "ingest", "--dataset", "recharge_sud__irve_statique", check=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "transport error [recharge_sud__irve_statique]" in done.stderr and "401" in done.stderr
+    assert "1 transport error(s) and nothing received" in done.stderr
+    assert "Ingestion: 0 new deliveries landed" in done.stdout
