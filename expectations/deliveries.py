@@ -281,24 +281,35 @@ def locations_suite(entry: PartnerDataset) -> gx.ExpectationSuite | None:
                                meta={"partner": entry.partner.id, "dataset": entry.dataset.id})
 
 
-def locations_sql(entry: PartnerDataset, staged: str) -> str | None:
-    """Per row with coordinates: inside France's boxes, and the distance to the location of the
-    (current) commune of its INSEE code. Parameters: delivery id, period."""
+def located_sql(entry: PartnerDataset, staged: str) -> str | None:
+    """One delivery's rows that carry coordinates, as they are (a projection: the references are
+    joined once over the whole batch, by :func:`locations_sql`). Parameters: delivery id, period."""
     location = rules_for(entry.spec).location
     if location is None:
         return None
     lat, lon = quote_ident(location.latitude), quote_ident(location.longitude)
     code = f"s.{quote_ident(location.code)}" if location.code else "NULL::VARCHAR"
     return f"""
+        SELECT ?::VARCHAR AS _delivery_id, ?::VARCHAR AS _period, s._source_line, s.{lat} AS latitude,
+               s.{lon} AS longitude, {code} AS code
+        FROM {quote_ident(staged)} AS s
+        WHERE s.{lat} IS NOT NULL AND s.{lon} IS NOT NULL
+    """
+
+
+def locations_sql(located: str) -> str:
+    """Per located row (``located``: the batch's :func:`located_sql`, united): inside France's
+    boxes, and the distance to the location of the (current) commune of its INSEE code. The
+    reference tables are joined once for the batch: joined per delivery, a month of daily files
+    built thirty hash tables of the COG at once (DuckDB ran out of its 160 MiB)."""
+    return f"""
         WITH located AS (
-            SELECT s._source_line, s.{lat} AS latitude, s.{lon} AS longitude, {code} AS code,
-                   CAST(EXISTS (SELECT 1 FROM ref.france_boxes b WHERE s.{lat} BETWEEN b.lat_min AND b.lat_max
-                                                                  AND s.{lon} BETWEEN b.lon_min AND b.lon_max)
-                        AS INTEGER) AS in_france
-            FROM {quote_ident(staged)} AS s
-            WHERE s.{lat} IS NOT NULL AND s.{lon} IS NOT NULL
+            SELECT l.*, CAST(EXISTS (SELECT 1 FROM ref.france_boxes b
+                                     WHERE l.latitude BETWEEN b.lat_min AND b.lat_max
+                                       AND l.longitude BETWEEN b.lon_min AND b.lon_max) AS INTEGER) AS in_france
+            FROM ({located}) AS l
         )
-        SELECT ?::VARCHAR AS _delivery_id, ?::VARCHAR AS _period, l._source_line, l.latitude, l.longitude, l.code,
+        SELECT l._delivery_id, l._period, l._source_line, l.latitude, l.longitude, l.code,
                c.nom_commune AS commune, l.in_france,
                -- the distance is checked for a point in France only (one outside is flagged as such)
                CASE WHEN l.in_france = 1 THEN

@@ -66,7 +66,7 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
             days_parts.append(f"SELECT * FROM ({sql})")
             days_params += [item.delivery_id, item.period]
         if locations_suite is not None:
-            locations_parts.append(f"SELECT * FROM ({deliveries.locations_sql(entry, item.staged)})")
+            locations_parts.append(f"SELECT * FROM ({deliveries.located_sql(entry, item.staged)})")
             locations_params += [item.delivery_id, item.period]
 
     sizes = {item.delivery_id: item.rows for item in batch}
@@ -115,7 +115,8 @@ def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext,
     if days_parts:
         validate_slices(days_suite, " UNION ALL ".join(days_parts), days_params)
     if locations_parts:
-        validate_slices(locations_suite, " UNION ALL ".join(locations_parts), locations_params,
+        validate_slices(locations_suite, deliveries.locations_sql(" UNION ALL ".join(locations_parts)),
+                        locations_params,
                         ["_delivery_id", "_period", "_source_line", "latitude", "longitude", "code", "commune"])
     # a table-level failure (the column set) is found again in every slice: said once
     return {k: Verdict(_name_postal_codes(con, list(dict.fromkeys(v))), lines[k], k in whole) for k, v in problems.items()}

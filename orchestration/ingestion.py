@@ -27,7 +27,10 @@ from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
 from territoire_hub.warehouse import memory_limited
 from territoire_hub.sources.loading import Parsed, commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
 
-BATCH_ROWS = 1_000_000   # deliveries of a dataset are validated together up to this many rows
+BATCH_ROWS = 1_000_000   # deliveries of a dataset are validated together up to this many rows…
+# …and this many deliveries: each is one branch of the suites' UNION ALL, whose per-branch key
+# aggregates DuckDB holds together (a year of daily files in one batch ran out of 160 MiB)
+BATCH_DELIVERIES = 50
 
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) -> None:
@@ -53,8 +56,8 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
                     limits: Limits = Limits(), scratch: Path | None = None) -> list[tuple[str, int]]:
     """Parse, validate and load deliveries, in order; returns (delivery id, rows loaded).
 
-    Deliveries are validated in batches of up to BATCH_ROWS rows (one GX run per suite and
-    batch); a dataset whose checks read earlier deliveries (a meter's history) is validated one
+    Deliveries are validated in batches of up to BATCH_ROWS rows and BATCH_DELIVERIES deliveries
+    (one GX run per suite and batch); a dataset whose checks read earlier deliveries (a meter's history) is validated one
     delivery at a time, so each sees the previous one loaded.
     """
     quality = quality or QualityContext.in_memory()
@@ -83,7 +86,7 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
                 on_delivery()
             continue
         batch.append(parsed)
-        if sum(p.rows for p in batch) >= limit:
+        if sum(p.rows for p in batch) >= limit or len(batch) >= BATCH_DELIVERIES:
             flush()
     flush()
     return loaded
