@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 # The Dagster UI on the demo region (serve the HTTP partners in another shell: `hub demo serve`).
 dagster: $(STAMP)
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.dagster_home} && mkdir -p $$DAGSTER_HOME && \
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster} && mkdir -p $$DAGSTER_HOME && \
 	{ [ -f $$DAGSTER_HOME/dagster.yaml ] || cp orchestration/dagster.yaml $$DAGSTER_HOME/; } && \
 	DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -m territoire_hub.orchestration.definitions
 

@@ -19,6 +19,8 @@ def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefi
         key_prefix=["raw"],
         group_name=dataset.domain,
         partitions_def=partitions.for_dataset(dataset),
+        # a backfill of a year is one run reading its periods together, not 365 runs
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions.for_dataset(dataset) else None,
         kinds={"duckdb"},
         pool="duckdb_warehouse",
         check_specs=[dg.AssetCheckSpec(
@@ -36,7 +38,9 @@ def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefi
         },
     )
     def _raw(context: dg.AssetExecutionContext, hub: HubResource):
-        periods = [period_of_partition(dataset, context.partition_key)] if context.has_partition_key else None
+        # one partition, or a range of them in one run (a backfill): exactly those periods
+        periods = [period_of_partition(dataset, key) for key in context.partition_keys] \
+            if context.has_partition_key or context.has_partition_key_range else None
         with hub.connect() as con:
             prepare_warehouse(con, hub.registry())
             report = ingest_dataset(con, hub.settings(), entry, periods=periods, run_id=context.run.run_id)

@@ -209,6 +209,33 @@ def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -
         raise click.ClickException(f"{errors} transport error(s) and nothing received: see above")
 
 
+@main.command()
+@click.option("--dataset", "dataset_key", required=True, help="dataset key <partner>__<dataset>")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m", "%Y"]),
+              help="first period: a day (2024-10-01), a month (2024-10) or a year")
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m", "%Y"]),
+              help="last period, included")
+@click.pass_obj
+def backfill(settings: Settings, dataset_key: str, first, last) -> None:
+    """Ingest a dataset's partitions from --from to --to in one Dagster run, recorded in the hub's
+    Dagster instance (DAGSTER_HOME, default data/dagster: `make dagster` shows it)."""
+    from territoire_hub.orchestration.runs import RunError, backfill as run_backfill   # imports Dagster (seconds)
+
+    try:
+        done = run_backfill(settings, _registry(settings), dataset_key, first.date(), last.date())
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from None
+    meta = done.metadata
+    click.echo(f"Backfill of {dataset_key}: {len(done.partitions)} partitions ({done.partitions[0]} … "
+               f"{done.partitions[-1]}) in Dagster run {done.run_id}")
+    if meta:
+        click.echo(f"  {meta.get('deliveries_landed', 0)} deliveries landed, {meta.get('deliveries_loaded', 0)} loaded "
+                   f"({meta.get('rows_loaded', 0):,} rows), {meta.get('deliveries_quarantined', 0)} quarantined, "
+                   f"{meta.get('transport_errors', 0)} transport errors")
+    if not done.success:
+        raise click.ClickException(f"the run failed: {printable(done.failure or 'see the Dagster UI')}")
+
+
 def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
     """dbt build, then the publication gate: each mart validated, the passing ones approved."""
     from territoire_hub.expectations.gate import gate_marts  # imports Great Expectations (seconds)

@@ -121,6 +121,7 @@ class Settings:
     analysts_group: str | None = None      # the group that may read the analysts' snapshot (none: owner only)
     alert_webhook: str | None = field(default=None, repr=False)   # alerts POSTed there (may hold a token)
     cache_dir: Path | None = None          # what can be rebuilt at any time (dbt's parse state)
+    dagster_home: Path | None = None       # the Dagster instance the hub's runs are recorded in
     limits: Limits = field(default_factory=Limits)   # the size limits of a delivery
 
     @classmethod
@@ -163,6 +164,7 @@ class Settings:
             analysts_group=env.get("HUB_ANALYSTS_GROUP") or None,
             alert_webhook=env.get("HUB_ALERT_WEBHOOK") or None,
             cache_dir=_path(env, "HUB_CACHE_DIR", Path.home() / ".cache" / "territoire-hub", home),
+            dagster_home=_path(env, "DAGSTER_HOME", data_dir / "dagster", home),
             limits=Limits.from_env(env),
         )
 
