@@ -172,7 +172,7 @@ def _switch(client: Client, metadata: dict, files: list[ResourceFile],
             new.append(fields)
     changed = len(uploads)
     if not (changed or stale or _metadata_differs(dataset, update)):
-        return {"changed": 0, "removed": 0}, dataset
+        return {"changed": 0, "removed": 0, "revised": False}, dataset
     if new:
         request["update__resources__extend"] = json.dumps(new)
     lists = [k for k in ("tags", "groups") if k in update]     # replaced, not merged item by item
@@ -186,7 +186,7 @@ def _switch(client: Client, metadata: dict, files: list[ResourceFile],
         if "match" in (exc.error_dict if isinstance(exc.error_dict, dict) else {}):
             raise _Conflict(f"{metadata['name']} changed on the portal meanwhile") from exc
         raise
-    return {"changed": changed, "removed": len(stale)}, revised
+    return {"changed": changed, "removed": len(stale), "revised": True}, revised
 
 
 def _metadata_differs(dataset: dict, metadata: dict) -> bool:

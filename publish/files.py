@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from territoire_hub.names import FORMULA_PATTERN
 
 SEPARATOR = ","
+DEFAULT_DECIMALS = 6   # a float column without a declared precision: no 101.14999999999999 in a CSV
 
 
 def sha256(path: Path) -> str:
@@ -38,6 +39,20 @@ def neutralised(table: pa.Table) -> pa.Table:
             table = table.set_column(i, field, pc.if_else(flagged, pc.binary_join_element_wise("'", column, ""),
                                                           column))
     return table
+
+
+def settled(table: pa.Table, key: list[str], precision: dict[str, int]) -> pa.Table:
+    """``table`` as published, the same bytes for the same data whatever order or last float bits
+    the warehouse produced it in: floats rounded to their declared precision (``DEFAULT_DECIMALS``
+    otherwise), rows sorted by ``key`` then every other column."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_floating(field.type):
+            # half away from zero, as DuckDB's round() and the usual statistical convention
+            rounded = pc.round(table.column(i), precision.get(field.name, DEFAULT_DECIMALS),
+                               round_mode="half_towards_infinity")
+            table = table.set_column(i, field, rounded.cast(field.type))
+    order = [*key, *(c for c in table.column_names if c not in key)]
+    return table.sort_by([(c, "ascending") for c in order])   # (missing values last)
 
 
 def _cell(value) -> str:

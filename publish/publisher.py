@@ -39,6 +39,7 @@ class FamilyResult:
     skipped: str | None = None           # why the family was not published
     secret_cells: int = 0
     files: list[str] = field(default_factory=list)
+    revised: bool = False                # the portal's dataset was changed (files or metadata)
 
 
 def client_from(settings: Settings) -> Client:
@@ -175,12 +176,14 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
     protected: dict[str, pa.Table] = {}
     for table in family.tables:
         data, secret = protected_table(con, registry, table)
-        protected[table.mart] = data
         result.secret_cells += secret
-        docs = dict(model_docs(settings).get(table.mart, {}).get("columns", {}))
+        model = model_docs(settings).get(table.mart, {})
+        docs = dict(model.get("columns", {}))
         docs["secret_statistique"] = SECRET_STATUS_DOC
         key = [c for c in ("niveau", "code_territoire", "id_compteur", "annee", "jour", "energie", "secteur")
                if c in data.column_names]
+        data = files.settled(data, key, model.get("precision", {}))
+        protected[table.mart] = data
         base = folder / table.mart
         resources += [
             ResourceFile(f"{table.mart}.csv", files.write_csv(data, base.with_suffix(".csv")), "CSV",
@@ -223,11 +226,13 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         "temporal_start": f"{min(years)}-01-01" if years else "", "temporal_end": f"{max(years)}-12-31" if years else "",
         "contributors": ", ".join(partners),
         "quality_status": "validé" if not flags else f"validé avec avertissements ({flags})",
-        "provenance": f"run {run_id}; modèles dbt {', '.join('marts.' + t.mart for t in family.tables)}; "
+        # (no run id: a run that changes nothing must not change the metadata; the audit log has it)
+        "provenance": f"modèles dbt {', '.join('marts.' + t.mart for t in family.tables)}; "
                       f"sources {', '.join(sources)}",
     }
     counts = sync_dataset(client, metadata, resources, on_change=lambda what: echo(f"    {what}"))
     result.changed = counts["changed"] + counts["removed"]
+    result.revised = counts["revised"]
     result.files = [r.name for r in resources]
     result.url = f"{client.url}/dataset/{family.name}"
     return result
@@ -267,8 +272,8 @@ def publish_all(settings: Settings, registry: Registry, client: Client, *, run_i
             results.append(result)
     finally:
         con.close()
-        published = [r for r in results if r.url]
-        if published:       # what reached the portal is recorded, even when a later family failed
+        published = [r for r in results if r.url and r.revised]
+        if published:       # what changed on the portal is recorded, even when a later family failed
             con = connect(settings.warehouse)
             try:
                 for r in published:

@@ -59,11 +59,14 @@ def mart_datasets(settings: Settings, registry: Registry) -> dict[str, list[str]
 
 
 def model_docs(settings: Settings) -> dict[str, dict]:
-    """Each dbt model's description and column descriptions, per dbt's manifest:
-    ``{model: {"description": str, "columns": {column: description}}}``."""
+    """Each dbt model's description, column descriptions and declared precisions (a column's
+    ``meta: {precision: N}``: decimals kept when published), per dbt's manifest:
+    ``{model: {"description": str, "columns": {column: description}, "precision": {column: N}}}``."""
     manifest = _manifest(settings)
     if manifest is None:
         return {}
     return {n["name"]: {"description": n.get("description", ""),
-                        "columns": {name: c.get("description", "") for name, c in n.get("columns", {}).items()}}
+                        "columns": {name: c.get("description", "") for name, c in n.get("columns", {}).items()},
+                        "precision": {name: int(c["meta"]["precision"]) for name, c in n.get("columns", {}).items()
+                                      if "precision" in (c.get("meta") or {})}}
             for n in manifest["nodes"].values() if n.get("resource_type") == "model"}

@@ -8,18 +8,19 @@ import csv
 import io
 import urllib.request
 
+import pyarrow as pa
 import requests
 
 import pytest
 
 from territoire_hub.publish import catalogue
 from territoire_hub.publish.ckan import Client, PortalUnavailable
-from territoire_hub.publish.files import neutralised, write_csv
+from territoire_hub.publish.files import neutralised, settled, write_csv
 from territoire_hub.publish.publisher import publish_all, protected_table
 from territoire_hub.publish.sensitivity import protected_columns
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.warehouse import connect
-from tests.conftest import copy_home
+from tests.conftest import copy_home, hub
 
 @pytest.fixture(scope="module")
 def built(demo_home, tmp_path_factory):
@@ -87,18 +88,49 @@ def test_each_csv_equals_its_mart_with_secret_cells_blank_and_flagged(published,
         con.close()
 
 
-def test_a_second_run_with_no_new_data_changes_nothing(published, anonymous, registry):
+def test_a_rebuild_and_a_second_run_with_no_new_data_change_nothing(published, anonymous, registry):
+    """`make run` twice: the marts are rebuilt (other row order, other last bits of float sums, a new
+    run id), yet the same bytes are published: nothing sent, the metadata untouched, no publication
+    recorded."""
     settings, client, _ = published
+
     def state() -> dict:
         shown = {f.name: anonymous.action.package_show(id=f.name) for f in catalogue.FAMILIES}
         return {name: (d["metadata_modified"], {r["id"]: r["last_modified"] for r in d["resources"]})
                 for name, d in shown.items()}
 
-    before = state()
-    again = publish_all(settings, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(settings, registry),
+    def files() -> dict:
+        return {p.relative_to(settings.data_dir): p.read_bytes() for p in (settings.data_dir / "publish").rglob("*")
+                if p.is_file()}
+
+    def publications() -> int:
+        con = connect(settings.warehouse, read_only=True)
+        try:
+            return con.execute("SELECT count(*) FROM audit.events WHERE action = 'publication'").fetchone()[0]
+        finally:
+            con.close()
+
+    before, written, recorded = state(), files(), publications()
+    hub(settings.home, "build")
+    again = publish_all(settings, registry, client, run_id="test-run-2", mart_datasets=mart_datasets(settings, registry),
                         echo=lambda _: None)
     assert [r.changed for r in again] == [0] * len(catalogue.FAMILIES)
+    assert not any(r.revised for r in again)
     assert state() == before            # not even the metadata was sent again
+    assert files() == written           # byte for byte
+    assert publications() == recorded
+
+
+def test_published_tables_are_settled_rounded_and_ordered():
+    table = pa.table({"code_territoire": ["34172", "30032", None, "30032"],
+                      "part_pct": [101.14999999999999, 0.1 + 0.2, None, 12.345678],
+                      "tmj": [1.25, 2.0, 3.0, 4.75]})
+    settled_ = settled(table, ["code_territoire"], {"tmj": 1})
+    assert settled_.to_pylist() == [
+        {"code_territoire": "30032", "part_pct": 0.3, "tmj": 2.0},
+        {"code_territoire": "30032", "part_pct": 12.345678, "tmj": 4.8},
+        {"code_territoire": "34172", "part_pct": 101.15, "tmj": 1.3},    # half away from zero, as DuckDB
+        {"code_territoire": None, "part_pct": None, "tmj": 3.0}]
 
 
 class LosingClient(Client):
@@ -154,8 +186,7 @@ def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(publishe
 
     def state(name: str) -> dict:
         dataset = anonymous.action.package_show(id=name)
-        return {"run": dataset["provenance"].split(";")[0],
-                "hashes": {r["name"]: r["hash"] for r in dataset["resources"]},
+        return {"hashes": {r["name"]: r["hash"] for r in dataset["resources"]},
                 "ids": {r["name"]: r["id"] for r in dataset["resources"]}}
 
     traffic_before = state("trafic-routier")
@@ -172,19 +203,17 @@ def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(publishe
                     echo=stop_after_first_switch)
     assert stopped and stopped[0].startswith("    meteo-degres-jours")
     portal.up(echo=lambda *_: None)
-    # each dataset is whole: the weather switched entirely to the new run (files and metadata
-    # together), the traffic still entirely the previous one
+    # each dataset is whole: the weather switched entirely to the new figures (every file), the
+    # traffic still entirely the previous ones
     weather = state("meteo-degres-jours")
-    assert weather["run"] == "run test-run-2"
     assert weather["hashes"] == {name: sha256(settings.data_dir / "publish" / "meteo-degres-jours" / name)
                                  for name in weather["hashes"]}
-    assert state("trafic-routier") == traffic_before and traffic_before["run"] == "run test-run-1"
+    assert state("trafic-routier") == traffic_before
 
     publish_all(settings, registry, Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"]), run_id="test-run-2",
                 mart_datasets=mart_datasets(settings, registry), echo=lambda _: None)
     for family in catalogue.FAMILIES:           # consistent: every resource is the local file, checksum and all
         dataset = anonymous.action.package_show(id=family.name)
-        assert dataset["provenance"].startswith("run test-run-2")
         for resource in dataset["resources"]:
             local = settings.data_dir / "publish" / family.name / resource["name"]
             assert resource["hash"] == sha256(local)
