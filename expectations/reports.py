@@ -120,6 +120,16 @@ def write_reports(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: st
     for partner in sorted({d["partner"] for d in report["deliveries"]}):
         own = {**report, "partner": partner, "marts": [],
                "deliveries": [d for d in report["deliveries"] if d["partner"] == partner]}
-        (folder / "partners" / f"{partner}.json").write_text(json.dumps(own, indent=2, ensure_ascii=False, default=str))
-        (folder / "partners" / f"{partner}.md").write_text(_markdown(own, f"Quality report for {partner}"))
+        texts = {"json": json.dumps(own, indent=2, ensure_ascii=False, default=str),
+                 "md": _markdown(own, f"Quality report for {partner}")}
+        outbox = private_dir(outbox_dir(settings) / partner)
+        for suffix, text in texts.items():
+            (folder / "partners" / f"{partner}.{suffix}").write_text(text)
+            # the partner's copy, in its outbox (what the operator's transfer hands over)
+            (outbox / f"quality_report_{run_id}.{suffix}").write_text(text)
     return folder
+
+
+def outbox_dir(settings: Settings) -> Path:
+    """``<data>/outbox/<partner>/``: each run's quality report for the partner, 0600 in 0700."""
+    return settings.data_dir / "outbox"

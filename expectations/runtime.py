@@ -81,14 +81,16 @@ class QualityContext:
                 context = gx.get_context(mode="file", project_root_dir=str(self.root))
             context.variables.progress_bars = {"globally": False}
             sites = context.get_config().data_docs_sites or {}
-            if self.docs_dir is not None and DOCS_SITE not in sites:
-                context.add_data_docs_site(site_name=DOCS_SITE, site_config={
-                    "class_name": "SiteBuilder",
-                    "show_how_to_buttons": False,
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                      "base_directory": str(self.docs_dir)},
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                })
+            if self.docs_dir is not None:
+                site = {"class_name": "SiteBuilder", "show_how_to_buttons": False,
+                        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                          "base_directory": str(self.docs_dir)},
+                        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}}
+                if DOCS_SITE not in sites:
+                    context.add_data_docs_site(site_name=DOCS_SITE, site_config=site)
+                elif sites[DOCS_SITE].get("store_backend", {}).get("base_directory") != str(self.docs_dir):
+                    # a hub home moved or copied: its Data Docs follow it (GX keeps an absolute path)
+                    context.update_data_docs_site(site_name=DOCS_SITE, site_config=site)
             context.data_sources.add_or_update_pandas(DATASOURCE)
             self._gx = context
         return self._gx
@@ -157,6 +159,15 @@ class QualityContext:
             run_id=result.meta["run_id"],
             batch_identifier=result.batch_id,
         )
+
+    def rebuild_docs(self) -> Path:
+        """Render the Data Docs again from the result store, index included (after a pruning: the
+        cost is that of every result kept)."""
+        if self.docs_dir is None:
+            raise RuntimeError("an in-memory quality context has no Data Docs")
+        self._context().build_data_docs(site_names=[DOCS_SITE])
+        self._pending_docs.clear()
+        return self.docs_dir / "index.html"
 
     def build_docs(self) -> Path:
         """Render the results validated since the last call (cost grows with new results only)."""

@@ -236,6 +236,24 @@ def backfill(settings: Settings, dataset_key: str, first, last) -> None:
         raise click.ClickException(f"the run failed: {printable(done.failure or 'see the Dagster UI')}")
 
 
+@main.command()
+@click.option("--days", type=click.IntRange(min=0), help="keep this many days (default HUB_RETENTION_DAYS, 90)")
+@click.option("--dry-run", is_flag=True, help="say what would be removed, remove nothing")
+@click.pass_obj
+def prune(settings: Settings, days: int | None, dry_run: bool) -> None:
+    """Remove the quality history (Great Expectations results, Data Docs pages, run reports,
+    partners' outbox files) and the Dagster runs older than the retention period."""
+    from territoire_hub.orchestration.retention import prune as run_prune   # imports Dagster (seconds)
+    from territoire_hub.orchestration.runs import hub_instance
+
+    pruned, runs = run_prune(settings, hub_instance(settings), days, dry_run=dry_run)
+    counts = pruned.counts()
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"Older than {settings.retention_days if days is None else days} days, {verb}: "
+               f"{counts['results']} validation results, {counts['pages']} Data Docs pages, "
+               f"{counts['reports']} run reports, {counts['outbox']} outbox files, {len(runs)} Dagster runs")
+
+
 def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
     """dbt build, then the publication gate: each mart validated, the passing ones approved."""
     from territoire_hub.expectations.gate import gate_marts  # imports Great Expectations (seconds)

@@ -18,6 +18,7 @@ from territoire_hub.orchestration.partitions import HubPartitions
 from territoire_hub.orchestration.portal import portal_assets
 from territoire_hub.orchestration.quality import publication_gate
 from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.orchestration.retention import retention_job, retention_schedule
 from territoire_hub.orchestration.schedules import jobs_and_schedules
 from territoire_hub.orchestration.sensors import inbox_sensor
 from territoire_hub.orchestration.sharing import shared_warehouse_asset
@@ -42,8 +43,8 @@ def defs() -> dg.Definitions:
         assets=[*assets, *warehouse_table_specs(project, registry)],
         asset_checks=[*gate_checks, *freshness],
         sensors=[inbox_sensor(registry), *alert_sensors()],
-        jobs=jobs,
-        schedules=schedules,
+        jobs=[*jobs, retention_job],
+        schedules=[*schedules, retention_schedule],
         resources={"hub": hub, "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
         executor=dg.in_process_executor,  # one DuckDB writer: steps run one after the other
     )

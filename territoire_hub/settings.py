@@ -122,6 +122,7 @@ class Settings:
     alert_webhook: str | None = field(default=None, repr=False)   # alerts POSTed there (may hold a token)
     cache_dir: Path | None = None          # what can be rebuilt at any time (dbt's parse state)
     dagster_home: Path | None = None       # the Dagster instance the hub's runs are recorded in
+    retention_days: int = 90               # quality results, Data Docs, run reports, outbox, Dagster runs
     limits: Limits = field(default_factory=Limits)   # the size limits of a delivery
 
     @classmethod
@@ -165,6 +166,7 @@ class Settings:
             alert_webhook=env.get("HUB_ALERT_WEBHOOK") or None,
             cache_dir=_path(env, "HUB_CACHE_DIR", Path.home() / ".cache" / "territoire-hub", home),
             dagster_home=_path(env, "DAGSTER_HOME", data_dir / "dagster", home),
+            retention_days=int(env.get("HUB_RETENTION_DAYS", "90")),
             limits=Limits.from_env(env),
         )
 
