@@ -280,3 +280,53 @@ def fetch_http(
             else:
                 fail(url, f"unexpected answer HTTP {status} {response.reason or ''}".rstrip())
     return report
+
+
+@dataclass(frozen=True)
+class Probed:
+    """What a conditional GET said of a URL, its body not read: ``new`` (200: a file not fetched
+    yet, or changed since), with its version (ETag, else Last-Modified, else ""), or an error."""
+
+    url: str
+    period: str
+    new: bool
+    version: str = ""
+    error: str | None = None
+
+
+def probe_http(entry: PartnerDataset, urls: list[tuple[str, str]], store: ValidatorStore, *,
+               timeout: float, token: str | None) -> list[Probed]:
+    """A conditional GET of each URL with the validators of the last delivery fetched from it;
+    only the answer's status and headers are read (the connection is dropped before the body),
+    once, without retries: a poll that fails is simply tried again at the next one."""
+    transport = entry.dataset.transport
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if isinstance(transport, HttpTransport) and transport.auth == "bearer":
+        if token is None:
+            reason = f"no bearer token: set the environment variable {token_variable(entry.partner.id)}"
+            return [Probed(url, period, False, error=reason) for url, period in urls]
+        headers["Authorization"] = f"Bearer {token}"
+    probed = []
+    with urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=timeout, read=timeout)) as pool:
+        for url, period in urls:
+            asked = dict(headers)
+            etag, last_modified = store.validators(url)
+            if etag:
+                asked["If-None-Match"] = etag
+            if last_modified:
+                asked["If-Modified-Since"] = last_modified
+            try:
+                response = pool.request("GET", url, headers=asked, preload_content=False, redirect=True)
+            except (HTTPError, OSError, ValueError) as exc:
+                probed.append(Probed(url, period, False, error=f"{type(exc).__name__}: {exc}"))
+                continue
+            status = response.status
+            version = response.headers.get("ETag") or response.headers.get("Last-Modified") or ""
+            response.release_conn() if status != 200 else response.close()   # the body is the run's to fetch
+            if status == 200:
+                probed.append(Probed(url, period, True, version))
+            elif status in (304, 404):
+                probed.append(Probed(url, period, False))
+            else:
+                probed.append(Probed(url, period, False, error=f"HTTP {status}"))
+    return probed

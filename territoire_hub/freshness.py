@@ -79,6 +79,20 @@ def late_periods(dataset: Dataset, delivered: set[str], now: datetime) -> list[t
             if p.strftime(cadence.period_format) not in delivered]
 
 
+def ended_periods(dataset: Dataset, now: datetime) -> list[str]:
+    """The last ``WINDOW`` periods that have ended at ``now`` (Paris time), due or not yet: those a
+    partner may have published (what an HTTP poll asks for), oldest first."""
+    cadence = dataset.cadence
+    today = now.astimezone(PARIS).date()
+    start = period_start(cadence, min(dataset.end, today) if dataset.end else today)
+    found: list[date] = []
+    while len(found) < WINDOW[cadence] and start >= period_start(cadence, dataset.start):
+        if next_period(cadence, start) <= today:
+            found.append(start)
+        start = period_start(cadence, start - timedelta(days=1))
+    return [p.strftime(cadence.period_format) for p in reversed(found)]
+
+
 def lateness(partner: str, dataset: Dataset, delivered: set[str], latest: datetime | None,
              now: datetime) -> Lateness | None:
     """What is overdue for ``dataset`` at ``now`` (None: nothing), from the periods delivered and the

@@ -126,3 +126,37 @@ def test_monthly_http_partition_fetches_that_month_with_conditional_get(settings
     ])
     assert meta["deliveries_loaded"].value == 2 and meta["rows_loaded"].value > 0
     assert again.get_asset_materialization_events()[0].materialization.metadata["deliveries_landed"].value == 0
+
+
+def test_http_sensor_requests_each_partition_with_a_new_file_once(settings, registry, monkeypatch):
+    from datetime import date, datetime, timezone
+
+    from territoire_hub.settings import Settings
+    from territoire_hub.sources.demo import Scale, generate_demo
+    from territoire_hub.sources.demo.server import PartnerServer
+    from territoire_hub.orchestration.sensors import http_requests, http_sensor
+
+    generate_demo(settings.data_dir, registry, seed=3,
+                  scale=Scale(start=date(2024, 2, 27), days=4, counters=1, lamp_sensors=1, stations=3,
+                              charge_points=2, lamp_points=20))
+    key = "meteo_france__observations_horaires"
+    entry = registry.dataset(key)
+    april = datetime(2024, 4, 10, 12, tzinfo=timezone.utc)   # January, February, March have ended
+    with PartnerServer(settings.data_dir / "remote") as server:
+        monkeypatch.setenv("HUB_URL_METEO_FRANCE", f"{server.url}/meteo-france")
+        polled = Settings.from_env({**os.environ, "HUB_HOME": str(settings.home)})
+        first = http_requests(polled, [entry], april)
+        assert sorted(r.partition_key for r in first) == ["2024-02-01", "2024-03-01"]   # January: not published
+        assert all(r.asset_selection == [dg.AssetKey(["raw", key])] and r.run_key for r in first)
+        # March is fetched and landed (its ETags recorded): the next poll asks with If-None-Match
+        asset = raw_asset(entry, HubPartitions.from_registry(registry))
+        dg.materialize([asset], partition_key="2024-03-01", resources={"hub": HubResource(home=str(settings.home))})
+        second = http_requests(polled, [entry], april)
+        statuses = [(path.rsplit("/", 1)[-1], status) for _, path, status in server.requests]
+    assert [r.partition_key for r in second] == ["2024-02-01"]
+    assert [r.run_key for r in second] == [r.run_key for r in first if r.partition_key == "2024-02-01"]
+    assert statuses[-3:].count(("H_30_202403.csv.gz", 304)) + statuses[-3:].count(("H_34_202403.csv.gz", 304)) == 2
+    assert ("H_30_202401.csv.gz", 404) in statuses
+    # the sensor itself, today: nothing recent on a server (or no URL set): it says so
+    result = http_sensor(registry)(dg.build_sensor_context(resources={"hub": HubResource(home=str(settings.home))}))
+    assert isinstance(result, dg.SkipReason)
