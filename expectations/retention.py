@@ -1,8 +1,8 @@
 """How long the quality history is kept: ``HUB_RETENTION_DAYS`` (default 90 days).
 
 Older than that, the Great Expectations result store and the Data Docs pages lose their
-validations (dated by GX's own validation-time folders), the run reports (``quality/reports/<run>``)
-and the partners' outbox files go (dated by their modification time); the Data Docs index is then
+validations (dated by GX's own validation-time folders), the run reports (``quality/reports/<run>``),
+the partners' outbox files and the run logs (``logs/``: dbt's) go (dated by their modification time); the Data Docs index is then
 rebuilt from what stays. The warehouse's own record of validations and deliveries
 (``quality.*``, ``landing.*``) is not touched: it is the hub's memory of what it received.
 """
@@ -28,9 +28,10 @@ class Pruned:
     pages: list[Path] = field(default_factory=list)       # Data Docs pages
     reports: list[Path] = field(default_factory=list)     # run reports
     outbox: list[Path] = field(default_factory=list)      # partners' outbox files
+    logs: list[Path] = field(default_factory=list)        # run logs (dbt's)
 
     def counts(self) -> dict[str, int]:
-        return {name: len(getattr(self, name)) for name in ("results", "pages", "reports", "outbox")}
+        return {name: len(getattr(self, name)) for name in ("results", "pages", "reports", "outbox", "logs")}
 
 
 def _validated_at(folder: Path) -> datetime | None:
@@ -57,17 +58,19 @@ def prune_quality(settings: Settings, cutoff: datetime, *, dry_run: bool = False
     quality = QualityContext.for_settings(settings)
     reports = settings.data_dir / "quality" / "reports"
     outbox = outbox_dir(settings)
+    logs = settings.data_dir / "logs"
     pruned = Pruned(
         results=_old_validations(quality.root / "gx" / "uncommitted" / "validations", cutoff),
         pages=_old_validations(quality.docs_dir / "validations", cutoff),
         reports=_older([p for p in reports.iterdir() if p.is_dir()], cutoff) if reports.is_dir() else [],
         outbox=_older([f for p in outbox.iterdir() if p.is_dir() for f in p.iterdir() if f.is_file()], cutoff)
-        if outbox.is_dir() else [])
+        if outbox.is_dir() else [],
+        logs=_older([f for f in logs.rglob("*.log") if f.is_file()], cutoff) if logs.is_dir() else [])
     if dry_run:
         return pruned
     for path in [*pruned.results, *pruned.pages, *pruned.reports]:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for path in pruned.outbox:
+    for path in [*pruned.outbox, *pruned.logs]:
         path.unlink()
     for leaf in [*pruned.results, *pruned.pages]:      # the run and suite folders left empty
         for folder in (leaf.parent, leaf.parent.parent):

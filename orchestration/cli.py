@@ -242,7 +242,7 @@ def backfill(settings: Settings, dataset_key: str, first, last) -> None:
 @click.pass_obj
 def prune(settings: Settings, days: int | None, dry_run: bool) -> None:
     """Remove the quality history (Great Expectations results, Data Docs pages, run reports,
-    partners' outbox files) and the Dagster runs older than the retention period."""
+    partners' outbox files), the run logs and the Dagster runs older than the retention period."""
     from territoire_hub.orchestration.retention import prune as run_prune   # imports Dagster (seconds)
     from territoire_hub.orchestration.runs import hub_instance
 
@@ -251,7 +251,8 @@ def prune(settings: Settings, days: int | None, dry_run: bool) -> None:
     verb = "would remove" if dry_run else "removed"
     click.echo(f"Older than {settings.retention_days if days is None else days} days, {verb}: "
                f"{counts['results']} validation results, {counts['pages']} Data Docs pages, "
-               f"{counts['reports']} run reports, {counts['outbox']} outbox files, {len(runs)} Dagster runs")
+               f"{counts['reports']} run reports, {counts['outbox']} outbox files, {counts['logs']} run logs, "
+               f"{len(runs)} Dagster runs")
 
 
 def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:

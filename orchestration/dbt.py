@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -12,12 +13,15 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
 from territoire_hub.dbt_project import DBT_PROJECT_DIR
 from territoire_hub.lineage import target_path
+from territoire_hub.permissions import private_dir
 from territoire_hub.settings import Settings
 
 
@@ -115,35 +119,81 @@ class _Server:
 
 def run_dbt(settings: Settings, args: Sequence[str], *, variables: dict | None = None,
             echo: bool = False) -> subprocess.CompletedProcess:
-    """Run ``dbt <args>`` on the warehouse; raise DbtError with dbt's output when it fails.
-    With ``echo``, dbt's lines are printed as they come."""
+    """Run ``dbt <args>`` on the warehouse; raise DbtError with dbt's failing lines when it fails.
+
+    With ``echo`` (the commands' console), dbt's own per-node log goes to a file,
+    ``<data>/logs/dbt/<time>-<command>.log`` (0600), and the console gets a progress line every
+    ``PROGRESS_SECONDS`` then one summary line: nodes, counts, time, where the log is."""
     command = [*args] + (["--vars", json.dumps(variables)] if variables else [])
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     cached = _reuse_parse_state(settings, variables)
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hub-dbt-") as tmp:
         log, errors = Path(tmp) / "dbt.out", Path(tmp) / "dbt.err"
-        shown = 0
-
-        def show() -> None:
-            nonlocal shown
-            if echo and log.exists():
-                shown = _print_new(log, shown)
-
+        if echo:
+            log = private_dir(settings.data_dir / "logs" / "dbt") / \
+                f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{args[0]}.log"
+        progress = _Progress(log, " ".join(args[:1]), started) if echo else None
         code = _Server.run({"args": command, "env": dbt_env(settings), "cwd": str(settings.warehouse.parent),
-                            "output": str(log), "errors": str(errors)}, on_wait=show)
+                            "output": str(log), "errors": str(errors)},
+                           on_wait=progress.tick if progress else (lambda: None))
         output = log.read_text(errors="replace") if log.exists() else ""
         error_output = errors.read_text(errors="replace") if errors.exists() else ""
-        if echo and log.exists():
-            _print_new(log, shown, final=True)
-        if echo and error_output:
-            sys.stderr.write(error_output)
+    if progress:
+        progress.summary(output, code)
     if code == 0 and cached is not None:
         _keep_parse_state(settings, cached)
     if code != 0:
-        everything = output + error_output
+        everything = _plain(output + error_output)
         failing = [line for line in everything.splitlines() if "ERROR" in line or "FAIL" in line]
-        raise DbtError(f"dbt {' '.join(args)} failed:\n" + "\n".join(failing[-30:] or everything.splitlines()[-30:]))
+        raise DbtError(f"dbt {' '.join(args)} failed:\n" + "\n".join(failing[-30:] or everything.splitlines()[-30:])
+                       + (f"\n(dbt's log: {log})" if echo else ""))
     return subprocess.CompletedProcess([dbt_executable(), *command], code, output, error_output)
+
+
+PROGRESS_SECONDS = 5.0
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_NODE = re.compile(r"^\S*\s+(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP)\b", re.M)
+_DONE = re.compile(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)(?: NO-OP=\d+)? TOTAL=(\d+)")
+
+
+def _plain(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+class _Progress:
+    """dbt's progress on the console from its log: a line every PROGRESS_SECONDS, then a summary."""
+
+    def __init__(self, log: Path, command: str, started: float) -> None:
+        self.log, self.command, self.started, self.last = log, command, started, started
+
+    def _nodes(self, text: str) -> tuple[int, int]:
+        found = _NODE.findall(_plain(text))
+        return len(found), int(found[-1][1]) if found else 0
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_SECONDS or not self.log.exists():
+            return
+        self.last = now
+        done, total = self._nodes(self.log.read_text(errors="replace"))
+        if total:
+            print(f"  dbt {self.command}: {done}/{total} nodes done ({now - self.started:.0f} s)…", flush=True)
+
+    def summary(self, output: str, code: int) -> None:
+        text = _plain(output)
+        counts = _DONE.search(text)
+        warned = [line.strip() for line in text.splitlines() if _NODE.search(line) and " WARN " in line]
+        took = time.monotonic() - self.started
+        if counts:
+            passed, warn, error, skip, total = counts.groups()
+            print(f"  dbt {self.command}: {total} nodes in {took:.0f} s — {passed} passed, {warn} warnings, "
+                  f"{error} errors, {skip} skipped (dbt's log: {self.log})", flush=True)
+        else:
+            print(f"  dbt {self.command}: {'done' if code == 0 else 'failed'} in {took:.0f} s (dbt's log: {self.log})",
+                  flush=True)
+        for line in warned[:10]:
+            print(f"    {line}", flush=True)
 
 
 def _reuse_parse_state(settings: Settings, variables: dict | None) -> Path | None:
@@ -172,15 +222,3 @@ def _keep_parse_state(settings: Settings, cached: Path) -> None:
     os.close(fd)
     shutil.copyfile(state, tmp)
     os.replace(tmp, cached)
-
-
-def _print_new(log: Path, shown: int, final: bool = False) -> int:
-    """Print the complete lines dbt wrote since ``shown`` bytes (everything left when ``final``)."""
-    with log.open("rb") as f:
-        f.seek(shown)
-        chunk = f.read()
-    if not final:
-        chunk = chunk[:chunk.rfind(b"\n") + 1]
-    sys.stdout.write(chunk.decode(errors="replace"))
-    sys.stdout.flush()
-    return shown + len(chunk)

@@ -40,7 +40,7 @@ def prune_history(context: dg.OpExecutionContext, hub: HubResource) -> dg.Output
     return dg.Output(None, metadata={**pruned.counts(), "runs": len(runs)})
 
 
-@dg.job(description="Nightly retention: quality results, Data Docs, run reports, outbox, Dagster runs.")
+@dg.job(description="Nightly retention: quality results, Data Docs, run reports, outbox, run logs, Dagster runs.")
 def retention_job():
     prune_history()
 

@@ -50,19 +50,23 @@ def test_prune_removes_what_is_older_than_the_period_and_keeps_the_rest(demo_hom
     recent_outbox = next(outbox_dir(settings).glob("enedis/*.json"))
     old_outbox = shutil.copyfile(recent_outbox, recent_outbox.with_name("quality_report_20200105T101010Z-aaaaaa.json"))
     age(Path(old_outbox), 5 * 365)
+    recent_log = next((settings.data_dir / "logs" / "dbt").glob("*-build.log"))      # dbt's log of the demo run
+    old_log = shutil.copyfile(recent_log, recent_log.with_name("20200105T101010Z-build.log"))
+    age(Path(old_log), 5 * 365)
 
     dry = hub(settings.home, "prune", "--dry-run").stdout
     assert "Older than 90 days, would remove: 1 validation results, 1 Data Docs pages, 1 run reports, " \
-           "1 outbox files, 0 Dagster runs" in dry
+           "1 outbox files, 1 run logs, 0 Dagster runs" in dry
     assert recent_store.with_name(OLD).exists() and old_report.exists()
 
     done = hub(settings.home, "prune").stdout
     assert "removed: 1 validation results, 1 Data Docs pages, 1 run reports, 1 outbox files" in done
     assert not recent_store.with_name(OLD).exists() and not recent_page.with_name(OLD).exists()
-    assert not old_report.exists() and not Path(old_outbox).exists()
+    assert not old_report.exists() and not Path(old_outbox).exists() and not Path(old_log).exists()
     assert recent_store.exists() and recent_page.exists() and recent_report.exists() and recent_outbox.exists()
+    assert recent_log.exists()
     index = (quality.docs_dir / "index.html").read_text()
     assert OLD not in index and recent_page.name in index     # the index rebuilt from what stays
     # nothing older than the period is left: a second pruning finds nothing
-    assert "removed: 0 validation results, 0 Data Docs pages, 0 run reports, 0 outbox files" in \
+    assert "removed: 0 validation results, 0 Data Docs pages, 0 run reports, 0 outbox files, 0 run logs" in \
         hub(settings.home, "prune").stdout

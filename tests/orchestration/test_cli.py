@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -84,6 +85,18 @@ def test_demo_run_gates_the_marts_and_writes_the_quality_outputs(demo_run):
     assert report.returncode == 0, report.stderr
     assert "QUARANTINED — montpellier-metropole / capteurs_eclairage" in report.stdout
     assert "| energie_territoire_annee | yes |" in report.stdout
+
+
+def test_dbt_s_per_node_log_goes_to_a_file_and_the_console_gets_its_summary(demo_run):
+    home, result = demo_run
+    out = result.stdout
+    assert " of 620 START " not in out and "Running with dbt=" not in out      # no per-node lines
+    (summary,) = [line for line in out.splitlines() if line.startswith("  dbt build: ") and " nodes in " in line]
+    (log,) = (home / "data" / "logs" / "dbt").glob("*-build.log")
+    assert summary.endswith(f"(dbt's log: {log})") and " 0 errors" in summary
+    assert re.search(r"dbt build: (\d+) nodes in \d+ s — \1 passed", summary)
+    assert "Done. PASS=" in log.read_text() and log.stat().st_mode & 0o777 == 0o600
+    assert len(out.splitlines()) < 150       # the whole demo run's console, dbt's hundreds of lines gone
 
 
 def test_second_run_leaves_every_raw_table_identical(own_home):
