@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import secrets
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -161,13 +163,38 @@ def _territory_line(registry: Registry) -> str:
     return "\n".join(lines)
 
 
+PROGRESS_SECONDS = 5.0
+
+
+@contextmanager
+def _progress(unit: str):
+    """A counter of ``unit`` done: a tqdm bar on a terminal, else a line every PROGRESS_SECONDS (a
+    log, a CI job: no carriage returns)."""
+    if sys.stderr.isatty():
+        with tqdm(desc=unit, unit="file", file=sys.stderr) as bar:
+            yield lambda: bar.update(1)
+        return
+    started = last = time.monotonic()
+    done = 0
+
+    def tick() -> None:
+        nonlocal done, last
+        done += 1
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS:
+            last = now
+            click.echo(f"  {done} {unit} processed ({now - started:.0f} s)…", err=True)
+
+    yield tick
+
+
 def _ingest(settings: Settings, registry: Registry, keys: list[str] | None, run_id: str) -> list[DatasetReport]:
     from territoire_hub.orchestration.ingestion import ingest_all  # imports Great Expectations (seconds)
 
     con = connect(settings.warehouse)
     try:
-        with tqdm(desc="deliveries", unit="file", file=sys.stderr, disable=None) as bar:
-            reports = ingest_all(con, settings, registry, keys, on_delivery=lambda: bar.update(1), run_id=run_id)
+        with _progress("deliveries") as tick:
+            reports = ingest_all(con, settings, registry, keys, on_delivery=tick, run_id=run_id)
     finally:
         con.close()
     for report in reports:
@@ -687,10 +714,29 @@ def demo_run(settings: Settings, no_generate: bool, no_build: bool, no_publish: 
         _publish(settings, registry, run_id)
     con = connect(settings.warehouse, read_only=True)
     try:
+        status = collect_status(con, registry, unread_inbox_entries(settings, registry))
         click.echo("")
-        click.echo(render_status(collect_status(con, registry, unread_inbox_entries(settings, registry))))
+        click.echo(render_status(status))
     finally:
         con.close()
+    click.echo("")
+    click.echo(_final_block(settings, status, run_id, published=not no_build and not no_publish))
+
+
+def _final_block(settings: Settings, status, run_id: str, published: bool) -> str:
+    """Where everything is, at the end of a run: the counts are hub status's own."""
+    from territoire_hub.publish.portal import Portal
+
+    loaded = sum(row[2] for row in status.deliveries)
+    lines = ["Done.",
+             f"  deliveries     {loaded} loaded, {len(status.quarantined)} quarantined (`hub status --all` for the reasons)",
+             f"  quality        {settings.data_dir / 'quality' / 'reports' / run_id / 'summary.md'}",
+             f"  Data Docs      {settings.data_dir / 'quality' / 'docs' / 'index.html'}"]
+    if settings.shared_warehouse.exists():
+        lines.append(f"  analysts       {settings.shared_warehouse}")
+    if published:
+        lines.append(f"  portal         {Portal.from_settings(settings).url} (stop it: `hub portal down`)")
+    return "\n".join(lines)
 
 
 @demo.command("serve")

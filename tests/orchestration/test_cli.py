@@ -99,6 +99,19 @@ def test_dbt_s_per_node_log_goes_to_a_file_and_the_console_gets_its_summary(demo
     assert len(out.splitlines()) < 150       # the whole demo run's console, dbt's hundreds of lines gone
 
 
+def test_the_demo_run_ends_with_where_everything_is_counted_as_hub_status_counts(demo_run):
+    home, result = demo_run
+    block = result.stdout.split("\nDone.\n")[1]
+    loaded, quarantined = map(int, re.search(r"deliveries +(\d+) loaded, (\d+) quarantined", block).groups())
+    status = hub(home, "status").stdout
+    rows = status.split("Deliveries per partner dataset")[1].split("\n\n")[0].splitlines()[2:]
+    assert loaded == sum(int(row.split()[-4]) for row in rows) > 0
+    assert quarantined == int(re.search(r"Quarantined deliveries \((\d+)\)", status)[1]) > 0
+    assert f"analysts       {home / 'warehouse' / 'shared.duckdb'}" in block
+    assert re.search(r"quality +\S+/data/quality/reports/[^/]+/summary\.md", block)
+    assert "portal" not in block             # the tests' demo runs with --no-publish
+
+
 def test_second_run_leaves_every_raw_table_identical(own_home):
     home = own_home
     before = raw_fingerprint(home / "warehouse" / "hub.duckdb")
