@@ -20,7 +20,7 @@ from territoire_hub.orchestration.quality import publication_gate
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.orchestration.retention import retention_job, retention_schedule
 from territoire_hub.orchestration.schedules import jobs_and_schedules
-from territoire_hub.orchestration.sensors import http_sensor, inbox_sensor
+from territoire_hub.orchestration.sensors import build_sensor, http_sensor, inbox_sensor
 from territoire_hub.orchestration.sharing import shared_warehouse_asset
 from territoire_hub.permissions import private_process
 
@@ -42,7 +42,7 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[*assets, *warehouse_table_specs(project, registry)],
         asset_checks=[*gate_checks, *freshness],
-        sensors=[inbox_sensor(registry), http_sensor(registry), *alert_sensors()],
+        sensors=[inbox_sensor(registry), http_sensor(registry), build_sensor(registry), *alert_sensors()],
         jobs=[*jobs, retention_job],
         schedules=[*schedules, retention_schedule],
         resources={"hub": hub, "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},

@@ -6,6 +6,9 @@
   each URL; the body is not read) of the recent periods of each HTTP dataset — the last periods
   that have ended, and the inventory — requests the run of each partition with a new or changed
   file. A file served without ETag or Last-Modified is requested once.
+* ``build_sensor``: new raw data (a delivery loaded by any run but ``refresh_job`` itself) requests
+  ``refresh_job``: the unpartitioned models, the publication gate, the publication and the
+  analysts' snapshot, once per batch of new materialisations.
 """
 
 import os
@@ -101,5 +104,29 @@ def http_sensor(registry: Registry) -> dg.SensorDefinition:
         except duckdb.IOException as exc:      # a run holds the warehouse: the next poll will see
             return dg.SkipReason(f"the warehouse is busy ({exc}); polled again next time")
         return requests or dg.SkipReason("nothing new on the HTTP partners' servers")
+
+    return _sensor
+
+
+REFRESH_JOB = "refresh_job"
+
+
+def build_sensor(registry: Registry) -> dg.MultiAssetSensorDefinition:
+    keys = [dg.AssetKey(["raw", key]) for key in registry.datasets]
+
+    @dg.multi_asset_sensor(monitored_assets=keys, job_name=REFRESH_JOB, name="build_sensor",
+                           minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
+                           description="New raw data requests refresh_job (models, gate, publication, snapshot).")
+    def _sensor(context: dg.MultiAssetSensorEvaluationContext):
+        latest = {key: record for key, record in context.latest_materialization_records_by_key().items() if record}
+        context.advance_all_cursors()
+        # what refresh_job itself materialises (its inventories, read again) must not start it again
+        new = {key: record for key, record in latest.items()
+               if (run := context.instance.get_run_by_id(record.run_id)) is None or run.job_name != REFRESH_JOB}
+        if not new:
+            return dg.SkipReason("no new raw data since the last refresh")
+        newest = max(record.storage_id for record in new.values())
+        return dg.RunRequest(run_key=f"refresh-after-{newest}",
+                             tags={"territoire-hub/new-raw": ",".join(sorted(k.path[-1] for k in new))[:1000]})
 
     return _sensor

@@ -160,3 +160,38 @@ def test_http_sensor_requests_each_partition_with_a_new_file_once(settings, regi
     # the sensor itself, today: nothing recent on a server (or no URL set): it says so
     result = http_sensor(registry)(dg.build_sensor_context(resources={"hub": HubResource(home=str(settings.home))}))
     assert isinstance(result, dg.SkipReason)
+
+
+def test_new_raw_data_requests_the_refresh_once_and_the_refresh_does_not_request_itself(registry):
+    from territoire_hub.orchestration.sensors import build_sensor
+
+    instance = dg.DagsterInstance.ephemeral()
+    sensor = build_sensor(registry)
+    keys = [dg.AssetKey(["raw", key]) for key in registry.datasets]
+
+    def evaluate(cursor):
+        context = dg.build_multi_asset_sensor_context(monitored_assets=keys, instance=instance, cursor=cursor,
+                                                      definitions=dg.Definitions(sensors=[sensor], jobs=[refresh_job]))
+        return sensor(context), context.cursor
+
+    @dg.op
+    def inventory_read_again(context):
+        yield dg.AssetMaterialization(asset_key=["raw", "recharge_sud__irve_statique"])
+        yield dg.Output(None)
+
+    @dg.job(name="refresh_job")
+    def refresh_job():
+        inventory_read_again()
+
+    nothing, cursor = evaluate(None)
+    assert isinstance(nothing, dg.SkipReason)
+    # a day of traffic loaded (by the daily job, say): one refresh requested, tagged with what is new
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=["raw", TRAFFIC], partition="2024-10-27"))
+    requested, cursor = evaluate(cursor)
+    assert isinstance(requested, dg.RunRequest) and requested.tags["territoire-hub/new-raw"] == TRAFFIC
+    again, cursor = evaluate(cursor)
+    assert isinstance(again, dg.SkipReason)                   # nothing new since: no second request
+    # the refresh re-reads the inventories (a materialisation of a raw asset): no loop
+    refresh_job.execute_in_process(instance=instance)
+    after_refresh, cursor = evaluate(cursor)
+    assert isinstance(after_refresh, dg.SkipReason)
