@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import secrets
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import duckdb
-from tqdm import tqdm
 
 from territoire_hub import cog
 from territoire_hub.alerts import recent_alerts
@@ -24,11 +21,11 @@ from territoire_hub.formats import markdown_table
 from territoire_hub.names import printable
 from territoire_hub.orchestration.onboarding import describe_detection, detect_file, scaffold
 from territoire_hub.orchestration.status import collect_status, render_status
-from territoire_hub.permissions import PermissionsError, private_process
+from territoire_hub.permissions import private_process
 from territoire_hub.registry import Registry, RegistryError
 from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Settings
-from territoire_hub.sources.ingest import DatasetReport, unread_inbox_entries
+from territoire_hub.sources.ingest import unread_inbox_entries
 from territoire_hub.territory import TerritoryError, resolve as resolve_territory
 from territoire_hub.warehouse import connect
 
@@ -130,6 +127,7 @@ def replay(settings: Settings, delivery_ids: tuple[str, ...], dataset: str | Non
     try:
         done = replay_deliveries(con, settings, registry, delivery_ids=list(delivery_ids), dataset=dataset,
                                  status=status, run_id=run_id)
+        write_reports(con, settings, run_id)
     except (KeyError, ValueError) as exc:
         raise click.ClickException(str(exc).strip('"')) from None
     finally:
@@ -139,7 +137,8 @@ def replay(settings: Settings, delivery_ids: tuple[str, ...], dataset: str | Non
     click.echo(f"Replayed {len(done)} deliveries: {sum(a == 'loaded' for _, _, a in done)} loaded, "
                f"{sum(a == 'partial' for _, _, a in done)} partial, "
                f"{sum(a == 'quarantined' for _, _, a in done)} quarantined (run {run_id}).")
-    _quality_outputs(settings, run_id)
+    QualityContext.for_settings(settings).build_docs()
+    _quality_line(settings, run_id)
 
 
 def _territory_line(registry: Registry) -> str:
@@ -163,55 +162,38 @@ def _territory_line(registry: Registry) -> str:
     return "\n".join(lines)
 
 
-PROGRESS_SECONDS = 5.0
+def _pipeline(settings: Settings, registry: Registry, command: str, run_id: str | None = None):
+    from territoire_hub.orchestration.runs import Pipeline   # imports Dagster, dbt's manifest (seconds)
+
+    return Pipeline(settings, registry, command, run_id)
 
 
-@contextmanager
-def _progress(unit: str):
-    """A counter of ``unit`` done: a tqdm bar on a terminal, else a line every PROGRESS_SECONDS (a
-    log, a CI job: no carriage returns)."""
-    if sys.stderr.isatty():
-        with tqdm(desc=unit, unit="file", file=sys.stderr) as bar:
-            yield lambda: bar.update(1)
-        return
-    started = last = time.monotonic()
-    done = 0
-
-    def tick() -> None:
-        nonlocal done, last
-        done += 1
-        now = time.monotonic()
-        if now - last >= PROGRESS_SECONDS:
-            last = now
-            click.echo(f"  {done} {unit} processed ({now - started:.0f} s)…", err=True)
-
-    yield tick
+def _failed(stage) -> None:
+    """A stage's failed steps as a clear error (the Dagster UI has their events)."""
+    if not stage.success:
+        lines = "\n".join(f"  {printable(f)[:2000]}" for f in stage.failures)
+        raise click.ClickException(f"{stage.name} failed (Dagster runs {', '.join(stage.run_ids)}):\n{lines}")
 
 
-def _ingest(settings: Settings, registry: Registry, keys: list[str] | None, run_id: str) -> list[DatasetReport]:
-    from territoire_hub.orchestration.ingestion import ingest_all  # imports Great Expectations (seconds)
-
-    con = connect(settings.warehouse)
-    try:
-        with _progress("deliveries") as tick:
-            reports = ingest_all(con, settings, registry, keys, on_delivery=tick, run_id=run_id)
-    finally:
-        con.close()
-    for report in reports:
-        for origin, reason in report.transport_errors:
-            click.echo(f"transport error [{report.dataset_key}] {printable(origin)}: {printable(reason)}", err=True)
+def _ingest(settings: Settings, registry: Registry, pipeline, keys: list[str] | None):
+    """The raw assets of ``keys`` (every dataset by default), every period available."""
+    click.echo("Ingesting the partners' deliveries…")
+    stage = pipeline.ingest(keys)
+    for error in stage.transport_errors():
+        click.echo(f"transport error {error}", err=True)
     unread = unread_inbox_entries(settings, registry)
     if unread:
         click.echo(f"{len(unread)} inbox entries left in place (not read):", err=True)
         for item in unread:
             click.echo(f"  {item.line()}", err=True)
-    landed = sum(r.landed for r in reports)
-    loaded = sum(r.loaded for r in reports)
-    quarantined = sum(len(r.quarantined) for r in reports)
-    click.echo(f"Ingestion: {landed} new deliveries landed, {loaded} loaded "
-               f"({sum(r.rows for r in reports):,} rows), {quarantined} quarantined, "
-               f"{sum(r.already_landed for r in reports)} already landed (no-op).")
-    return reports
+    t = stage.delivery_totals()
+    click.echo(f"Ingestion: {t.get('deliveries_landed', 0)} new deliveries landed, {t.get('deliveries_loaded', 0)} loaded "
+               f"({t.get('rows_loaded', 0):,} rows), {t.get('deliveries_quarantined', 0)} quarantined, "
+               f"{t.get('deliveries_already_landed', 0)} already landed (no-op) — {stage.seconds:.0f} s, "
+               f"{len(stage.run_ids)} Dagster runs")
+    _failed(stage)
+    _quality_line(settings, pipeline.run_id)
+    return stage
 
 
 @main.command()
@@ -219,7 +201,8 @@ def _ingest(settings: Settings, registry: Registry, keys: list[str] | None, run_
 @click.option("--dataset", "datasets", multiple=True, help="dataset key <partner>__<dataset> (repeatable)")
 @click.pass_obj
 def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -> None:
-    """Collect deliveries (inbox and HTTP), land them and load the raw tables."""
+    """Collect deliveries (inbox and HTTP), land them and load the raw tables: the raw assets, run
+    by Dagster in this process (recorded in DAGSTER_HOME: `make dagster` shows them)."""
     registry = _registry(settings)
     keys = list(datasets) or None
     if partner:
@@ -227,13 +210,14 @@ def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -
             keys = [e.key for e in registry.of_partner(partner)]
         except KeyError as exc:
             raise click.ClickException(str(exc)) from None
-    run_id = new_run_id()
-    reports = _ingest(settings, registry, keys, run_id)
-    _quality_outputs(settings, run_id)
-    errors = sum(len(r.transport_errors) for r in reports)
-    if errors and not sum(r.landed for r in reports):
+    unknown = sorted(set(keys or []) - set(registry.datasets))
+    if unknown:
+        raise click.ClickException(f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(sorted(registry.datasets))}")
+    stage = _ingest(settings, registry, _pipeline(settings, registry, "ingest"), keys)
+    totals = stage.delivery_totals()
+    if totals.get("transport_errors") and not totals.get("deliveries_landed"):
         # every transfer failed (an expired token, a partner's server down): a failure, not an empty day
-        raise click.ClickException(f"{errors} transport error(s) and nothing received: see above")
+        raise click.ClickException(f"{totals['transport_errors']} transport error(s) and nothing received: see above")
 
 
 @main.command()
@@ -282,75 +266,58 @@ def prune(settings: Settings, days: int | None, dry_run: bool) -> None:
                f"{len(runs)} Dagster runs")
 
 
-def _build(settings: Settings, run_id: str, full_refresh: bool = False) -> None:
-    """dbt build, then the publication gate: each mart validated, the passing ones approved."""
-    from territoire_hub.expectations.gate import gate_marts  # imports Great Expectations (seconds)
-    from territoire_hub.lineage import mart_datasets
-    from territoire_hub.orchestration.dbt import BUILD, DbtError, run_dbt
-
-    click.echo("Building the indicators (dbt build: seeds, models, tests)…")
-    try:
-        run_dbt(settings, BUILD + (["--full-refresh"] if full_refresh else []), echo=True)
-    except DbtError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo("Validating the marts (Great Expectations) before publication…")
-    con = connect(settings.warehouse)
-    try:
-        verdicts = gate_marts(con, QualityContext.for_settings(settings), run_id, mart_datasets(settings, _registry(settings)))
-    finally:
-        con.close()
-    for v in verdicts:
-        state = "publishable" if v.publishable else "NOT PUBLISHABLE"
-        flags = len(v.warnings) + len(v.upstream_flags)
-        click.echo(f"  marts.{v.mart:<30} {state}" + (f" ({flags} flags)" if flags else ""))
-        for reason in v.critical[:5]:
-            click.echo(f"      - {reason}")
-    _snapshot(settings, run_id)
-
-
-def _snapshot(settings: Settings, run_id: str | None = None) -> None:
-    """Write the analysts' snapshot from the approved marts, check it, swap it in."""
-    from territoire_hub.lineage import mart_datasets
-    from territoire_hub.publish.shared_warehouse import SharingRefused, write_snapshot
-
-    con = connect(settings.warehouse)
-    try:
-        run_id = run_id or latest_gate_run(con)
-        if run_id is None:
-            raise click.ClickException("no mart has been through the quality gate yet: run `hub build`")
-        registry = _registry(settings)
-        written = write_snapshot(con, settings, registry, run_id, mart_datasets(settings, registry))
-    except (SharingRefused, PermissionsError) as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        con.close()
-    click.echo(f"Analysts' snapshot: {written.path} ({len(written.tables)} tables, "
-               f"{written.secret_cells} cells under statistical secrecy; sensitivity check passed)")
+def _build(settings: Settings, pipeline, full_refresh: bool = False):
+    """dbt build, the publication gate of each mart, the analysts' snapshot: the graph's models,
+    checks and publication assets, run by Dagster in this process."""
+    click.echo("Building the indicators (dbt build: seeds, models, tests), then the publication gate…")
+    stage = pipeline.build(full_refresh)
+    tests = {k: passed for k, (passed, _, _) in stage.checks.items() if k.name != "publication_gate"}
+    models = [k for k in stage.materialized if k.path[0] not in ("publication", "shared")]
+    warned = sorted((k for k, passed in tests.items() if not passed), key=lambda k: k.asset_key.path)
+    logs = settings.data_dir / "logs" / "dbt"
+    click.echo(f"  dbt build: {len(models) + len(tests)} nodes in {stage.seconds:.0f} s — "
+               f"{len(models) + len(tests) - len(warned)} passed, {len(warned)} warnings, {len(stage.failures)} errors "
+               f"({len(stage.run_ids)} Dagster runs; dbt's logs: {logs})")
+    for key in warned[:10]:
+        click.echo(f"    warning: {key.name} on {key.asset_key.to_user_string()}")
+    _failed(stage)
+    for key, (passed, description, meta) in sorted(stage.checks.items(), key=lambda kv: kv[0].asset_key.path):
+        if key.name == "publication_gate":
+            flags = len(meta.get("warnings") or []) + len(meta.get("upstream_flags") or [])
+            click.echo(f"  marts.{key.asset_key.path[-1]:<30} {'publishable' if passed else 'NOT PUBLISHABLE'}"
+                       + (f" ({flags} flags)" if flags else ""))
+            if not passed and description:
+                click.echo(f"      - {description}")
+    _snapshot_written(stage)
+    _quality_line(settings, pipeline.run_id)
+    return stage
 
 
-def _quality_outputs(settings: Settings, run_id: str) -> None:
-    """The run's quality reports and the Data Docs pages of its validations."""
-    con = connect(settings.warehouse, read_only=True)
-    try:
-        folder = write_reports(con, settings, run_id)
-    finally:
-        con.close()
-    if folder is not None:
-        docs = QualityContext.for_settings(settings).build_docs()
+def _snapshot_written(stage) -> None:
+    meta = stage.materialized.get(next((k for k in stage.materialized if k.path[0] == "shared"), None))
+    if meta:
+        click.echo(f"Analysts' snapshot: {meta['path']} ({meta['tables']} tables, {meta['cells_under_secrecy']} cells "
+                   "under statistical secrecy; sensitivity check passed)")
+
+
+def _quality_line(settings: Settings, run_id: str) -> None:
+    """Where the run's quality reports and the Data Docs are (written by the assets that validate)."""
+    folder = settings.data_dir / "quality" / "reports" / run_id
+    if (folder / "summary.md").exists():
         click.echo(f"Quality report: {folder / 'summary.md'} (partners' reports in {folder / 'partners'}); "
-                   f"Data Docs: {docs}")
+                   f"Data Docs: {settings.data_dir / 'quality' / 'docs' / 'index.html'}")
 
 
 @main.command()
 @click.option("--full-refresh", is_flag=True, help="rebuild incremental models from the whole history")
 @click.pass_obj
 def build(settings: Settings, full_refresh: bool) -> None:
-    """Build the dbt models (staging → intermediate → marts) and run their tests."""
+    """Build the dbt models (staging → intermediate → marts) and run their tests, gate the marts,
+    write the analysts' snapshot: run by Dagster in this process."""
     if not settings.warehouse.exists():
         raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` first")
-    run_id = new_run_id()
-    _build(settings, run_id, full_refresh)
-    _quality_outputs(settings, run_id)
+    registry = _registry(settings)
+    _build(settings, _pipeline(settings, registry, "build"), full_refresh)
 
 
 @main.command()
@@ -422,10 +389,10 @@ def quality_docs(settings: Settings) -> None:
     click.echo(index)
 
 
-def _publish(settings: Settings, registry: Registry, run_id: str) -> None:
-    from territoire_hub.lineage import mart_datasets
-    from territoire_hub.publish.ckan import PortalUnavailable
-    from territoire_hub.publish.publisher import client_from, publish_all
+def _publish(settings: Settings, pipeline, run_id: str | None = None) -> None:
+    """The portal assets: each family's dataset on CKAN; unchanged files are not re-sent."""
+    from territoire_hub.publish.publisher import client_from
+    from territoire_hub.orchestration.runs import RunError
 
     try:
         client = client_from(settings)
@@ -433,29 +400,26 @@ def _publish(settings: Settings, registry: Registry, run_id: str) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Publishing the approved indicators to {client.url}…")
     try:
-        results = publish_all(settings, registry, client, run_id=run_id, mart_datasets=mart_datasets(settings, registry),
-                              echo=click.echo)
-    except PortalUnavailable as exc:
-        raise click.ClickException(f"{exc} — run `hub publish` again when the portal is back") from None
-    published = [r for r in results if r.url]
-    click.echo(f"{len(published)} datasets on the portal: {client.url}/dataset/")
+        stage = pipeline.publish(run_id)
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from None
+    for key, meta in sorted(stage.of_prefix("portal").items()):
+        changed = meta.get("resources_updated") or 0
+        click.echo(f"  {key.path[-1]:<28} {changed} resource(s) sent" if changed else f"  {key.path[-1]:<28} unchanged")
+    if not stage.success:
+        _failed(stage)
+    click.echo(f"{len(stage.of_prefix('portal'))} datasets on the portal: {client.url}/dataset/")
 
 
 @main.command()
 @click.pass_obj
 def publish(settings: Settings) -> None:
     """Publish the approved indicators (publication.*) to CKAN: HUB_CKAN_URL/HUB_CKAN_TOKEN, or the
-    local portal of `hub portal up`. Unchanged files are not re-sent."""
+    local portal of `hub portal up`. Unchanged files are not re-sent. Run by Dagster in this process."""
     if not settings.warehouse.exists():
         raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` and `hub build` first")
-    con = connect(settings.warehouse, read_only=True)
-    try:
-        run_id = latest_gate_run(con)        # the run that approved what is published
-    finally:
-        con.close()
-    if run_id is None:
-        raise click.ClickException("no mart has been through the quality gate yet: run `hub build`")
-    _publish(settings, _registry(settings), run_id)
+    registry = _registry(settings)
+    _publish(settings, _pipeline(settings, registry, "publish"))
 
 
 @main.command()
@@ -463,9 +427,16 @@ def publish(settings: Settings) -> None:
 def snapshot(settings: Settings) -> None:
     """Rewrite the analysts' snapshot (HUB_SHARED_WAREHOUSE) from the approved marts. `hub build`
     does it after each gated build; readers of the previous one are not disturbed."""
+    from territoire_hub.orchestration.runs import RunError
+
     if not settings.warehouse.exists():
         raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` and `hub build` first")
-    _snapshot(settings)
+    try:
+        stage = _pipeline(settings, _registry(settings), "snapshot").snapshot()
+    except RunError as exc:
+        raise click.ClickException(str(exc)) from None
+    _failed(stage)
+    _snapshot_written(stage)
 
 
 @main.group()
@@ -689,20 +660,21 @@ def demo_generate(settings: Settings, seed, start, **scale):
 def demo_run(settings: Settings, no_generate: bool, no_build: bool, no_publish: bool, seed, start, **scale):
     """Generate the demo deliveries, serve the HTTP partners on loopback, ingest, build, publish to the
     local portal, print the status."""
-    from territoire_hub.sources.demo.server import PartnerServer, demo_settings, protected_paths
+    from territoire_hub.orchestration.runs import environment
+    from territoire_hub.sources.demo.server import PartnerServer, demo_environment, protected_paths
 
     registry = _registry(settings)
-    run_id = new_run_id()
     if not no_generate:
         _generate(settings, registry, seed, start, **scale)
+    pipeline = _pipeline(settings, registry, "demo run")
     remote = settings.data_dir / "remote"
     token = secrets.token_urlsafe(24)  # lives only in this process: nothing to leak
-    with PartnerServer(remote, tokens=protected_paths(registry, token)) as server:
+    with PartnerServer(remote, tokens=protected_paths(registry, token)) as server, \
+            environment(demo_environment(settings, registry, server.url, token)):
         click.echo(f"Demo HTTP partners served from {remote} at {server.url}")
-        _ingest(demo_settings(settings, registry, server.url, token), registry, None, run_id)
+        _ingest(settings, registry, pipeline, None)
     if not no_build:
-        _build(settings, run_id)
-    _quality_outputs(settings, run_id)
+        _build(settings, pipeline)
     if not no_build and not no_publish:
         from territoire_hub.publish.portal import Portal, PortalError
 
@@ -711,7 +683,8 @@ def demo_run(settings: Settings, no_generate: bool, no_build: bool, no_publish: 
             Portal.from_settings(settings).up(echo=click.echo)
         except PortalError as exc:
             raise click.ClickException(str(exc)) from None
-        _publish(settings, registry, run_id)
+        _publish(settings, pipeline, pipeline.run_id)
+    pipeline.freshness()      # the delivery_due checks: `hub status` lists what is overdue
     con = connect(settings.warehouse, read_only=True)
     try:
         status = collect_status(con, registry, unread_inbox_entries(settings, registry))
@@ -720,7 +693,7 @@ def demo_run(settings: Settings, no_generate: bool, no_build: bool, no_publish: 
     finally:
         con.close()
     click.echo("")
-    click.echo(_final_block(settings, status, run_id, published=not no_build and not no_publish))
+    click.echo(_final_block(settings, status, pipeline.run_id, published=not no_build and not no_publish))
 
 
 def _final_block(settings: Settings, status, run_id: str, published: bool) -> str:

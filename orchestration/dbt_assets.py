@@ -8,17 +8,36 @@ assets of every dataset of that format.
 
 import json
 from collections.abc import Mapping
+from contextlib import redirect_stdout
+from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from territoire_hub.orchestration.dbt import BUILD, warehouse_for_dbt
+from territoire_hub.orchestration.progress import progress
 from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.permissions import private_dir
 from territoire_hub.registry import Registry
 
 INCREMENTAL = "config.materialized:incremental"
 WAREHOUSE_POOL = "duckdb_warehouse"  # one writer at a time on the DuckDB file
+
+
+# A selection of models (a job, a build in rounds) runs the tests whose parents are selected or built
+# before them: a test joining a model to one not built yet waits for the run that builds it.
+DAGSTER_BUILD = [*BUILD, "--indirect-selection", "buildable"]
+
+
+class DbtBuildConfig(dg.Config):
+    """How a dbt step builds. ``full_refresh``: incremental models rebuilt from the whole history.
+    ``touched_days`` (day-grain models, a range of partitions): rebuild only the days of the range
+    that deliveries loaded since the last build touched (the models find them: macros/incremental_days.sql)
+    instead of every day of the range — what `hub build` asks after an ingest."""
+
+    full_refresh: bool = False
+    touched_days: bool = False
 
 
 class HubDbtTranslator(DagsterDbtTranslator):
@@ -60,23 +79,43 @@ def warehouse_table_specs(project: DbtProject, registry: Registry) -> list[dg.As
     return specs
 
 
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource, op: str, args: list[str]):
+    """``dbt build`` of the selected models, streamed as Dagster events. dbt's target folder is the
+    hub home's ``<data>/dbt/runs/<op>`` (its parse state reused by the next run); dbt's per-node
+    output goes to ``<data>/logs/dbt/<time>-<op>.log`` (0600; pruned with the run logs), not to the
+    console; a progress line every few seconds when not on a terminal."""
+    settings = hub.settings()
+    target = private_dir(settings.data_dir / "dbt" / "runs" / op)
+    log = private_dir(settings.data_dir / "logs" / "dbt") / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{op}.log"
+    context.log.info(f"dbt's log: {log}")
+    with warehouse_for_dbt(settings), progress("dbt nodes") as tick, open(log, "a") as out, redirect_stdout(out):
+        for event in dbt.cli([*DAGSTER_BUILD, *args], context=context, target_path=target).stream():
+            tick()
+            yield event
+
+
 def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     translator = HubDbtTranslator()
 
     @dbt_assets(manifest=project.manifest_path, project=project, exclude=INCREMENTAL,
                 dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_models")
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource):
-        with warehouse_for_dbt(hub.settings()):
-            yield from dbt.cli(BUILD, context=context).stream()
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource, config: DbtBuildConfig):
+        yield from _build(context, dbt, hub, "dbt_models", ["--full-refresh"] if config.full_refresh else [])
 
     @dbt_assets(manifest=project.manifest_path, project=project, select=INCREMENTAL, partitions_def=daily,
-                dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_daily_models")
-    def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource):
-        window = context.partition_time_window
-        last_day = window.end.date().toordinal() - 1  # the window's end is exclusive
-        variables = {"min_date": window.start.date().isoformat(),
-                     "max_date": type(window.start.date()).fromordinal(last_day).isoformat()}
-        with warehouse_for_dbt(hub.settings()):
-            yield from dbt.cli([*BUILD, "--vars", json.dumps(variables)], context=context).stream()
+                dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_daily_models",
+                backfill_policy=dg.BackfillPolicy.single_run())   # a range of days is one dbt build
+    def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource,
+                         config: DbtBuildConfig):
+        if config.full_refresh:
+            args = ["--full-refresh"]
+        elif config.touched_days:
+            args = []         # no window: the models rebuild the days new deliveries touched
+        else:
+            window = context.partition_time_window
+            last_day = window.end.date().toordinal() - 1  # the window's end is exclusive
+            args = ["--vars", json.dumps({"min_date": window.start.date().isoformat(),
+                                          "max_date": type(window.start.date()).fromordinal(last_day).isoformat()})]
+        yield from _build(context, dbt, hub, "dbt_daily_models", args)
 
     return [dbt_models, dbt_daily_models]

@@ -6,6 +6,7 @@ import dagster as dg
 
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.orchestration.tags import hub_run_id
 from territoire_hub.publish.catalogue import FAMILIES, Family
 
 
@@ -18,7 +19,7 @@ def _portal_asset(family: Family) -> dg.AssetsDefinition:
         from territoire_hub.publish.publisher import client_from, publish_all
 
         settings = hub.settings()
-        (result,) = publish_all(settings, hub.registry(), client_from(settings), run_id=context.run.run_id,
+        (result,) = publish_all(settings, hub.registry(), client_from(settings), run_id=hub_run_id(context),
                                 mart_datasets=mart_datasets(settings, hub.registry()), echo=context.log.info, families=(family,))
         if result.skipped:
             raise dg.Failure(description=result.skipped)

@@ -9,9 +9,11 @@ and its ``publication/<mart>`` asset does not run: the previous approved copy st
 import dagster as dg
 
 from territoire_hub.expectations.marts import MARTS
+from territoire_hub.expectations.reports import write_reports
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.orchestration.tags import hub_run_id
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 
@@ -25,8 +27,10 @@ def _gate_check(name: str) -> dg.AssetChecksDefinition:
 
         settings = hub.settings()
         quality = QualityContext.for_settings(settings)
+        run_id = hub_run_id(context)
         with hub.connect() as con:
-            verdict = validate_mart(con, quality, name, context.run.run_id, mart_datasets(settings, hub.registry()).get(name, []))
+            verdict = validate_mart(con, quality, name, run_id, mart_datasets(settings, hub.registry()).get(name, []))
+            write_reports(con, settings, run_id)
         quality.build_docs()
         return dg.AssetCheckResult(
             passed=verdict.publishable,

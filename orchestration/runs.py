@@ -2,22 +2,44 @@
 Dagster instance (``DAGSTER_HOME``, default ``data/dagster``), so that ``dagster dev`` on the same
 instance (``make dagster``) shows them with their metadata and check results.
 
+``Pipeline``: the ``hub`` commands (ingest, build, publish, snapshot, the demo run) as selections of
+the one asset graph of ``definitions.py``, launched as the graph's jobs. One command may take
+several runs — a job is either unpartitioned or partitioned one way — in the order the asset graph
+needs on a fresh warehouse:
+
+* ingest: the inventories (``refresh_job``), then each cadence's raw assets over all their
+  partitions (``yearly_job``, ``monthly_job``, ``daily_job``, tagged to read every period available);
+* build: the unpartitioned models the day-grain models read (``refresh_job``), the day-grain models
+  over the days holding data (``daily_job``), then the other models, the publication gate and the
+  analysts' snapshot (``refresh_job``);
+* publish: the portal assets; freshness: the ``delivery_due`` checks.
+
+The runs of one command share a hub run id (tag ``territoire-hub/run``): the validations, quality
+report and publications of a command are recorded under it.
+
 ``backfill``: a dataset's partitions from one period to another, in one run (the raw assets'
 backfill policy): a year of daily files is read together, not in 365 runs."""
 
 from __future__ import annotations
 
+import os
 import shutil
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
+from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.orchestration.definitions import defs
+from territoire_hub.orchestration.tags import COMMAND_TAG, PERIODS_TAG, RUN_TAG
 from territoire_hub.permissions import private_dir
 from territoire_hub.registry import Cadence, Registry
 from territoire_hub.settings import Settings
+from territoire_hub.warehouse import connect
 
 INSTANCE_YAML = Path(__file__).resolve().parent / "dagster.yaml"
 JOB_OF_CADENCE = {Cadence.daily: "daily_job", Cadence.monthly: "monthly_job", Cadence.yearly: "yearly_job"}
@@ -77,3 +99,222 @@ def backfill(settings: Settings, registry: Registry, dataset_key: str, first: da
     metadata = {k: v.value for k, v in materialized[0].materialization.metadata.items()} if materialized else {}
     failure = next((e.message for e in result.all_events if e.is_step_failure), None)
     return Backfilled(result.run_id, result.success, keys, metadata, failure)
+
+
+# what the console of an in-process run shows: Dagster's own step events stay in the instance
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+@dataclass
+class Stage:
+    """What the runs of one stage did: per asset its materialisation's metadata (the first of a
+    range: they are the same), per check its result."""
+
+    name: str
+    run_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    materialized: dict[dg.AssetKey, dict] = field(default_factory=dict)
+    checks: dict[dg.AssetCheckKey, tuple[bool, str | None, dict]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+    def of_prefix(self, prefix: str) -> dict[dg.AssetKey, dict]:
+        return {k: v for k, v in self.materialized.items() if k.path[0] == prefix}
+
+    def delivery_totals(self) -> dict[str, int]:
+        """The raw assets' counts (deliveries landed, loaded, quarantined, rows…), summed over the
+        datasets: from their delivery_quality checks, which every ingestion run reports."""
+        totals: dict[str, int] = {}
+        for key, (_, _, meta) in self.checks.items():
+            if key.name == "delivery_quality":
+                for name, value in meta.items():
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        totals[name] = totals.get(name, 0) + value
+        return totals
+
+    def transport_errors(self) -> list[str]:
+        return [f"[{key.asset_key.path[-1]}] {message}" for key, (_, _, meta) in self.checks.items()
+                if key.name == "delivery_quality" for message in meta.get("transport_error_messages") or []]
+
+    def record(self, result: dg.ExecuteInProcessResult) -> None:
+        self.run_ids.append(result.run_id)
+        for event in result.get_asset_materialization_events():
+            m = event.materialization
+            self.materialized.setdefault(m.asset_key, {k: v.value for k, v in m.metadata.items()})
+        for event in result.get_asset_check_evaluations():
+            self.checks[event.asset_check_key] = (event.passed, event.description,
+                                                  {k: v.value for k, v in event.metadata.items()})
+        self.failures += [f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else e.message}"
+                          for e in result.all_events if e.is_step_failure]
+
+
+class Pipeline:
+    """The hub's commands as runs of the asset graph's jobs, in this process."""
+
+    def __init__(self, settings: Settings, registry: Registry, command: str, run_id: str | None = None) -> None:
+        self.settings, self.registry, self.command = settings, registry, command
+        self.run_id = run_id or new_run_id()
+        self.definitions = dg.Definitions.merge(defs())
+        self.graph = self.definitions.resolve_asset_graph()
+        self.instance = hub_instance(settings)
+        self._ancestry: dict[dg.AssetKey, set[dg.AssetKey]] = {}
+
+    # the graph's parts
+    def _op_keys(self, op_name: str) -> set[dg.AssetKey]:
+        return next((set(a.keys) for a in self.definitions.assets or []
+                     if isinstance(a, dg.AssetsDefinition) and a.node_def.name == op_name), set())
+
+    def _prefixed(self, prefix: str) -> set[dg.AssetKey]:
+        return {k for k in self.graph.materializable_asset_keys if k.path[0] == prefix}
+
+    def raw_keys(self, cadence: Cadence, dataset_keys: Iterable[str] | None = None) -> list[dg.AssetKey]:
+        chosen = set(dataset_keys) if dataset_keys is not None else set(self.registry.datasets)
+        return [dg.AssetKey(["raw", key]) for key, entry in self.registry.datasets.items()
+                if key in chosen and entry.dataset.cadence is cadence]
+
+    # one run
+    def _execute(self, stage: Stage, job: str, keys: Iterable[dg.AssetKey] | None, *, run_id: str | None = None,
+                 partitions: tuple[str, str] | None = None, config: dict | None = None, **tags: str) -> None:
+        keys = sorted(keys, key=lambda k: k.to_user_string()) if keys is not None else None
+        if keys is not None and not keys:
+            return
+        run_tags = {RUN_TAG: run_id or self.run_id, COMMAND_TAG: self.command, **tags}
+        if partitions:
+            run_tags |= {RANGE_START: partitions[0], RANGE_END: partitions[1]}
+        started = time.monotonic()
+        result = self.definitions.resolve_job_def(job).execute_in_process(
+            instance=self.instance, asset_selection=keys, tags=run_tags, raise_on_error=False,
+            run_config={**QUIET, **({"ops": config} if config else {})})
+        stage.seconds += time.monotonic() - started
+        stage.record(result)
+
+    def _last_partition(self, key: dg.AssetKey) -> str | None:
+        return self.graph.get(key).partitions_def.get_last_partition_key()
+
+    # the stages
+    def ingest(self, dataset_keys: Iterable[str] | None = None) -> Stage:
+        """Collect, land, validate and load every period available of the chosen datasets."""
+        stage = Stage("ingest")
+        dataset_keys = list(dataset_keys) if dataset_keys is not None else None
+        self._execute(stage, "refresh_job", self.raw_keys(Cadence.snapshot, dataset_keys))
+        for cadence, job in JOB_OF_CADENCE.items():
+            keys = self.raw_keys(cadence, dataset_keys)
+            if keys and (last := self._last_partition(keys[0])):
+                # every period available, under the latest partition; the assets record a
+                # materialisation for each partition they loaded (a range run would record a
+                # planned and a materialised event per partition of the range, whether delivered or not)
+                self._execute(stage, job, keys, partitions=(last, last), **{PERIODS_TAG: "all"})
+        return stage
+
+    def build(self, full_refresh: bool = False) -> Stage:
+        """dbt build, the publication gate of each mart and the analysts' snapshot.
+
+        Unpartitioned and day-grain models interleave (a day-grain model may read a table built
+        from another one): each round runs the unpartitioned assets (``refresh_job``) none of whose
+        ancestors waits among the day-grain models, then the day-grain models (``daily_job``, over
+        the days holding data) none of whose ancestors waits among the unpartitioned ones."""
+        stage = Stage("build")
+        daily = self._op_keys("dbt_daily_models")
+        waiting = self._op_keys("dbt_models") | self._prefixed("publication") | self._prefixed("shared")
+        waiting_daily = set(daily)
+        span = self._days_to_build(daily, full_refresh) if daily else None
+        refresh = {"full_refresh": full_refresh}
+        while (waiting or waiting_daily) and stage.success:
+            ready = {k for k in waiting if not self._ancestors(k) & waiting_daily}
+            config = {"dbt_models": {"config": refresh}} if ready & self._op_keys("dbt_models") else None
+            self._execute(stage, "refresh_job", ready, config=config)
+            waiting -= ready
+            ready_daily = {k for k in waiting_daily if not self._ancestors(k) & waiting}
+            if ready_daily and span and stage.success:
+                self._execute(stage, "daily_job", ready_daily, partitions=span,
+                              config={"dbt_daily_models": {"config": {**refresh, "touched_days": True}}})
+            waiting_daily -= ready_daily
+            if not ready and not ready_daily:
+                raise RunError(f"no order runs {sorted(k.to_user_string() for k in waiting | waiting_daily)}")
+        return stage
+
+    def _ancestors(self, key: dg.AssetKey) -> set[dg.AssetKey]:
+        if key not in self._ancestry:
+            parents = self.graph.get(key).parent_keys
+            self._ancestry[key] = set(parents).union(*(self._ancestors(p) for p in parents))
+        return self._ancestry[key]
+
+    def snapshot(self) -> Stage:
+        """The analysts' snapshot alone, from the marts approved by the latest gate."""
+        stage = Stage("snapshot")
+        self._execute(stage, "refresh_job", self._prefixed("shared"), run_id=self._gate_run())
+        return stage
+
+    def publish(self, run_id: str | None = None) -> Stage:
+        """The approved indicators to the portal, under the run that approved them."""
+        stage = Stage("publish")
+        self._execute(stage, "refresh_job", self._prefixed("portal"), run_id=run_id or self._gate_run())
+        return stage
+
+    def freshness(self) -> Stage:
+        """The delivery_due check of every partner dataset."""
+        stage = Stage("freshness")
+        self._execute(stage, "freshness_job", None)
+        return stage
+
+    def _gate_run(self) -> str:
+        con = connect(self.settings.warehouse, read_only=True)
+        try:
+            run_id = latest_gate_run(con)
+        finally:
+            con.close()
+        if run_id is None:
+            raise RunError("no mart has been through the quality gate yet: run `hub build`")
+        return run_id
+
+    def _days_to_build(self, daily: set[dg.AssetKey], full_refresh: bool) -> tuple[str, str] | None:
+        """The daily partitions the day-grain models' run records: from the first to the last day of
+        the partitions of their raw inputs materialised since the models last were (every one for a
+        full refresh); the latest day when none (the models still run: they rebuild what new
+        inventories touched, and are created on a fresh warehouse)."""
+        storage = self.instance.event_log_storage
+        materialised = dg.DagsterEventType.ASSET_MATERIALIZATION
+        model = min(daily, key=lambda k: k.to_user_string())
+        days = self.graph.get(model).partitions_def
+        built = {} if full_refresh else storage.get_latest_storage_id_by_partition(model, materialised)
+        inputs = [k for k in set().union(*(self._ancestors(d) for d in daily))
+                  if k.path[0] == "raw" and self.graph.get(k).partitions_def is not None]
+        first = last = None
+        for key in inputs:
+            definition = self.graph.get(key).partitions_def
+            for partition, storage_id in storage.get_latest_storage_id_by_partition(key, materialised).items():
+                if definition != days and storage_id <= max(built.values(), default=0):
+                    continue
+                if definition == days and storage_id <= built.get(partition, 0):
+                    continue
+                window = definition.time_window_for_partition_key(partition)
+                first = min(first or window.start, window.start)
+                last = max(last or window.end, window.end)
+        known = days.get_partition_keys()
+        if not known:
+            return None
+        if first is None:
+            return known[-1], known[-1]
+        chosen = [k for k in known if first <= days.time_window_for_partition_key(k).start < last]
+        return (chosen[0], chosen[-1]) if chosen else (known[-1], known[-1])
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment for the duration (the runs' resources read their
+    settings from it: the demo partners' URLs and one-run token), then the previous values back.
+    Never on a command line nor in a run's config (kept in the instance)."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -7,6 +7,7 @@ import dagster as dg
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.orchestration.quality import WAREHOUSE_POOL
 from territoire_hub.orchestration.resources import HubResource
+from territoire_hub.orchestration.tags import hub_run_id
 from territoire_hub.publish.catalogue import FAMILIES
 
 
@@ -24,7 +25,7 @@ def shared_warehouse_asset(marts: set[str]) -> list[dg.AssetsDefinition]:
 
         settings = hub.settings()
         with hub.connect() as con:
-            written = write_snapshot(con, settings, hub.registry(), context.run.run_id, mart_datasets(settings, hub.registry()))
+            written = write_snapshot(con, settings, hub.registry(), hub_run_id(context), mart_datasets(settings, hub.registry()))
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(written.path)), "tables": len(written.tables),
             "cells_under_secrecy": written.secret_cells})

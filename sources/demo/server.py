@@ -242,6 +242,14 @@ def protected_paths(registry: Registry, token: str) -> dict[str, str]:
     return paths
 
 
+def demo_environment(settings: Settings, registry: Registry, url: str, token: str) -> dict[str, str]:
+    """:func:`demo_settings` as the environment variables that give them (``HUB_URL_*``,
+    ``HUB_PARTNER_TOKEN_*``): what a run reading its settings from the environment needs."""
+    served = demo_settings(settings, registry, url, token)
+    return {**served.url_vars,
+            **{f"HUB_PARTNER_TOKEN_{name.upper()}": value for name, value in served.partner_tokens.items()}}
+
+
 def demo_settings(settings: Settings, registry: Registry, url: str, token: str) -> Settings:
     """The settings pointing every HTTP partner at the demo server, with its one-run token."""
     url_vars = {**settings.url_vars}

@@ -50,8 +50,8 @@ def test_prune_removes_what_is_older_than_the_period_and_keeps_the_rest(demo_hom
     recent_outbox = next(outbox_dir(settings).glob("enedis/*.json"))
     old_outbox = shutil.copyfile(recent_outbox, recent_outbox.with_name("quality_report_20200105T101010Z-aaaaaa.json"))
     age(Path(old_outbox), 5 * 365)
-    recent_log = next((settings.data_dir / "logs" / "dbt").glob("*-build.log"))      # dbt's log of the demo run
-    old_log = shutil.copyfile(recent_log, recent_log.with_name("20200105T101010Z-build.log"))
+    recent_log = next((settings.data_dir / "logs" / "dbt").glob("*-dbt_models.log"))      # a dbt log of the demo run
+    old_log = shutil.copyfile(recent_log, recent_log.with_name("20200105T101010Z-dbt_models.log"))
     age(Path(old_log), 5 * 365)
 
     dry = hub(settings.home, "prune", "--dry-run").stdout

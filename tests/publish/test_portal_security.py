@@ -21,7 +21,7 @@ import pytest
 from ckanapi import NotAuthorized, RemoteCKAN
 
 from territoire_hub.publish.portal import PG_BIN, Portal
-from tests.publish.conftest import free_port
+from tests.conftest import free_port
 
 SECRET_STORES = ("portal.env", "ckan.ini", "redis/redis.conf")   # 0600, the only places a secret lives
 AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="another local account is played with setpriv (root)")
