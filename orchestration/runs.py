@@ -148,8 +148,16 @@ class Stage:
         for event in result.get_asset_check_evaluations():
             self.checks[event.asset_check_key] = (event.passed, event.description,
                                                   {k: v.value for k, v in event.metadata.items()})
-        self.failures += [f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else e.message}"
+        self.failures += [f"{e.step_key}: {_cause(e.step_failure_data.error) if e.step_failure_data.error else e.message}"
                           for e in result.all_events if e.is_step_failure]
+
+
+def _cause(error) -> str:
+    """The message of the error a step raised, not Dagster's wrapper around it ("Error occurred while
+    executing op …")."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 class Pipeline:

@@ -322,7 +322,10 @@ def probe_http(entry: PartnerDataset, urls: list[tuple[str, str]], store: Valida
                 continue
             status = response.status
             version = response.headers.get("ETag") or response.headers.get("Last-Modified") or ""
-            response.release_conn() if status != 200 else response.close()   # the body is the run's to fetch
+            # the body is the run's to fetch (200) or of no use (a 404 page): the connection is
+            # closed, never handed back to the pool with an unread body (the next request on it
+            # would read that body as its answer: ResponseNotReady)
+            response.close()
             if status == 200:
                 probed.append(Probed(url, period, True, version))
             elif status in (304, 404):

@@ -5,6 +5,7 @@ asset graph of definitions.py through Dagster, in the hub's persistent instance 
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from territoire_hub.orchestration.definitions import defs
 from territoire_hub.orchestration.runs import hub_instance
@@ -12,10 +13,26 @@ from territoire_hub.orchestration.tags import COMMAND_TAG, RUN_TAG
 from tests.conftest import copy_home, hub
 
 
-def test_make_run_materialises_every_asset_and_evaluates_every_check(demo_home, portal, tmp_path):
+@pytest.fixture
+def published_then_purged(demo_home, portal, admin, tmp_path):
+    """A copy of the demo, published to the session's portal (the demo ran with --no-publish: its
+    last stage); the portal emptied afterwards for the publish tests, which expect it fresh."""
     settings = copy_home(demo_home, tmp_path / "home")
     env = {"HUB_CKAN_URL": portal.url, "HUB_CKAN_TOKEN": portal.secrets()["HUB_CKAN_TOKEN"]}
-    done = hub(settings.home, "publish", env=env)       # the demo ran with --no-publish: its last stage
+    try:
+        yield settings, hub(settings.home, "publish", env=env)
+    finally:
+        for name in set(admin.action.package_list()) | {d["name"] for d in admin.action.package_search(
+                include_private=True, include_drafts=True, rows=1000)["results"]}:
+            admin.action.dataset_purge(id=name)
+        for name in admin.action.group_list():
+            admin.action.group_purge(id=name)
+        for name in admin.action.organization_list():
+            admin.action.organization_purge(id=name)
+
+
+def test_make_run_materialises_every_asset_and_evaluates_every_check(published_then_purged):
+    settings, done = published_then_purged
     assert "datasets on the portal" in done.stdout
 
     graph = dg.Definitions.merge(defs()).resolve_asset_graph()
