@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -156,7 +157,7 @@ def test_another_local_account_reaches_neither_the_database_nor_redis_nor_the_fi
 
 
 def test_only_a_sysadmin_creates_organisations_and_groups(admin, portal):
-    admin.action.user_create(name="agent-commune", email="agent@example.org", password="un-mot-de-passe-long-1")
+    admin.action.user_create(name="agent-commune", email="agent@example.org", password=secrets.token_urlsafe(24))   # a throwaway user of the test portal
     token = admin.action.api_token_create(user="agent-commune", name="test")["token"]
     agent = RemoteCKAN(portal.url, apikey=token)
     for action in ("organization_create", "group_create"):
