@@ -10,17 +10,19 @@ import pytest
 from territoire_hub.orchestration.definitions import defs
 from territoire_hub.orchestration.runs import hub_instance
 from territoire_hub.orchestration.tags import COMMAND_TAG, RUN_TAG
-from tests.conftest import copy_home, hub
+from territoire_hub.publish import catalogue
+from territoire_hub.warehouse import connect
+from tests.conftest import SMALL_DEMO, copy_home, hub
 
 
-@pytest.fixture
-def published_then_purged(demo_home, portal, admin, tmp_path):
+@pytest.fixture(scope="module")
+def published_then_purged(demo_home, portal, admin, tmp_path_factory):
     """A copy of the demo, published to the session's portal (the demo ran with --no-publish: its
     last stage); the portal emptied afterwards for the publish tests, which expect it fresh."""
-    settings = copy_home(demo_home, tmp_path / "home")
+    settings = copy_home(demo_home, tmp_path_factory.mktemp("pipeline") / "home")
     env = {"HUB_CKAN_URL": portal.url, "HUB_CKAN_TOKEN": portal.secrets()["HUB_CKAN_TOKEN"]}
     try:
-        yield settings, hub(settings.home, "publish", env=env)
+        yield settings, hub(settings.home, "publish", env=env), env
     finally:
         for name in set(admin.action.package_list()) | {d["name"] for d in admin.action.package_search(
                 include_private=True, include_drafts=True, rows=1000)["results"]}:
@@ -32,7 +34,7 @@ def published_then_purged(demo_home, portal, admin, tmp_path):
 
 
 def test_make_run_materialises_every_asset_and_evaluates_every_check(published_then_purged):
-    settings, done = published_then_purged
+    settings, done, _ = published_then_purged
     assert "datasets on the portal" in done.stdout
 
     graph = dg.Definitions.merge(defs()).resolve_asset_graph()
@@ -57,6 +59,45 @@ def test_make_run_materialises_every_asset_and_evaluates_every_check(published_t
     assert {r.tags[COMMAND_TAG] for r in runs} == {"demo run", "publish"}
     (publication,) = [r for r in runs if r.tags[COMMAND_TAG] == "publish"]
     assert publication.tags[RUN_TAG] in demo            # published under the run that approved the marts
+
+
+def test_a_second_make_run_sends_nothing_and_changes_no_published_file(published_then_purged, anonymous):
+    """`make run` again with no new data — the same deliveries generated, ingested, built, gated and
+    published through Dagster under a new hub run id: the portal gets nothing (not even metadata),
+    no published file changes by a byte, no publication is recorded."""
+    settings, _, env = published_then_purged
+
+    def portal_state() -> dict:
+        shown = {f.name: anonymous.action.package_show(id=f.name) for f in catalogue.FAMILIES}
+        return {name: (d["metadata_modified"], {r["id"]: (r["last_modified"], r["url"]) for r in d["resources"]})
+                for name, d in shown.items()}
+
+    def published_files() -> dict:
+        return {p.relative_to(settings.data_dir): p.read_bytes()
+                for p in (settings.data_dir / "publish").rglob("*") if p.is_file()}
+
+    def publications() -> int:
+        con = connect(settings.warehouse, read_only=True)
+        try:
+            return con.execute("SELECT count(*) FROM audit.events WHERE action = 'publication'").fetchone()[0]
+        finally:
+            con.close()
+
+    before, files, recorded = portal_state(), published_files(), publications()
+    assert recorded > 0 and files                       # the first run did publish
+    again = hub(settings.home, "demo", "run", *SMALL_DEMO)
+    assert "0 quarantined" in again.stdout              # the same deliveries: known, not refused
+    republished = hub(settings.home, "publish", env=env)
+    lines = [line.split() for line in republished.stdout.splitlines() if line.startswith("  ")]
+    assert len(lines) == len(catalogue.FAMILIES) and all(words[-1] == "unchanged" for words in lines), \
+        republished.stdout
+    assert portal_state() == before
+    assert published_files() == files
+    assert publications() == recorded
+
+    runs = hub_instance(settings).get_runs()
+    runs_of = {tag: {r.tags[RUN_TAG] for r in runs if r.tags.get(COMMAND_TAG) == tag} for tag in ("demo run", "publish")}
+    assert len(runs_of["demo run"]) == 2 and len(runs_of["publish"]) == 2 and all(r.is_success for r in runs)
 
 
 def test_ingest_records_the_partitions_it_loaded_not_the_whole_calendar(demo_home):
