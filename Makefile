@@ -39,6 +39,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(HUB) quality fetch-assets
 	touch $@
 
 # The Dagster UI on the demo region (serve the HTTP partners in another shell: `hub demo serve`).

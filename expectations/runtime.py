@@ -14,12 +14,15 @@ import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from territoire_hub.expectations import offline_docs
 from territoire_hub.settings import Settings
 
+log = logging.getLogger(__name__)
 DATASOURCE = "hub_batches"
 ASSET = "frames"               # one dataframe asset: each validation passes its own frame
 DOCS_SITE = "hub"
@@ -44,16 +47,19 @@ class Validation:
 class QualityContext:
     root: Path | None            # None: in memory (results not kept, no Data Docs)
     docs_dir: Path | None
+    cache_dir: Path | None = None  # where the Data Docs' vendored assets are (offline_docs)
     _gx: Any = None
     _registered: dict[str, Any] = field(default_factory=dict)   # suite name -> (fingerprint, validation definition)
     _pending_docs: list[Any] = field(default_factory=list)
+    _warned_offline: bool = False
 
     @classmethod
     def for_settings(cls, settings: Settings) -> "QualityContext":
         root = settings.data_dir / "quality" / "gx"
         with _lock:
             if root not in _contexts:
-                _contexts[root] = cls(root=root, docs_dir=settings.data_dir / "quality" / "docs")
+                _contexts[root] = cls(root=root, docs_dir=settings.data_dir / "quality" / "docs",
+                                      cache_dir=settings.cache_dir)
             return _contexts[root]
 
     @classmethod
@@ -167,6 +173,7 @@ class QualityContext:
             raise RuntimeError("an in-memory quality context has no Data Docs")
         self._context().build_data_docs(site_names=[DOCS_SITE])
         self._pending_docs.clear()
+        self._offline(since=0.0)
         return self.docs_dir / "index.html"
 
     def build_docs(self) -> Path:
@@ -175,6 +182,19 @@ class QualityContext:
         if self.docs_dir is None:
             raise RuntimeError("an in-memory quality context has no Data Docs")
         if self._pending_docs:
+            started = time.time() - 1          # file systems keep whole seconds at worst
             context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=list(self._pending_docs))
             self._pending_docs.clear()
+            self._offline(since=started)
         return self.docs_dir / "index.html"
+
+    def _offline(self, since: float) -> None:
+        """The pages just written point to the assets served from the docs folder (offline_docs)."""
+        if self.cache_dir is None:
+            return
+        try:
+            offline_docs.make_offline(self.docs_dir, self.cache_dir, since=since)
+        except offline_docs.AssetsMissing as exc:
+            if not self._warned_offline:
+                log.warning("%s", exc)
+                self._warned_offline = True
