@@ -379,6 +379,21 @@ def quality_report(settings: Settings, run_id: str | None) -> None:
     click.echo(f"Written to {folder}")
 
 
+@quality.command("fetch-assets")
+@click.pass_obj
+def quality_fetch_assets(settings: Settings) -> None:
+    """Download the scripts, styles and fonts the Data Docs use (pinned npm packages, checked
+    against their registry integrity) into HUB_CACHE_DIR, so the pages render offline. Run by
+    `make install`; the only command that uses the network (the npm registry)."""
+    from territoire_hub.expectations.offline_docs import PACKAGES, fetch_assets
+
+    try:
+        where = fetch_assets(settings.cache_dir)
+    except (OSError, RuntimeError) as exc:
+        raise click.ClickException(f"Data Docs assets: {exc}") from None
+    click.echo(f"Data Docs assets ({len(PACKAGES)} packages) in {where}")
+
+
 @quality.command("docs")
 @click.pass_obj
 def quality_docs(settings: Settings) -> None:
@@ -405,7 +420,9 @@ def _publish(settings: Settings, pipeline, run_id: str | None = None) -> None:
         raise click.ClickException(str(exc)) from None
     for key, meta in sorted(stage.of_prefix("portal").items()):
         changed = meta.get("resources_updated") or 0
-        click.echo(f"  {key.path[-1]:<28} {changed} resource(s) sent" if changed else f"  {key.path[-1]:<28} unchanged")
+        state = f"{changed} resource(s) sent" if changed else \
+            "description updated" if meta.get("metadata_revised") else "unchanged"
+        click.echo(f"  {key.path[-1]:<30} {state}")
     if not stage.success:
         _failed(stage)
     click.echo(f"{len(stage.of_prefix('portal'))} datasets on the portal: {client.url}/dataset/")

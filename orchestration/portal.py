@@ -25,7 +25,7 @@ def _portal_asset(family: Family) -> dg.AssetsDefinition:
             raise dg.Failure(description=result.skipped)
         return dg.MaterializeResult(metadata={
             "url": dg.MetadataValue.url(result.url), "resources_updated": result.changed,
-            "cells_under_secrecy": result.secret_cells})
+            "metadata_revised": result.revised, "cells_under_secrecy": result.secret_cells})
 
     return _publish
 

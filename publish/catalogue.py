@@ -10,21 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from territoire_hub.registry import SecrecyOverride, SecrecyRule
+from territoire_hub.registry import Partner, SecrecyOverride, SecrecyRule, Structure
 
-ORGANISATION = {
-    "name": "territoire-hub",
-    "title": "Structure régionale de mutualisation des données territoriales",
-    "description": "Indicateurs agrégés calculés à partir des données des collectivités et de leurs partenaires "
-                   "(gestionnaire de réseau, opérateur de recharge, Météo-France).",
-}
+def structure_organisation(structure: Structure) -> dict:
+    """The regional structure's CKAN organisation (from the registry's ``structure:``)."""
+    return {"name": structure.id, "title": structure.name, "description": structure.description}
 
 
-def organisation_of(partners: list) -> dict:
+def organisation_of(partners: list[Partner], structure: Structure) -> dict:
     """Who a dataset is shown under: the contributing partner when the data is all theirs (the
     weather is Météo-France's), else the regional structure that pooled it."""
     if len(partners) != 1:
-        return ORGANISATION
+        return structure_organisation(structure)
     partner = partners[0]
     return {"name": partner.id, "title": partner.name,
             "description": f"Indicateurs agrégés calculés par la structure régionale à partir des seules données "
@@ -54,11 +51,12 @@ class Secrecy:
 
 @dataclass(frozen=True)
 class Chart:
-    """A bar chart of one measure for the EPCIs of the region, latest year."""
+    """A bar chart of one measure for the EPCIs of the territory, latest year."""
 
     mart: str
     measure: str
     label: str
+    unit: str
     where: str = "TRUE"
 
 
@@ -101,7 +99,7 @@ FAMILIES: tuple[Family, ...] = (
         "weather", ("météo", "degrés-jours", "climat"),
         (Table("meteo_territoire_annee", "Météo par territoire et par an"),
          Table("meteo_territoire_jour", "Météo par territoire et par jour")),
-        Chart("meteo_territoire_annee", "dju_18", "Degrés-jours unifiés (base 18 °C)")),
+        Chart("meteo_territoire_annee", "dju_18", "Degrés-jours unifiés (base 18 °C)", "degrés-jours (°C·jour)")),
     Family(
         "consommation-electricite", "Consommation d'électricité par territoire et par secteur",
         "Consommation annuelle d'électricité (MWh) par territoire et secteur, par habitant, corrigée du climat "
@@ -116,15 +114,15 @@ FAMILIES: tuple[Family, ...] = (
                        ("conso_mwh", "conso_mwh_par_habitant", "conso_kwh_par_point", "conso_corrigee_climat_mwh"),
                        dominant_share="part_point_dominant_min", sector_column="secteur", total="TOUS",
                        default=ENERGY_CODE)),),
-        Chart("energie_territoire_annee", "conso_mwh_par_habitant", "Électricité résidentielle (MWh par habitant)",
-              where="secteur = 'RESIDENTIEL'")),
+        Chart("energie_territoire_annee", "conso_mwh_par_habitant", "Consommation d'électricité résidentielle par habitant",
+              "MWh par habitant", where="secteur = 'RESIDENTIEL'")),
     Family(
         "eclairage-public", "Éclairage public par territoire",
         "Parc de points lumineux, part de LED, puissance installée, consommation des armoires relevées, "
         "allumages en journée et pannes (délai médian de réparation), par territoire et par an.",
         "lighting", ("éclairage public", "énergie", "LED"),
         (Table("eclairage_territoire_annee", "Éclairage public par territoire et par an"),),
-        Chart("eclairage_territoire_annee", "part_led_pct", "Part de LED dans le parc (%)")),
+        Chart("eclairage_territoire_annee", "part_led_pct", "Part de LED dans le parc d'éclairage public", "% des points lumineux")),
     Family(
         "trafic-routier", "Trafic routier par territoire et par compteur",
         "Trafic moyen journalier (tous jours, jours ouvrés), part de l'heure de pointe, heures de congestion "
@@ -136,7 +134,8 @@ FAMILIES: tuple[Family, ...] = (
          Table("trafic_compteur", "Trafic par compteur et par an"),
          Table("trafic_troncon_annee", "Trafic moyen journalier annuel par tronçon routier"),
          Table("mobilites_site_annee", "Fréquentation par site de comptage des mobilités et par an")),
-        Chart("trafic_territoire_annee", "tmj_moyen_par_compteur", "Trafic moyen journalier par compteur")),
+        Chart("trafic_territoire_annee", "tmj_moyen_par_compteur", "Trafic moyen journalier par compteur permanent",
+              "véhicules par jour")),
     Family(
         "recharge-vehicules-electriques", "Recharge des véhicules électriques par territoire",
         "Points de recharge (par puissance), points pour 1 000 habitants, taux d'occupation et de service. "
@@ -151,7 +150,8 @@ FAMILIES: tuple[Family, ...] = (
                Secrecy("irve_dynamique", "points_observes", ("annee",),
                        ("heures_observees", "taux_occupation_pct", "taux_en_service_pct"),
                        dominant_share="part_point_dominant_pct", dominant_share_scale=100.0))),
-        Chart("recharge_territoire", "points_pour_1000_habitants", "Points de recharge pour 1 000 habitants")),
+        Chart("recharge_territoire", "points_pour_1000_habitants", "Points de recharge pour véhicules électriques",
+              "points pour 1 000 habitants")),
     Family(
         "fiche-territoire", "Fiche territoire : les indicateurs clés",
         "Une ligne par territoire et par an rassemblant les indicateurs clés des autres jeux de données "
@@ -162,5 +162,6 @@ FAMILIES: tuple[Family, ...] = (
                  ("conso_electricite_mwh", "conso_electricite_mwh_par_habitant", "conso_electricite_minorant")),
             Mask("energie_territoire_annee", "energie = 'electricite' AND secteur = 'RESIDENTIEL'",
                  ("conso_residentielle_corrigee_climat_mwh",)))),),
-        Chart("fiche_territoire", "conso_electricite_mwh_par_habitant", "Électricité (MWh par habitant)")),
+        Chart("fiche_territoire", "conso_electricite_mwh_par_habitant", "Consommation d'électricité par habitant",
+              "MWh par habitant")),
 )

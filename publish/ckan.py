@@ -3,7 +3,9 @@
 - Every call is retried on connection errors, timeouts and 5xx with bounded exponential backoff
   (the portal restarting must not fail a publication).
 - A resource is identified by its name within its dataset; its file's SHA-256 is kept in CKAN's
-  ``hash`` field: same checksum, nothing is sent (same resource id, same ``last_modified``).
+  ``hash`` field (``hash_algorithm``: SPDX's sha256): same checksum, the file is not sent again
+  (same resource id, same ``last_modified``); a description or media type that changed alone is
+  sent without the file.
 - A dataset changes in **one** ``package_revise`` request: the changed files (uploaded in the same
   multipart request), the new and removed resources and the metadata (quality status, run,
   coverage). CKAN moves the files into place and commits the resource list and metadata within
@@ -101,6 +103,16 @@ def ensure_organization(client: Client, organisation: dict) -> dict:
     return found
 
 
+def ensure_config(client: Client, options: dict[str, str]) -> bool:
+    """Set the portal's runtime options (site title, description, …: ``config_option_update``, a
+    sysadmin's) to ``options`` when any differs. True when something was sent."""
+    current = {key: client.call("config_option_show", key=key) for key in options}
+    if all((current[key] or "") == value for key, value in options.items()):
+        return False
+    client.call("config_option_update", **options)
+    return True
+
+
 def ensure_group(client: Client, name: str, title: str) -> dict:
     found = client.show("group_show", id=name)
     return found or client.call("group_create", name=name, title=title)
@@ -113,6 +125,14 @@ class ResourceFile:
     format: str
     description: str
     datastore: Any = None          # pyarrow.Table to load into the DataStore, or None
+    mimetype: str | None = None    # IANA media type (DCAT dcat:mediaType)
+    view: str | None = None        # the resource view the page shows: datatables_view, image_view
+
+
+VIEW_TITLES = {"datatables_view": "Aperçu des données", "image_view": "Graphique"}
+
+
+CHECKSUM_SHA256 = "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"     # SPDX, as DCAT-AP names it
 
 
 def sync_dataset(client: Client, metadata: dict, files: list[ResourceFile],
@@ -131,7 +151,21 @@ def sync_dataset(client: Client, metadata: dict, files: list[ResourceFile],
         if item.datastore is not None and resource.get("datastore_hash") != digests[item.name]:
             load_datastore(client, resource["id"], item.datastore)
             client.call("resource_patch", id=resource["id"], datastore_hash=digests[item.name])
+        if item.view:
+            counts["views"] = counts.get("views", 0) + ensure_view(client, resource, item.view)
     return counts
+
+
+def ensure_view(client: Client, resource: dict, view_type: str) -> int:
+    """The resource's view of ``view_type`` (the table preview of a DataStore table, the image of a
+    chart), created once. Returns 1 when it was created."""
+    views = client.call("resource_view_list", id=resource["id"])
+    if any(v["view_type"] == view_type for v in views):
+        return 0
+    fields = {"image_url": resource["url"]} if view_type == "image_view" else {}
+    client.call("resource_view_create", resource_id=resource["id"], view_type=view_type,
+                title=VIEW_TITLES.get(view_type, view_type), **fields)
+    return 1
 
 
 def _switch(client: Client, metadata: dict, files: list[ResourceFile],
@@ -158,11 +192,17 @@ def _switch(client: Client, metadata: dict, files: list[ResourceFile],
     request: dict[str, Any] = {}
     uploads: dict[str, Path] = {}
     new: list[dict] = []
+    described = 0                 # resources whose fields alone changed
     for item in files:
         fields = {"name": item.name, "format": item.format, "description": item.description,
-                  "hash": digests[item.name]}
+                  "hash": digests[item.name], "hash_algorithm": CHECKSUM_SHA256}
+        if item.mimetype:
+            fields["mimetype"] = item.mimetype
         current = existing.get(item.name)
         if current is not None and current.get("hash") == digests[item.name]:
+            if any(current.get(k) != v for k, v in fields.items()):
+                request[f"update__resources__{current['id']}"] = json.dumps(fields)
+                described += 1
             continue
         if current is not None:
             request[f"update__resources__{current['id']}"] = json.dumps(fields)
@@ -171,11 +211,12 @@ def _switch(client: Client, metadata: dict, files: list[ResourceFile],
             uploads[f"update__resources__{kept + len(new)}__upload"] = item.path
             new.append(fields)
     changed = len(uploads)
-    if not (changed or stale or _metadata_differs(dataset, update)):
+    if not (changed or described or stale or _metadata_differs(dataset, update)):
         return {"changed": 0, "removed": 0, "revised": False}, dataset
     if new:
         request["update__resources__extend"] = json.dumps(new)
-    lists = [k for k in ("tags", "groups") if k in update]     # replaced, not merged item by item
+    # package_revise merges lists item by item: a list field is emptied first, then set
+    lists = sorted(k for k, v in update.items() if isinstance(v, list))
     try:
         revised = client.call(
             "package_revise", files=uploads, retry=False,

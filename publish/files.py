@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -106,30 +107,70 @@ def write_schema(descriptor: dict, path: Path) -> Path:
     return path
 
 
-def write_chart(con: duckdb.DuckDBPyConnection, relation: str, measure: str, label: str, where: str,
-                path: Path) -> Path:
-    """Horizontal bars: the measure for each EPCI of the region, latest year with a value."""
+SECRET_NOTE, ABSENT_NOTE = "secret statistique", "pas de données"
+
+
+@dataclass(frozen=True)
+class ChartPlan:
+    """What a chart shows: its title, unit, year and bars (name, value, note), largest first."""
+
+    title: str
+    unit: str
+    year: int | None
+    bars: list[tuple[str, float | None, str]]
+
+
+def chart_plan(con: duckdb.DuckDBPyConnection, relation: str, measure: str, label: str, unit: str,
+               where: str) -> ChartPlan:
+    """The EPCIs of the territory, latest year with a value: largest first, then the cells without
+    one — "secret statistique" when the cell is under secrecy (its ``secret_statistique`` column),
+    "pas de données" when there is simply nothing."""
+    columns = [c[0] for c in con.execute(f"DESCRIBE {relation}").fetchall()]
+    has_year = "annee" in columns
+    secret = "secret_statistique" if "secret_statistique" in columns else "NULL"
+    year_filter = (f"AND annee = (SELECT max(annee) FROM {relation} WHERE niveau = 'epci' AND {measure} IS NOT NULL "
+                   f"AND {where})" if has_year else "")
+    rows = con.execute(
+        f"SELECT nom_territoire, {measure}, {'annee' if has_year else 'NULL'}, {secret} FROM {relation} "
+        f"WHERE niveau = 'epci' AND {where} {year_filter} "
+        f"ORDER BY {measure} DESC NULLS LAST, nom_territoire").fetchall()
+    bars = [(name, None if value is None else float(value),
+             "" if value is not None else SECRET_NOTE if status else ABSENT_NOTE) for name, value, _, status in rows]
+    year = next((r[2] for r in rows if r[2] is not None), None)
+    return ChartPlan(f"{label} — EPCI du territoire" + (f", {year}" if year else ""), unit, year, bars)
+
+
+def french_number(value: float) -> str:
+    """Three significant digits or more, French style: 1 234,5 · 12,3 · 0,085."""
+    size = abs(value)
+    decimals = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 or size == 0 else 3
+    return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def write_chart(plan: ChartPlan, path: Path) -> Path:
+    """Horizontal bars, largest on top, each labelled with its value or why it has none."""
+    import textwrap
+
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    has_year = "annee" in [c[0] for c in con.execute(f"DESCRIBE {relation}").fetchall()]
-    year_filter = (f"AND annee = (SELECT max(annee) FROM {relation} WHERE {measure} IS NOT NULL AND {where})"
-                   if has_year else "")
-    rows = con.execute(
-        f"SELECT nom_territoire, {measure}{', annee' if has_year else ', NULL'} FROM {relation} "
-        f"WHERE niveau = 'epci' AND {where} {year_filter} ORDER BY nom_territoire").fetchall()
-    figure, axes = plt.subplots(figsize=(8, 0.6 * max(len(rows), 1) + 1.2), dpi=100)
-    names = [r[0] for r in rows]
-    values = [float(r[1]) if r[1] is not None else 0.0 for r in rows]
+    figure, axes = plt.subplots(figsize=(9, 0.55 * max(len(plan.bars), 1) + 1.6), dpi=100)
+    names = [textwrap.fill(b[0], 34) for b in plan.bars]
+    values = [b[1] or 0.0 for b in plan.bars]
     axes.barh(names, values, color="#1f5fa8")
-    for y, (value, row) in enumerate(zip(values, rows)):
-        axes.text(value, y, " non diffusé" if row[1] is None else f" {value:,.1f}".replace(",", " "), va="center")
-    year = rows[0][2] if rows and rows[0][2] is not None else ""
-    axes.set_title(f"{label} — EPCI de la région {year}".strip())
+    for y, (_, value, note) in enumerate(plan.bars):
+        text = f" {note}" if value is None else f" {french_number(value)}"
+        axes.text(value or 0.0, y, text, va="center", fontsize=9, color="#555555" if value is None else "black")
+    axes.set_title(textwrap.fill(plan.title, 70), fontsize=11, loc="left")
+    axes.set_xlabel(plan.unit)
+    axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: french_number(x)))
     axes.invert_yaxis()
     axes.spines[["top", "right"]].set_visible(False)
+    if values and max(values) > 0:
+        axes.set_xlim(0, max(values) * 1.25)        # room for the labels right of the longest bar
     figure.tight_layout()
     figure.savefig(path, format="png", metadata={"Software": None})   # no timestamp: same data, same bytes
     plt.close(figure)

@@ -42,7 +42,10 @@ DEBIAN_PACKAGES = {"redis-server": "redis-server", "libpq-dev": "libpq-dev", "li
                    "postgresql-15": "postgresql-15"}
 CKAN_REQUIREMENTS = ["ckan[requirements]==2.12.0", "ckanext-scheming==3.1.0", "ckanext-dcat==2.4.4",
                      "gunicorn==27.0.1"]
-PLUGINS = "territoire datastore datatables_view scheming_datasets dcat"
+PLUGINS = "territoire datastore datatables_view image_view scheming_datasets dcat"
+# DCAT-AP 3 from the scheming fields, completed by the hub's profile (ckanext.territoire.dcat)
+PROFILE = "territoire_dcat_ap"
+RDF_PROFILES = f"euro_dcat_ap_3 euro_dcat_ap_scheming {PROFILE}"
 SECRET_KEYS = ("CKAN_DB_PASSWORD", "DATASTORE_RO_PASSWORD", "REDIS_PASSWORD", "HUB_CKAN_TOKEN")
 LOG_MAX_BYTES = 10 * 2**20      # a log past this size is rotated (at `up`, or by `hub portal rotate-logs`)
 LOG_KEEP = 5                    # rotated logs kept: access.log.1 … access.log.5
@@ -264,8 +267,15 @@ class Portal:
 
     def _virtualenv(self) -> None:
         python = self.venv / "bin" / "python"
-        probe = "import ckan, ckanext.territoire, ckanext.scheming, ckanext.dcat, gunicorn"
+        # the extension's entry points too: an older install lacks the DCAT profile
+        probe = ("import ckan, ckanext.territoire, ckanext.scheming, ckanext.dcat, gunicorn\n"
+                 "from importlib.metadata import entry_points\n"
+                 f"assert {PROFILE!r} in {{e.name for e in entry_points(group='ckan.rdf.profiles')}}")
         if python.exists() and subprocess.run([str(python), "-c", probe], capture_output=True).returncode == 0:
+            return
+        if python.exists() and subprocess.run([str(python), "-c", "import ckan, ckanext.dcat"],
+                                              capture_output=True).returncode == 0:
+            self._run([str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(EXTENSION)], "pip install")
             return
         if not python.exists():
             self._run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(self.venv)], "venv")
@@ -302,6 +312,8 @@ class Portal:
             "ckan.storage_path": str(self._dir("storage")),
             "ckan.plugins": PLUGINS,
             "scheming.dataset_schemas": "ckanext.territoire:schemas/dataset.yaml",
+            "scheming.presets": "ckanext.scheming:presets.json ckanext.dcat.schemas:presets.yaml",
+            "ckanext.dcat.rdf.profiles": RDF_PROFILES,
             "licenses_group_url": f"file://{licences}",
             "ckanext.territoire.search_backend": "auto",
             # CKAN 2.12 requires the key; with search_backend = auto, Solr is used if it answers

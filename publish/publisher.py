@@ -17,8 +17,9 @@ import duckdb
 import pyarrow as pa
 
 from territoire_hub.lineage import model_docs
-from territoire_hub.publish import audit, catalogue, files
-from territoire_hub.publish.ckan import Client, ResourceFile, ensure_group, ensure_organization, sync_dataset
+from territoire_hub.publish import audit, catalogue, files, metadata
+from territoire_hub.publish.ckan import (Client, ResourceFile, ensure_config, ensure_group, ensure_organization,
+                                        sync_dataset)
 from territoire_hub.settings import Settings
 from territoire_hub.registry import LICENCES, Registry, SecrecyOverride, SecrecyRule
 from territoire_hub.warehouse import connect, quote_ident
@@ -28,7 +29,7 @@ DOMAIN_GROUPS = {"weather": "Climat", "energy": "Énergie", "lighting": "Éclair
 SECRET_STATUS_DOC = ("secret statistique : vide si diffusable, « primaire » si la cellule ne respecte pas la règle "
                      "de sa source, « secondaire » si elle est masquée pour empêcher de retrouver une cellule "
                      "primaire par différence")
-LICENCE_IDS = {"licence-ouverte-2.0": "lo-2.0", "odbl": "odbl-1.0"}
+LICENCE_IDS = {"licence-ouverte-2.0": "etalab-2.0", "odbl": "odbl-1.0"}
 
 
 @dataclass
@@ -84,14 +85,6 @@ def strictest(rules: list[SecrecyRule]) -> SecrecyRule:
             max_dominant_share=share([(r.by_sector[k].max_dominant_share if k in r.by_sector else None)
                                       or r.max_dominant_share for r in rules]))
             for k in sectors})
-
-
-def spatial_coverage(con: duckdb.DuckDBPyConnection, registry: Registry) -> str:
-    """INSEE codes the datasets cover: the régions the territory reaches, then its declared codes."""
-    regions = [r[0] for r in con.execute(
-        "SELECT DISTINCT c.code_region FROM registry.territory_communes t JOIN ref.communes c "
-        "ON c.code_commune = t.code_commune AND c.type_commune = 'commune-actuelle' ORDER BY 1").fetchall()]
-    return " ".join(dict.fromkeys(regions + [code for _, code in registry.territory.codes()]))
 
 
 def secrecy_origin(registry: Registry, secrecy: catalogue.Secrecy) -> str:
@@ -188,49 +181,56 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         resources += [
             ResourceFile(f"{table.mart}.csv", files.write_csv(data, base.with_suffix(".csv")), "CSV",
                          f"{table.title} — CSV UTF-8, séparateur virgule, point décimal.",
-                         datastore=files.neutralised(data)),
+                         datastore=files.neutralised(data), mimetype=metadata.MEDIA_TYPES["CSV"], view="datatables_view"),
             ResourceFile(f"{table.mart}.parquet", files.write_parquet(data, base.with_suffix(".parquet")), "Parquet",
-                         f"{table.title} — Parquet (types conservés)."),
+                         f"{table.title} — Parquet (types conservés).", mimetype=metadata.MEDIA_TYPES["Parquet"]),
             ResourceFile(f"{table.mart}.schema.json",
                          files.write_schema(files.table_schema(data, docs, key), folder / f"{table.mart}.schema.json"),
-                         "JSON", f"Dictionnaire des données de {table.mart} (Frictionless Table Schema)."),
+                         "JSON", f"Dictionnaire des données de {table.mart} (Frictionless Table Schema).",
+                         mimetype=metadata.MEDIA_TYPES["JSON"]),
         ]
         if "annee" in data.column_names:
             years += [y for y in data.column("annee").to_pylist() if y is not None]
     con.register("_chart", protected[family.chart.mart])     # the chart shows what the CSV shows
     try:
-        chart = files.write_chart(con, "_chart", family.chart.measure, family.chart.label, family.chart.where,
-                                  folder / "graphique.png")
+        plan = files.chart_plan(con, "_chart", family.chart.measure, family.chart.label, family.chart.unit,
+                                family.chart.where)
+        chart = files.write_chart(plan, folder / "graphique.png")
     finally:
         con.unregister("_chart")
-    resources.append(ResourceFile("graphique.png", chart, "PNG", family.chart.label))
+    resources.append(ResourceFile("graphique.png", chart, "PNG", f"{plan.title} ({plan.unit}).",
+                                  mimetype=metadata.MEDIA_TYPES["PNG"],
+                                  view="image_view"))
     quality = _quality_report(con, family)
     report = folder / "rapport_qualite.json"
     report.write_text(json.dumps(quality, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     resources.append(ResourceFile("rapport_qualite.json", report, "JSON",
-                                  "Dernier rapport qualité des tables (Great Expectations) et signalements."))
+                                  "Dernier rapport qualité des tables (Great Expectations) et signalements.",
+                                  mimetype=metadata.MEDIA_TYPES["JSON"]))
 
     sources = sorted({k for t in family.tables for k in mart_datasets.get(t.mart, [])})
     partners = sorted({registry.dataset(k).partner.id for k in sources if k in registry.datasets})
     licences = {registry.dataset(k).dataset.licence for k in sources if k in registry.datasets}
     flags = sum(len(m["flags"]) for m in quality["tables"])
-    organisation = catalogue.organisation_of([registry.partners[p] for p in partners])
+    organisation = catalogue.organisation_of([registry.partners[p] for p in partners], registry.structure)
     ensure_organization(client, organisation)
-    metadata = {
+    spatial, communes = metadata.spatial_coverage(con, registry)
+    fields = {
         "name": family.name, "title": family.title, "notes": family.notes,
         "owner_org": organisation["name"],
         "license_id": LICENCE_IDS["odbl"] if "odbl" in licences else LICENCE_IDS["licence-ouverte-2.0"],
         "tags": [{"name": t} for t in family.tags], "groups": [{"name": _group_name(family.domain)}],
-        "theme": family.domain, "frequency": family.frequency,
-        "spatial_coverage_insee": spatial_coverage(con, registry),
-        "temporal_start": f"{min(years)}-01-01" if years else "", "temporal_end": f"{max(years)}-12-31" if years else "",
-        "contributors": ", ".join(partners),
+        "theme": metadata.themes(family.domain), "frequency": metadata.frequency(family.frequency),
+        "publisher": metadata.publisher(registry.structure), "contact": metadata.contact(registry.structure),
+        "qualified_attribution": metadata.attributions([registry.partners[p] for p in partners]),
+        "spatial_coverage": spatial, "communes_couvertes": communes,
+        "temporal_coverage": [{"start": f"{min(years)}-01-01", "end": f"{max(years)}-12-31"}] if years else [],
         "quality_status": "validé" if not flags else f"validé avec avertissements ({flags})",
         # (no run id: a run that changes nothing must not change the metadata; the audit log has it)
         "provenance": f"modèles dbt {', '.join('marts.' + t.mart for t in family.tables)}; "
                       f"sources {', '.join(sources)}",
     }
-    counts = sync_dataset(client, metadata, resources, on_change=lambda what: echo(f"    {what}"))
+    counts = sync_dataset(client, fields, resources, on_change=lambda what: echo(f"    {what}"))
     result.changed = counts["changed"] + counts["removed"]
     result.revised = counts["revised"]
     result.files = [r.name for r in resources]
@@ -256,7 +256,8 @@ def _quality_report(con: duckdb.DuckDBPyConnection, family: catalogue.Family) ->
 def publish_all(settings: Settings, registry: Registry, client: Client, *, run_id: str,
                 mart_datasets: dict[str, list[str]], echo: Callable[[str], None] = print,
                 families: tuple[catalogue.Family, ...] = catalogue.FAMILIES) -> list[FamilyResult]:
-    ensure_organization(client, catalogue.ORGANISATION)
+    ensure_config(client, metadata.site_options(registry.structure))
+    ensure_organization(client, catalogue.structure_organisation(registry.structure))
     for family in families:
         ensure_group(client, _group_name(family.domain), DOMAIN_GROUPS[family.domain])
 

@@ -279,6 +279,27 @@ class Territory(_Strict):
                 + [("epci", c) for c in self.epcis] + [("commune", c) for c in self.communes])
 
 
+class Contact(_Strict):
+    """Who answers questions about the published data (DCAT contact point)."""
+
+    name: str
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    url: str | None = Field(default=None, pattern=r"^https?://")
+
+
+class Structure(_Strict):
+    """The regional structure that pools the data and publishes the indicators: the portal's
+    identity (home page, organisation) and the DCAT publisher of every dataset."""
+
+    id: str = Field(default="territoire-hub", pattern=r"^[a-z0-9][a-z0-9_-]{1,99}$")   # CKAN organisation name
+    name: str = "Structure régionale de mutualisation des données territoriales"
+    description: str = ("Indicateurs agrégés calculés à partir des données des collectivités et de leurs "
+                        "partenaires (gestionnaire de réseau, opérateur de recharge, Météo-France).")
+    siren: str | None = Field(default=None, pattern=r"^\d{9}$")
+    homepage: str | None = Field(default=None, pattern=r"^https?://")
+    contact: Contact | None = None
+
+
 class _PartnerFile(_Strict):
     partner: Partner
     datasets: list[Dataset] = Field(min_length=1)
@@ -286,11 +307,13 @@ class _PartnerFile(_Strict):
 
 class _TerritoryFile(_Strict):
     territory: Territory
+    structure: Structure = Structure()
 
 
 class Registry(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     territory: Territory
+    structure: Structure = Structure()
     partners: dict[str, Partner]
     datasets: dict[str, PartnerDataset]
     formats: dict[str, FormatSpec]          # every format known (packaged and the region's own)
@@ -350,6 +373,7 @@ def load_registry(directory: Path, formats_dirs: Iterable[Path] | Path | None = 
     if not directory.is_dir():
         raise RegistryError(f"{directory}: registry folder not found")
     territory: Territory | None = None
+    structure = Structure()
     origin: dict[str, tuple[Path, int]] = {}
     partners: dict[str, Partner] = {}
     datasets: dict[str, PartnerDataset] = {}
@@ -362,7 +386,8 @@ def load_registry(directory: Path, formats_dirs: Iterable[Path] | Path | None = 
             if "territory" in data:
                 if territory is not None:
                     raise RegistryError(f"{path}: a second territory is declared")
-                territory = _TerritoryFile.model_validate(data).territory
+                declared = _TerritoryFile.model_validate(data)
+                territory, structure = declared.territory, declared.structure
                 continue
             parsed = _PartnerFile.model_validate(data)
         except ValidationError as exc:
@@ -413,4 +438,4 @@ def load_registry(directory: Path, formats_dirs: Iterable[Path] | Path | None = 
         formats = all_formats(formats_dirs)
     except FormatError as exc:
         raise RegistryError(str(exc)) from None
-    return Registry(territory=territory, partners=partners, datasets=datasets, formats=formats)
+    return Registry(territory=territory, structure=structure, partners=partners, datasets=datasets, formats=formats)

@@ -20,20 +20,22 @@ DATASETS = [
     # name, title, notes, tags, organisation, licence, resource formats, private, theme
     ("conso-electricite-communes", "Consommation d'électricité par commune",
      "Consommation annuelle d'électricité des communes de la région, par secteur.",
-     ["énergie", "électricité"], "sdee-herault", "lo-2.0", ["CSV"], False, "energie"),
+     ["énergie", "électricité"], "sdee-herault", "etalab-2.0", ["CSV"], False, "energie"),
     ("eclairage-public", "Éclairage public : consommation et LED",
      "Points lumineux, part des LED et kWh par habitant.",
-     ["éclairage", "énergie"], "sdee-herault", "lo-2.0", ["CSV", "PARQUET"], False, "energie"),
+     ["éclairage", "énergie"], "sdee-herault", "etalab-2.0", ["CSV", "PARQUET"], False, "energie"),
     ("trafic-routier", "Trafic routier moyen journalier",
      "Trafic moyen journalier annuel des compteurs permanents.",
      ["mobilité", "trafic"], "metropole-montpellier", "odbl-1.0", ["CSV"], False, "mobilite"),
     ("recharge-vehicules", "Points de recharge pour véhicules électriques",
      "Points de recharge par territoire et taux d'occupation.",
-     ["mobilité", "électricité"], "metropole-montpellier", "lo-2.0", ["CSV", "JSON"], False, "mobilite"),
+     ["mobilité", "électricité"], "metropole-montpellier", "etalab-2.0", ["CSV", "JSON"], False, "mobilite"),
     ("capteurs-eclairage-brut", "Capteurs d'éclairage (données brutes)",
      "Relevés bruts des capteurs : réservé aux agents de la structure.",
-     ["éclairage"], "metropole-montpellier", "lo-2.0", ["CSV"], True, "energie"),
+     ["éclairage"], "metropole-montpellier", "etalab-2.0", ["CSV"], True, "energie"),
 ]
+THEME = "http://publications.europa.eu/resource/authority/data-theme/"       # EU data themes
+ANNUAL = "http://publications.europa.eu/resource/authority/frequency/ANNUAL"
 CSV = "code_commune;annee;conso_mwh\n34172;2024;2386217.397\n30006;2024;25000\n"
 
 
@@ -47,7 +49,8 @@ def corpus(admin, tmp_path_factory):
     for name, title, notes, tags, org, licence, formats, private, theme in DATASETS:
         admin.action.package_create(
             name=name, title=title, notes=notes, owner_org=org, license_id=licence, private=private,
-            tags=[{"name": t} for t in tags], theme=theme, frequency="ANNUAL", spatial_coverage_insee="76",
+            tags=[{"name": t} for t in tags], theme=[THEME + ("ENER" if theme == "energie" else "TRAN")],
+            frequency=ANNUAL, spatial_coverage=[{"text": "Occitanie (région 76)", "uri": "https://geo.api.gouv.fr/regions/76"}],
             groups=[{"name": "energie"}] if theme == "energie" else [])
         for fmt in formats:
             if fmt == "CSV":
@@ -76,7 +79,7 @@ def test_portal_answers_status_show_with_the_hub_extensions(portal):
 
 def test_french_open_licences_are_offered(anonymous):
     licences = {lic["id"]: lic["title"] for lic in anonymous.action.license_list()}
-    assert licences["lo-2.0"].startswith("Licence Ouverte") and licences["odbl-1.0"].startswith("Open Database")
+    assert licences["etalab-2.0"].startswith("Licence Ouverte") and licences["odbl-1.0"].startswith("Open Database")
 
 
 def test_free_text_is_french_and_accent_insensitive(anonymous, corpus):
@@ -95,7 +98,7 @@ def test_free_text_is_french_and_accent_insensitive(anonymous, corpus):
     ("license_id:odbl-1.0", ["trafic-routier"]),
     ("res_format:PARQUET", ["eclairage-public"]),
     ("groups:energie", ["conso-electricite-communes", "eclairage-public"]),
-    ("theme:mobilite", ["recharge-vehicules", "trafic-routier"]),
+    (f'theme:"{THEME}TRAN"', ["recharge-vehicules", "trafic-routier"]),
     ('organization:metropole-montpellier tags:"électricité"', ["recharge-vehicules"]),
 ])
 def test_filters(anonymous, corpus, fq, expected):
@@ -108,7 +111,7 @@ def test_facets_count_public_datasets_only(anonymous, corpus):
     assert result["count"] == 4
     assert facet(result, "organization") == {"sdee-herault": 2, "metropole-montpellier": 2}
     assert facet(result, "tags") == {"énergie": 2, "électricité": 2, "mobilité": 2, "éclairage": 1, "trafic": 1}
-    assert facet(result, "license_id") == {"lo-2.0": 3, "odbl-1.0": 1}
+    assert facet(result, "license_id") == {"etalab-2.0": 3, "odbl-1.0": 1}
     assert facet(result, "res_format") == {"CSV": 4, "PARQUET": 1, "JSON": 1}
 
 
@@ -146,7 +149,7 @@ def test_uploaded_resource_is_served_back(anonymous, corpus):
 
 
 @pytest.mark.parametrize("path, must_contain", [
-    ("/", "territoire-hub"),
+    ("/", "Les indicateurs"),                  # the structure's home page (templates/home/index.html)
     ("/dataset/", "Trafic routier moyen journalier"),
     ("/organization/metropole-montpellier", "Points de recharge pour véhicules électriques"),
     ("/dataset/eclairage-public", "eclairage-public.parquet"),
@@ -235,7 +238,8 @@ def test_an_organisation_member_sees_its_private_dataset(admin, portal, corpus):
 
 def test_the_hub_s_dcat_fields_are_kept_and_exported(anonymous, portal, corpus):
     dataset = anonymous.action.package_show(id="trafic-routier")
-    assert (dataset["frequency"], dataset["spatial_coverage_insee"], dataset["theme"]) == ("ANNUAL", "76", "mobilite")
+    assert (dataset["frequency"], dataset["theme"]) == (ANNUAL, [THEME + "TRAN"])
+    assert dataset["spatial_coverage"] == [{"text": "Occitanie (région 76)", "uri": "https://geo.api.gouv.fr/regions/76"}]
     with urllib.request.urlopen(f"{portal.url}/dataset/trafic-routier.ttl", timeout=20) as response:
         turtle = response.read().decode()
     assert "dcat:Dataset" in turtle and "Trafic routier moyen journalier" in turtle

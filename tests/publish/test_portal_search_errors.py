@@ -25,8 +25,9 @@ def dataset(admin):
     admin.action.organization_create(name=ORG, title="Recherche : erreurs")
     admin.action.package_create(
         name=DATASET, title="Qualité de l'eau \\ potable (100 %)", notes="Eau_potable: relevés \"bruts\" \\",
-        owner_org=ORG, license_id="lo-2.0", tags=[{"name": "eau"}, {"name": "énergie"}], theme="energie",
-        frequency="ANNUAL", spatial_coverage_insee="76",
+        owner_org=ORG, license_id="etalab-2.0", tags=[{"name": "eau"}, {"name": "énergie"}], 
+        theme=["http://publications.europa.eu/resource/authority/data-theme/ENER"],
+        frequency="http://publications.europa.eu/resource/authority/frequency/ANNUAL",
         resources=[{"name": "releves.csv", "format": "CSV", "url": "https://example.org/releves.csv"}])
     yield DATASET
     admin.action.dataset_purge(id=DATASET)

@@ -20,21 +20,7 @@ from territoire_hub.publish.publisher import publish_all, protected_table
 from territoire_hub.publish.sensitivity import protected_columns
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.warehouse import connect
-from tests.conftest import copy_home, hub
-
-@pytest.fixture(scope="module")
-def built(demo_home, tmp_path_factory):
-    """A copy of the small demo (this module changes its approved marts)."""
-    return copy_home(demo_home, tmp_path_factory.mktemp("published") / "home")
-
-
-@pytest.fixture(scope="module")
-def published(built, portal, registry):
-    client = Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"])
-    results = publish_all(built, registry, client, run_id="test-run-1", mart_datasets=mart_datasets(built, registry),
-                          echo=lambda _: None)
-    return built, client, results
-
+from tests.conftest import hub
 
 def download(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=30) as response:
@@ -48,12 +34,13 @@ def test_every_family_is_published_with_all_its_resources(published, anonymous, 
         dataset = anonymous.action.package_show(id=family.name)
         expected = {f"{t.mart}.{ext}" for t in family.tables for ext in ("csv", "parquet", "schema.json")}
         assert {r["name"] for r in dataset["resources"]} == expected | {"graphique.png", "rapport_qualite.json"}
-        partners = dataset["contributors"].split(", ")
+        partners = [a["agent"][0]["name"] for a in dataset["qualified_attribution"]]
         # under the partner's organisation when the data is all theirs, else the regional structure's
-        owner = partners[0] if len(partners) == 1 else "territoire-hub"
+        owner = next(p.id for p in registry.partners.values() if p.name == partners[0]) \
+            if len(partners) == 1 else "territoire-hub"
         assert dataset["organization"]["name"] == owner, family.name
-        assert dataset["license_id"] in ("lo-2.0", "odbl-1.0") and dataset["quality_status"].startswith("validé")
-        assert dataset["spatial_coverage_insee"].startswith("76 ") and dataset["contributors"]
+        assert dataset["license_id"] in ("etalab-2.0", "odbl-1.0") and dataset["quality_status"].startswith("validé")
+        assert [s.get("uri") for s in dataset["spatial_coverage"][:2]] == [None, "https://geo.api.gouv.fr/regions/76"]
         png = next(r for r in dataset["resources"] if r["name"] == "graphique.png")
         assert download(png["url"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert anonymous.action.package_show(id="trafic-routier")["license_id"] == "odbl-1.0"   # the counters' ODbL

@@ -16,6 +16,7 @@ two slow anonymous queries must not hold the web workers for a minute.
 """
 from __future__ import annotations
 
+import json
 import logging
 
 import requests
@@ -25,9 +26,11 @@ import ckan.plugins.toolkit as toolkit
 from ckan import authz
 from ckan.config.declaration import Declaration, Key
 
-from . import backend
+from . import backend, harvesters, home
 
 log = logging.getLogger(__name__)
+
+MULTIPLE_PRESETS = ("multiple_select", "multiple_checkbox", "multiple_text")
 
 _patched = False
 
@@ -98,6 +101,34 @@ class TerritoirePlugin(p.SingletonPlugin):
     p.implements(p.IConfigurer)
     p.implements(p.IConfigDeclaration)
     p.implements(p.IActions)
+    p.implements(p.IPackageController, inherit=True)
+    p.implements(p.ITemplateHelpers)
+
+    # ITemplateHelpers
+    def get_helpers(self):
+        return {"territoire_home": home.home_page}
+
+    # IPackageController: a multiple choice (themes) is indexed as its values, so that
+    # `fq=theme:"<IRI>"` and the facets see each value (CKAN indexes it as one JSON string)
+    def before_dataset_index(self, pkg_dict):
+        schema = toolkit.h.scheming_get_dataset_schema(pkg_dict.get("type") or "dataset") or {}
+        for field in schema.get("dataset_fields", []):
+            value = pkg_dict.get(field["field_name"])
+            if field.get("preset") in MULTIPLE_PRESETS and isinstance(value, str) and value.startswith("["):
+                try:
+                    decoded = json.loads(value)
+                except ValueError:
+                    continue
+                if isinstance(decoded, list) and all(isinstance(v, str) for v in decoded):
+                    pkg_dict[field["field_name"]] = decoded
+        return pkg_dict
+
+    # IPackageController: the classic extras CKAN harvesters read (see harvesters.py)
+    def after_dataset_show(self, context, pkg_dict):
+        if not pkg_dict.get("extras") and harvesters.is_package_show_request():
+            extras = harvesters.classic_extras(pkg_dict)
+            if extras:
+                pkg_dict["extras"] = extras
 
     # IActions
     def get_actions(self):
@@ -110,10 +141,24 @@ class TerritoirePlugin(p.SingletonPlugin):
             .set_description('auto | postgres | solr')
         declaration.declare(key.ckanext.territoire.anonymous_query_timeout, 5) \
             .set_description('seconds an anonymous DataStore query may run (0: CKAN\'s 60 s)')
+        declaration.declare(key.ckanext.territoire.publisher_name, '') \
+            .set_description('the structure publishing the catalogue (DCAT dct:publisher of the catalogue)')
+        declaration.declare(key.ckanext.territoire.publisher_uri, '') \
+            .set_description('its URI (its website); the site URL when empty')
+
+    # IConfigurer: the structure's identity is set by the hub's publisher through
+    # config_option_update (a sysadmin), like the site title and description
+    def update_config_schema(self, schema):
+        ignore_missing = toolkit.get_validator('ignore_missing')
+        unicode_safe = toolkit.get_validator('unicode_safe')
+        schema.update({'ckanext.territoire.publisher_name': [ignore_missing, unicode_safe],
+                       'ckanext.territoire.publisher_uri': [ignore_missing, unicode_safe]})
+        return schema
 
     # IConfigurer: runs inside load_environment *before* CKAN's Solr
     # schema check, which is why the switch happens here.
     def update_config(self, config):
+        toolkit.add_template_directory(config, 'templates')
         mode = choose_backend(config)
         if mode == 'postgres':
             install_postgres_backend()
