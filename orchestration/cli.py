@@ -422,7 +422,7 @@ def _publish(settings: Settings, pipeline, run_id: str | None = None) -> None:
         changed = meta.get("resources_updated") or 0
         state = f"{changed} resource(s) sent" if changed else \
             "description updated" if meta.get("metadata_revised") else "unchanged"
-        click.echo(f"  {key.path[-1]:<30} {state}")
+        click.echo(f"  {meta.get('release') or key.path[-1]:<36} {state}")
     if not stage.success:
         _failed(stage)
     click.echo(f"{len(stage.of_prefix('portal'))} datasets on the portal: {client.url}/dataset/")

@@ -13,8 +13,9 @@ from territoire_hub.publish.catalogue import FAMILIES, Family
 def _portal_asset(family: Family) -> dg.AssetsDefinition:
     @dg.asset(key=["portal", family.name], group_name="publication", kinds={"ckan"}, pool="duckdb_warehouse",
               deps=[dg.AssetKey(["publication", t.mart]) for t in family.tables],
-              description=f"{family.title}: dataset « {family.name} » on the CKAN portal (CSV, Parquet, "
-                          "Table Schema, chart, quality report; statistical secrecy applied).")
+              description=f"{family.title}: the dataset series « {family.name} » on the CKAN portal and its "
+                          "current release (CSV, Parquet, Table Schema, chart, quality report; statistical "
+                          "secrecy applied); a correction is a new version, never an overwrite.")
     def _publish(context: dg.AssetExecutionContext, hub: HubResource) -> dg.MaterializeResult:
         from territoire_hub.publish.publisher import client_from, publish_all
 
@@ -25,7 +26,8 @@ def _portal_asset(family: Family) -> dg.AssetsDefinition:
             raise dg.Failure(description=result.skipped)
         return dg.MaterializeResult(metadata={
             "url": dg.MetadataValue.url(result.url), "resources_updated": result.changed,
-            "metadata_revised": result.revised, "cells_under_secrecy": result.secret_cells})
+            "metadata_revised": result.revised, "release": result.release or "",
+            "cells_under_secrecy": result.secret_cells})
 
     return _publish
 

@@ -21,7 +21,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import mimetypes
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,17 +55,23 @@ class Client:
     def __post_init__(self) -> None:
         self._api = RemoteCKAN(self.url, apikey=self.token, user_agent="territoire-hub-publisher/0.1")
 
-    def call(self, action: str, files: dict[str, Path] | None = None, *, retry: bool = True, **data: Any) -> Any:
+    def call(self, action: str, files: dict[str, Path | tuple[Path, str]] | None = None, *, retry: bool = True,
+             **data: Any) -> Any:
         once = lambda: self._once(action, files, data)  # noqa: E731
         return self.retrying(once, action) if retry else once()
 
-    def _once(self, action: str, files: dict[str, Path] | None, data: dict) -> Any:
-        handles = {k: open(p, "rb") for k, p in (files or {}).items()}
+    def _once(self, action: str, files: dict[str, Path | tuple[Path, str]] | None, data: dict) -> Any:
+        """One call; ``files``: field → path, or (path, media type) when CKAN checks the declared type."""
+        handles, parts = [], {}
+        for key, value in (files or {}).items():
+            path, media = value if isinstance(value, tuple) else (value, None)
+            handles.append(open(path, "rb"))
+            parts[key] = (path.name, handles[-1], media) if media else handles[-1]
         try:
-            return self._api.call_action(action, data_dict=data, files=handles or None,
+            return self._api.call_action(action, data_dict=data, files=parts or None,
                                          requests_kwargs={"timeout": self.timeout})
         finally:
-            for h in handles.values():
+            for h in handles:
                 h.close()
 
     def retrying(self, step: Callable[[], T], what: str) -> T:
@@ -113,6 +121,25 @@ def ensure_config(client: Client, options: dict[str, str]) -> bool:
     return True
 
 
+def ensure_logo(client: Client, logo: Path) -> bool:
+    """The portal's logo (``ckan.site_logo``, uploaded), sent again only when the file changed (its
+    SHA-256 is kept in ``ckanext.territoire.logo_sha256``). True when it was sent."""
+    from territoire_hub.publish.files import sha256
+
+    digest = sha256(logo)
+    if client.call("config_option_show", key="ckanext.territoire.logo_sha256") == digest:
+        return False
+    media = mimetypes.guess_type(logo.name)[0] or "application/octet-stream"
+    stored = client.call("config_option_update", files={"logo_upload": (logo, media)},
+                         **{"ckan.site_logo": logo.name})["ckan.site_logo"]
+    if not stored.startswith(("http", "/")):
+        # CKAN 2.12 without a files storage for "admin" keeps the bare file name, which the pages
+        # would link at the site's root: it is served under /uploads/admin/
+        stored = f"/uploads/admin/{stored}"
+    client.call("config_option_update", **{"ckan.site_logo": stored, "ckanext.territoire.logo_sha256": digest})
+    return True
+
+
 def ensure_group(client: Client, name: str, title: str) -> dict:
     found = client.show("group_show", id=name)
     return found or client.call("group_create", name=name, title=title)
@@ -127,6 +154,8 @@ class ResourceFile:
     datastore: Any = None          # pyarrow.Table to load into the DataStore, or None
     mimetype: str | None = None    # IANA media type (DCAT dcat:mediaType)
     view: str | None = None        # the resource view the page shows: datatables_view, image_view
+    descriptions: dict[str, str] | None = None   # column → description: the DataStore data dictionary
+    conforms_to: str | None = None  # the name of the resource holding its Table Schema (dct:conformsTo)
 
 
 VIEW_TITLES = {"datatables_view": "Aperçu des données", "image_view": "Graphique"}
@@ -148,9 +177,14 @@ def sync_dataset(client: Client, metadata: dict, files: list[ResourceFile],
     by_name = {r["name"]: r for r in dataset["resources"]}
     for item in files:
         resource = by_name[item.name]
-        if item.datastore is not None and resource.get("datastore_hash") != digests[item.name]:
-            load_datastore(client, resource["id"], item.datastore)
-            client.call("resource_patch", id=resource["id"], datastore_hash=digests[item.name])
+        # the DataStore copy is reloaded when the file or its data dictionary changed
+        loaded = digests[item.name] + ("" if not item.descriptions else ":" + hashlib.sha256(
+            json.dumps(item.descriptions, sort_keys=True).encode()).hexdigest()[:16])
+        if item.datastore is not None and resource.get("datastore_hash") != loaded:
+            load_datastore(client, resource["id"], item.datastore, item.descriptions)
+            client.call("resource_patch", id=resource["id"], datastore_hash=loaded)
+        if item.conforms_to and resource.get("conforms_to") != [by_name[item.conforms_to]["url"]]:
+            client.call("resource_patch", id=resource["id"], conforms_to=[by_name[item.conforms_to]["url"]])
         if item.view:
             counts["views"] = counts.get("views", 0) + ensure_view(client, resource, item.view)
     return counts
@@ -248,14 +282,19 @@ DATASTORE_TYPES = [("is_integer", "int8"), ("is_floating", "float8"), ("is_decim
                    ("is_boolean", "bool"), ("is_date", "date"), ("is_timestamp", "timestamp")]
 
 
-def load_datastore(client: Client, resource_id: str, table, chunk: int = 5000) -> None:
-    """Replace the resource's DataStore table with ``table`` (so the API and the preview query it)."""
+def load_datastore(client: Client, resource_id: str, table, descriptions: dict[str, str] | None = None,
+                   chunk: int = 5000) -> None:
+    """Replace the resource's DataStore table with ``table`` (so the API and the preview query it),
+    each column described in its data dictionary (``info.notes``) when ``descriptions`` has it."""
     import pyarrow as pa
 
     fields = []
     for f in table.schema:
         kind = next((t for test, t in DATASTORE_TYPES if getattr(pa.types, test)(f.type)), "text")
-        fields.append({"id": f.name, "type": kind})
+        field = {"id": f.name, "type": kind}
+        if descriptions and descriptions.get(f.name):
+            field["info"] = {"label": f.name, "notes": descriptions[f.name]}
+        fields.append(field)
     try:
         client.call("datastore_delete", resource_id=resource_id, force=True)
     except (NotFound, CKANAPIError):

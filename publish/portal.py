@@ -40,9 +40,11 @@ EXTENSION = Path(__file__).resolve().parent / "ckanext-territoire"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DEBIAN_PACKAGES = {"redis-server": "redis-server", "libpq-dev": "libpq-dev", "libmagic1": "libmagic1",
                    "postgresql-15": "postgresql-15"}
-CKAN_REQUIREMENTS = ["ckan[requirements]==2.12.0", "ckanext-scheming==3.1.0", "ckanext-dcat==2.4.4",
-                     "gunicorn==27.0.1"]
-PLUGINS = "territoire datastore datatables_view image_view scheming_datasets dcat"
+# the extensions beside CKAN: installed into an existing virtualenv too when one is missing
+EXTENSIONS = {"ckanext.scheming": "ckanext-scheming==3.1.0", "ckanext.dcat": "ckanext-dcat==2.4.4",
+              "ckanext.dataset_series": "ckanext-dataset-series==0.1.1"}
+CKAN_REQUIREMENTS = ["ckan[requirements]==2.12.0", *EXTENSIONS.values(), "gunicorn==27.0.1"]
+PLUGINS = "territoire datastore datatables_view image_view scheming_datasets dcat dataset_series"
 # DCAT-AP 3 from the scheming fields, completed by the hub's profile (ckanext.territoire.dcat)
 PROFILE = "territoire_dcat_ap"
 RDF_PROFILES = f"euro_dcat_ap_3 euro_dcat_ap_scheming {PROFILE}"
@@ -268,18 +270,18 @@ class Portal:
     def _virtualenv(self) -> None:
         python = self.venv / "bin" / "python"
         # the extension's entry points too: an older install lacks the DCAT profile
-        probe = ("import ckan, ckanext.territoire, ckanext.scheming, ckanext.dcat, gunicorn\n"
+        probe = (f"import ckan, ckanext.territoire, gunicorn, {', '.join(EXTENSIONS)}\n"
                  "from importlib.metadata import entry_points\n"
                  f"assert {PROFILE!r} in {{e.name for e in entry_points(group='ckan.rdf.profiles')}}")
         if python.exists() and subprocess.run([str(python), "-c", probe], capture_output=True).returncode == 0:
             return
-        if python.exists() and subprocess.run([str(python), "-c", "import ckan, ckanext.dcat"],
-                                              capture_output=True).returncode == 0:
-            self._run([str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(EXTENSION)], "pip install")
+        pip = [str(python), "-m", "pip", "install", "-q"]
+        if python.exists() and subprocess.run([str(python), "-c", "import ckan"], capture_output=True).returncode == 0:
+            # CKAN is there: add what a newer hub needs (an extension, the hub's extension's entry points)
+            self._run(pip + list(EXTENSIONS.values()) + ["-e", str(EXTENSION)], "pip install")
             return
         if not python.exists():
             self._run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(self.venv)], "venv")
-        pip = [str(python), "-m", "pip", "install", "-q"]
         self._run(pip + ["--upgrade", "pip", "setuptools", "wheel"], "pip install")
         self._run(pip + CKAN_REQUIREMENTS, "pip install")
         self._run(pip + ["-e", str(EXTENSION)], "pip install")
@@ -311,8 +313,10 @@ class Portal:
             "ckan.locale_default": "fr",
             "ckan.storage_path": str(self._dir("storage")),
             "ckan.plugins": PLUGINS,
-            "scheming.dataset_schemas": "ckanext.territoire:schemas/dataset.yaml",
-            "scheming.presets": "ckanext.scheming:presets.json ckanext.dcat.schemas:presets.yaml",
+            "scheming.dataset_schemas": "ckanext.territoire:schemas/dataset.yaml "
+                                        "ckanext.territoire:schemas/dataset_series.yaml",
+            "scheming.presets": "ckanext.scheming:presets.json ckanext.dcat.schemas:presets.yaml "
+                                "ckanext.dataset_series.schemas:presets.yaml",
             "ckanext.dcat.rdf.profiles": RDF_PROFILES,
             "licenses_group_url": f"file://{licences}",
             "ckanext.territoire.search_backend": "auto",

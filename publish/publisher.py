@@ -17,9 +17,9 @@ import duckdb
 import pyarrow as pa
 
 from territoire_hub.lineage import model_docs
-from territoire_hub.publish import audit, catalogue, files, metadata
-from territoire_hub.publish.ckan import (Client, ResourceFile, ensure_config, ensure_group, ensure_organization,
-                                        sync_dataset)
+from territoire_hub.publish import audit, catalogue, files, metadata, releases
+from territoire_hub.publish.ckan import (Client, ResourceFile, ensure_config, ensure_group, ensure_logo,
+                                        ensure_organization, sync_dataset)
 from territoire_hub.settings import Settings
 from territoire_hub.registry import LICENCES, Registry, SecrecyOverride, SecrecyRule
 from territoire_hub.warehouse import connect, quote_ident
@@ -41,6 +41,7 @@ class FamilyResult:
     secret_cells: int = 0
     files: list[str] = field(default_factory=list)
     revised: bool = False                # the portal's dataset was changed (files or metadata)
+    release: str | None = None           # the member dataset of the family's series it went to
 
 
 def client_from(settings: Settings) -> Client:
@@ -181,9 +182,12 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         resources += [
             ResourceFile(f"{table.mart}.csv", files.write_csv(data, base.with_suffix(".csv")), "CSV",
                          f"{table.title} — CSV UTF-8, séparateur virgule, point décimal.",
-                         datastore=files.neutralised(data), mimetype=metadata.MEDIA_TYPES["CSV"], view="datatables_view"),
+                         datastore=files.neutralised(data), mimetype=metadata.MEDIA_TYPES["CSV"], view="datatables_view",
+                         descriptions={k: v for k, v in docs.items() if k in data.column_names},
+                         conforms_to=f"{table.mart}.schema.json"),
             ResourceFile(f"{table.mart}.parquet", files.write_parquet(data, base.with_suffix(".parquet")), "Parquet",
-                         f"{table.title} — Parquet (types conservés).", mimetype=metadata.MEDIA_TYPES["Parquet"]),
+                         f"{table.title} — Parquet (types conservés).", mimetype=metadata.MEDIA_TYPES["Parquet"],
+                         conforms_to=f"{table.mart}.schema.json"),
             ResourceFile(f"{table.mart}.schema.json",
                          files.write_schema(files.table_schema(data, docs, key), folder / f"{table.mart}.schema.json"),
                          "JSON", f"Dictionnaire des données de {table.mart} (Frictionless Table Schema).",
@@ -230,12 +234,46 @@ def publish_family(con: duckdb.DuckDBPyConnection, settings: Settings, registry:
         "provenance": f"modèles dbt {', '.join('marts.' + t.mart for t in family.tables)}; "
                       f"sources {', '.join(sources)}",
     }
-    counts = sync_dataset(client, fields, resources, on_change=lambda what: echo(f"    {what}"))
+    # the family is a dataset series; this publication, a release of it (publish/releases.py)
+    series = {k: v for k, v in fields.items() if k not in ("quality_status", "provenance")}
+    series.update(type="dataset_series", series_order_field="version", series_order_type="text")
+    _archive_pre_series(client, family.name, echo)
+    series_counts = sync_dataset(client, series, [])
+    series_id = client.call("package_show", id=family.name)["id"]
+    digests = {r.name: files.sha256(r.path) for r in resources}
+    edition = releases.edition_of(years)
+    latest = releases.current(client, family.name, edition)
+    if latest is not None and releases.same_files(latest[1], digests):
+        release, notes = latest[0], latest[1].get("version_notes") or releases.first_notes(latest[0])
+    elif latest is not None:          # the files of a released edition changed: a new version of it
+        release = releases.Release(family.name, edition, latest[0].version + 1)
+        notes = releases.correction_notes(release, latest[0], latest[1], digests, client.url)
+        echo(f"    {family.name}: edition {edition} corrected, published as {release.name}")
+    else:
+        release = releases.Release(family.name, edition, 1)
+        notes = releases.first_notes(release)
+    member = dict(fields, name=release.name, in_series=[series_id], version=release.label, version_notes=notes,
+                  title=f"{family.title} — édition {release.label}")
+    counts = sync_dataset(client, member, resources, on_change=lambda what: echo(f"    {what}"))
     result.changed = counts["changed"] + counts["removed"]
-    result.revised = counts["revised"]
+    result.revised = counts["revised"] or series_counts["revised"]
     result.files = [r.name for r in resources]
-    result.url = f"{client.url}/dataset/{family.name}"
+    result.url = f"{client.url}/dataset/{release.name}"
+    result.release = release.name
     return result
+
+
+def _archive_pre_series(client: Client, name: str, echo: Callable[[str], None]) -> None:
+    """A portal published before families were series holds the family as a plain dataset under the
+    series' name: it is renamed (``<family>-archive-<date>``), files untouched, so it stays
+    downloadable and the series can take the name."""
+    found = client.show("package_show", id=name)
+    if found is None or found.get("type") == "dataset_series":
+        return
+    archived = f"{name}-archive-{found['metadata_created'][:10]}"
+    client.call("package_patch", id=found["id"], name=archived,
+                title=f"{found['title']} (archive, avant les éditions)")
+    echo(f"    {name}: the earlier dataset is kept as {archived}")
 
 
 def _group_name(domain: str) -> str:
@@ -257,6 +295,8 @@ def publish_all(settings: Settings, registry: Registry, client: Client, *, run_i
                 mart_datasets: dict[str, list[str]], echo: Callable[[str], None] = print,
                 families: tuple[catalogue.Family, ...] = catalogue.FAMILIES) -> list[FamilyResult]:
     ensure_config(client, metadata.site_options(registry.structure))
+    if registry.structure.logo:
+        ensure_logo(client, registry.structure.logo)
     ensure_organization(client, catalogue.structure_organisation(registry.structure))
     for family in families:
         ensure_group(client, _group_name(family.domain), DOMAIN_GROUPS[family.domain])

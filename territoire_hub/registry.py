@@ -298,6 +298,7 @@ class Structure(_Strict):
     siren: str | None = Field(default=None, pattern=r"^\d{9}$")
     homepage: str | None = Field(default=None, pattern=r"^https?://")
     contact: Contact | None = None
+    logo: Path | None = None          # an image beside the territory file (PNG, JPEG, GIF): the portal's logo
 
 
 class _PartnerFile(_Strict):
@@ -366,6 +367,22 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+def _with_logo(structure: Structure, path: Path) -> Structure:
+    """The structure with its logo as a path beside ``path`` (the territory file), checked."""
+    if structure.logo is None:
+        return structure
+    logo = (path.parent / structure.logo).resolve()
+    if logo.suffix.lower() not in LOGO_SUFFIXES:
+        raise RegistryError(f"{path}: field structure.logo: {structure.logo}: an image "
+                            f"({', '.join(LOGO_SUFFIXES)})")
+    if not logo.is_file():
+        raise RegistryError(f"{path}: field structure.logo: {structure.logo}: no such file beside {path.name}")
+    return structure.model_copy(update={"logo": logo})
+
+
 def load_registry(directory: Path, formats_dirs: Iterable[Path] | Path | None = None) -> Registry:
     """Load and validate every ``*.yaml`` of ``directory`` (formats from ``formats_dirs``, then the
     packaged ones)."""
@@ -387,7 +404,7 @@ def load_registry(directory: Path, formats_dirs: Iterable[Path] | Path | None = 
                 if territory is not None:
                     raise RegistryError(f"{path}: a second territory is declared")
                 declared = _TerritoryFile.model_validate(data)
-                territory, structure = declared.territory, declared.structure
+                territory, structure = declared.territory, _with_logo(declared.structure, path)
                 continue
             parsed = _PartnerFile.model_validate(data)
         except ValidationError as exc:

@@ -138,3 +138,10 @@ def anonymous(portal):
     return RemoteCKAN(portal.url)
 
 
+
+
+def latest_release(ckan, family: str) -> dict:
+    """The dataset of a family's latest release: the last member of its series (publish/releases.py)."""
+    series = ckan.action.package_show(id=family)
+    assert series["type"] == "dataset_series", family
+    return ckan.action.package_show(id=series["series_navigation"]["last"]["name"])

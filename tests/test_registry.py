@@ -110,3 +110,35 @@ def test_formats_and_registry_live_outside_the_source_tree(tmp_path):
     registry = settings.load_registry()
     assert registry.dataset("ville_test__tickets").spec.id == "tickets_gmao_regionale"
     assert "tickets_gmao_regionale" in registry.formats and "eclairage_tickets" in registry.formats
+
+
+def test_the_structure_is_declared_beside_the_territory(registry):
+    structure = registry.structure
+    assert structure.id == "territoire-hub" and structure.contact.email.endswith("@territoire-hub.example.org")
+    assert structure.logo == REGISTRY.resolve() / "logo.png" and structure.logo.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (("logo: logo.png", "logo: absent.png"), "field structure.logo: absent.png: no such file"),
+    (("logo: logo.png", "logo: territory.yaml"), "field structure.logo: territory.yaml: an image"),
+    (('email: "donnees@territoire-hub.example.org"', 'email: "pas une adresse"'), "structure.contact.email"),
+    (('homepage: "https://territoire-hub.example.org"', 'homepage: "territoire-hub.example.org"'),
+     "structure.homepage"),
+])
+def test_a_wrong_structure_names_the_field(tmp_path, edit, fragment):
+    folder = _copy(tmp_path)
+    territory = folder / "territory.yaml"
+    text = territory.read_text()
+    assert edit[0] in text
+    territory.write_text(text.replace(edit[0], edit[1]))
+    with pytest.raises(RegistryError) as caught:
+        load_registry(folder)
+    assert "territory.yaml" in str(caught.value) and fragment in str(caught.value)
+
+
+def test_a_territory_without_structure_gets_the_default_one(tmp_path):
+    folder = _copy(tmp_path)
+    territory = folder / "territory.yaml"
+    territory.write_text(territory.read_text().split("\nstructure:")[0] + "\n")
+    structure = load_registry(folder).structure
+    assert structure.id == "territoire-hub" and structure.contact is None and structure.logo is None

@@ -12,7 +12,7 @@ from territoire_hub.orchestration.runs import hub_instance
 from territoire_hub.orchestration.tags import COMMAND_TAG, RUN_TAG
 from territoire_hub.publish import catalogue
 from territoire_hub.warehouse import connect
-from tests.conftest import SMALL_DEMO, copy_home, hub
+from tests.conftest import SMALL_DEMO, copy_home, hub, latest_release
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_a_second_make_run_sends_nothing_and_changes_no_published_file(published
     settings, _, env = published_then_purged
 
     def portal_state() -> dict:
-        shown = {f.name: anonymous.action.package_show(id=f.name) for f in catalogue.FAMILIES}
+        shown = {f.name: latest_release(anonymous, f.name) for f in catalogue.FAMILIES}
         return {name: (d["metadata_modified"], {r["id"]: (r["last_modified"], r["url"]) for r in d["resources"]})
                 for name, d in shown.items()}
 

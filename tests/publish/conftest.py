@@ -37,10 +37,13 @@ def published(built, portal, admin, registry):
 
 
 def purge_published(admin, registry) -> None:
-    """The families' datasets, then the organisations and groups publishing made, if left empty."""
-    for family in catalogue.FAMILIES:
+    """The families' series and releases, then the organisations and groups publishing made, if left empty."""
+    prefixes = tuple(f"{f.name}-" for f in catalogue.FAMILIES)
+    found = admin.action.package_search(q="*:*", rows=1000, include_private=True, include_drafts=True)["results"]
+    releases = [d["name"] for d in found if d["name"].startswith(prefixes)]
+    for name in releases + [f.name for f in catalogue.FAMILIES]:      # the members, then their series
         try:
-            admin.action.dataset_purge(id=family.name)
+            admin.action.dataset_purge(id=name)
         except NotFound:
             pass
     for kind, names in (("organization", [registry.structure.id, *registry.partners]),

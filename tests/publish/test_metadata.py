@@ -20,6 +20,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS as DCT, FOAF, PROV, RDF, SH, SKOS
 
 from territoire_hub.publish import catalogue
+from tests.conftest import latest_release
 
 SHAPES = Path(__file__).parents[1] / "fixtures" / "dcat-ap-3" / "dcat-ap-SHACL.ttl"
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -41,15 +42,17 @@ def violations(data: Graph, shapes: Graph) -> list[tuple[str, str, str]]:
 
 
 def dataset_node(graph: Graph, family: str) -> URIRef:
-    title = next(f.title for f in catalogue.FAMILIES if f.name == family)
-    (node,) = [d for d in graph.subjects(RDF.type, DCAT.Dataset) if str(graph.value(d, DCT.title)) == title]
+    """The family's release in the catalogue (its only one: the demo is published once)."""
+    title = next(f.title for f in catalogue.FAMILIES if f.name == family) + " — édition "
+    (node,) = [d for d in graph.subjects(RDF.type, DCAT.Dataset) if str(graph.value(d, DCT.title)).startswith(title)]
     return node
 
 
 def test_the_demo_catalogue_has_no_dcat_ap_3_violation(catalogue_graph, shapes):
-    datasets = set(catalogue_graph.subjects(RDF.type, DCAT.Dataset))
-    titles = {str(catalogue_graph.value(d, DCT.title)) for d in datasets}
-    assert {f.title for f in catalogue.FAMILIES} <= titles            # the whole demo, not an empty graph
+    series = set(catalogue_graph.subjects(RDF.type, DCAT.DatasetSeries))
+    assert {f.title for f in catalogue.FAMILIES} <= {str(catalogue_graph.value(s, DCT.title)) for s in series}
+    for family in catalogue.FAMILIES:                                 # the whole demo, not an empty graph
+        assert catalogue_graph.value(dataset_node(catalogue_graph, family.name), DCAT.inSeries) in series
     assert len(set(catalogue_graph.subjects(RDF.type, DCAT.Distribution))) >= 5 * len(catalogue.FAMILIES)
     assert violations(catalogue_graph, shapes) == []
 
@@ -110,7 +113,7 @@ def test_the_territory_is_named_with_its_insee_codes_and_boxed(catalogue_graph):
 
 
 def test_a_search_on_a_commune_s_code_or_name_finds_the_datasets_covering_it(published, anonymous):
-    families = {f.name for f in catalogue.FAMILIES}
+    families = {f.name for f in catalogue.FAMILIES} | {latest_release(anonymous, f.name)["name"] for f in catalogue.FAMILIES}
     for query in ("34172", "Vallabrègues", "Occitanie"):        # Montpellier's code, a Gard commune, the région
         found = {d["name"] for d in anonymous.action.package_search(q=query, rows=100)["results"]}
         assert families <= found, query
@@ -118,13 +121,14 @@ def test_a_search_on_a_commune_s_code_or_name_finds_the_datasets_covering_it(pub
     assert not families & outside
 
 
-def test_the_dataset_page_shows_labels_and_a_contact_not_codes(published, portal, registry, tmp_path):
+def test_the_dataset_page_shows_labels_and_a_contact_not_codes(published, portal, anonymous, registry, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     assert browser, "Debian's chromium is needed (make test installs it)"
     dom = subprocess.run(
         [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
-         f"{portal.url}/dataset/trafic-routier"], capture_output=True, text=True, timeout=120).stdout
+         f"{portal.url}/dataset/{latest_release(anonymous, 'trafic-routier')['name']}"],
+        capture_output=True, text=True, timeout=120).stdout
     text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom)))
     shown = text[text.index("Info additionnelle"):]
     for label in ("Thèmes Régions et villes Transports", "Fréquence de mise à jour Annuelle",
@@ -134,3 +138,20 @@ def test_the_dataset_page_shows_labels_and_a_contact_not_codes(published, portal
                   "Occitanie (région 76)", "Montpellier (34172)"):
         assert label in shown, label
     assert "publications.europa.eu" not in shown and "ANNUAL" not in shown and "ResponsiblePartyRole" not in shown
+
+
+def test_each_table_conforms_to_its_table_schema_and_describes_its_columns(published, anonymous, catalogue_graph):
+    dataset = latest_release(anonymous, "recharge-vehicules-electriques")
+    by_name = {r["name"]: r for r in dataset["resources"]}
+    for mart in ("recharge_territoire", "recharge_territoire_annee"):
+        schema = by_name[f"{mart}.schema.json"]["url"]
+        for ext in ("csv", "parquet"):
+            resource = by_name[f"{mart}.{ext}"]
+            assert resource["conforms_to"] == [schema]
+            assert (URIRef(schema), RDF.type, DCT.Standard) in catalogue_graph
+        # the DataStore's data dictionary holds the dbt docs of each column
+        fields = {f["id"]: f for f in anonymous.action.datastore_search(resource_id=by_name[f"{mart}.csv"]["id"],
+                                                                         limit=0)["fields"]}
+        assert fields["secret_statistique"]["info"]["notes"].startswith("secret statistique")
+        documented = [f for f in fields.values() if (f.get("info") or {}).get("notes")]
+        assert len(documented) >= len(fields) - 2, [f["id"] for f in fields.values() if f not in documented]

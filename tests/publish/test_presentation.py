@@ -16,6 +16,7 @@ import pytest
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.publish import catalogue
 from territoire_hub.publish.publisher import publish_all
+from tests.conftest import latest_release
 
 
 def page(url: str, profile) -> str:
@@ -37,7 +38,7 @@ def resources(published, anonymous) -> dict[str, list[dict]]:
     """Each family's resources, each with its views."""
     out = {}
     for family in catalogue.FAMILIES:
-        dataset = anonymous.action.package_show(id=family.name)
+        dataset = latest_release(anonymous, family.name)
         for r in dataset["resources"]:
             r["views"] = anonymous.action.resource_view_list(id=r["id"])
         out[family.name] = dataset["resources"]
@@ -46,10 +47,15 @@ def resources(published, anonymous) -> dict[str, list[dict]]:
 
 def test_the_home_page_presents_the_structure_its_indicators_and_partners(published, portal, anonymous, registry,
                                                                         tmp_path):
-    shown = text_of(page(portal.url + "/", tmp_path / "profile"))
+    dom = page(portal.url + "/", tmp_path / "profile")
+    shown = text_of(dom)
     assert registry.structure.name in shown and registry.structure.contact.email in shown
+    (logo,) = set(re.findall(r'<img[^>]+src="([^"]*/uploads/admin/[^"]+)"', dom))     # the structure's logo
+    with urllib.request.urlopen(logo if logo.startswith("http") else portal.url + logo, timeout=30) as response:
+        assert response.read() == registry.structure.logo.read_bytes()
     assert "Welcome to CKAN" not in shown and "Bienvenue sur CKAN" not in shown and "placeholder" not in shown
-    assert f"{anonymous.action.package_search(rows=0)['count']} jeux de données publiés" in shown
+    listed = anonymous.action.package_search(rows=1000)["results"]      # the series and datasets outside one
+    assert f"{sum(d['type'] == 'dataset_series' or not d.get('in_series') for d in listed)} jeux de données" in shown
     for family in catalogue.FAMILIES:
         assert family.title in shown, family.name
     partners = shown[shown.index("Les partenaires"):]
@@ -66,20 +72,20 @@ def test_every_csv_has_a_table_preview_with_rows_and_every_chart_an_image_view(r
             elif r["format"] == "PNG":
                 assert kinds == ["image_view"] and r["views"][0]["image_url"] == r["url"], (family, r["name"])
     csv = next(r for r in resources["eclairage-public"] if r["format"] == "CSV")
-    dom = page(f"{portal.url}/dataset/eclairage-public/resource/{csv['id']}/view/{csv['views'][0]['id']}",
+    dom = page(f"{portal.url}/dataset/{csv['package_id']}/resource/{csv['id']}/view/{csv['views'][0]['id']}",
                tmp_path / "profile")
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", dom)
     with urllib.request.urlopen(csv["url"], timeout=30) as response:
         first = next(csvlib.DictReader(io.TextIOWrapper(response, encoding="utf-8")))
     # the first row of the file, read from the DataStore by the preview (not an empty table)
     assert first["code_territoire"] in cells and first["nom_territoire"] in cells, cells[:20]
-    resource_page = page(f"{portal.url}/dataset/eclairage-public/resource/{csv['id']}", tmp_path / "profile")
+    resource_page = page(f"{portal.url}/dataset/{csv['package_id']}/resource/{csv['id']}", tmp_path / "profile")
     assert f"/view/{csv['views'][0]['id']}" in resource_page      # the preview is on the resource's page
 
 
 def test_the_chart_s_view_shows_the_png(resources, portal, tmp_path):
     chart = next(r for r in resources["trafic-routier"] if r["format"] == "PNG")
-    dom = page(f"{portal.url}/dataset/trafic-routier/resource/{chart['id']}/view/{chart['views'][0]['id']}",
+    dom = page(f"{portal.url}/dataset/{chart['package_id']}/resource/{chart['id']}/view/{chart['views'][0]['id']}",
                tmp_path / "profile")
     assert re.search(r'<img[^>]+src="' + re.escape(chart["url"]), dom)
     with urllib.request.urlopen(chart["url"], timeout=30) as response:

@@ -20,7 +20,7 @@ from territoire_hub.publish.publisher import publish_all, protected_table
 from territoire_hub.publish.sensitivity import protected_columns
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.warehouse import connect
-from tests.conftest import hub
+from tests.conftest import hub, latest_release
 
 def download(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=30) as response:
@@ -31,7 +31,7 @@ def test_every_family_is_published_with_all_its_resources(published, anonymous, 
     _, _, results = published
     assert [r.family for r in results if r.url] == [f.name for f in catalogue.FAMILIES]
     for family in catalogue.FAMILIES:
-        dataset = anonymous.action.package_show(id=family.name)
+        dataset = latest_release(anonymous, family.name)
         expected = {f"{t.mart}.{ext}" for t in family.tables for ext in ("csv", "parquet", "schema.json")}
         assert {r["name"] for r in dataset["resources"]} == expected | {"graphique.png", "rapport_qualite.json"}
         partners = [a["agent"][0]["name"] for a in dataset["qualified_attribution"]]
@@ -43,10 +43,10 @@ def test_every_family_is_published_with_all_its_resources(published, anonymous, 
         assert [s.get("uri") for s in dataset["spatial_coverage"][:2]] == [None, "https://geo.api.gouv.fr/regions/76"]
         png = next(r for r in dataset["resources"] if r["name"] == "graphique.png")
         assert download(png["url"])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert anonymous.action.package_show(id="trafic-routier")["license_id"] == "odbl-1.0"   # the counters' ODbL
-    weather = anonymous.action.package_show(id="meteo-degres-jours")["organization"]
+    assert latest_release(anonymous, "trafic-routier")["license_id"] == "odbl-1.0"   # the counters' ODbL
+    weather = latest_release(anonymous, "meteo-degres-jours")["organization"]
     assert (weather["name"], weather["title"]) == ("meteo-france", registry.partners["meteo-france"].name)
-    assert anonymous.action.package_show(id="trafic-routier")["organization"]["name"] == "territoire-hub"
+    assert latest_release(anonymous, "trafic-routier")["organization"]["name"] == "territoire-hub"
 
 
 def test_each_csv_equals_its_mart_with_secret_cells_blank_and_flagged(published, anonymous, registry):
@@ -54,7 +54,7 @@ def test_each_csv_equals_its_mart_with_secret_cells_blank_and_flagged(published,
     con = connect(settings.warehouse, read_only=True)
     try:
         for family in catalogue.FAMILIES:
-            dataset = anonymous.action.package_show(id=family.name)
+            dataset = latest_release(anonymous, family.name)
             for table in family.tables:
                 resource = next(r for r in dataset["resources"] if r["name"] == f"{table.mart}.csv")
                 rows = list(csv.reader(io.StringIO(download(resource["url"]).decode("utf-8"))))
@@ -82,7 +82,7 @@ def test_a_rebuild_and_a_second_run_with_no_new_data_change_nothing(published, a
     settings, client, _ = published
 
     def state() -> dict:
-        shown = {f.name: anonymous.action.package_show(id=f.name) for f in catalogue.FAMILIES}
+        shown = {f.name: latest_release(anonymous, f.name) for f in catalogue.FAMILIES}
         return {name: (d["metadata_modified"], {r["id"]: r["last_modified"] for r in d["resources"]})
                 for name, d in shown.items()}
 
@@ -138,9 +138,10 @@ def test_a_lost_response_a_dataset_left_private_and_a_duplicate_are_repaired(pub
     from territoire_hub.publish.files import sha256
 
     settings, _, _ = published
-    # an earlier run created the dataset and died before its switch; someone added a second chart
-    admin.action.package_patch(id="eclairage-public", private=True)
-    admin.action.resource_create(package_id="eclairage-public", name="graphique.png", format="PNG",
+    # an earlier run created the release and died before its switch; someone added a second chart
+    lighting = latest_release(anonymous, "eclairage-public")["name"]
+    admin.action.package_patch(id=lighting, private=True)
+    admin.action.resource_create(package_id=lighting, name="graphique.png", format="PNG",
                                  url="https://example.org/autre-graphique.png")
     con = connect(settings.warehouse)               # and new figures for the weather
     try:
@@ -152,12 +153,13 @@ def test_a_lost_response_a_dataset_left_private_and_a_duplicate_are_repaired(pub
                           echo=lambda _: None)
     assert client.lost == 1 and all(r.url for r in results)
     for name in ("meteo-degres-jours", "eclairage-public"):
-        dataset = anonymous.action.package_show(id=name)       # public again
+        dataset = latest_release(anonymous, name)              # public again (the weather: a new version)
         names = [r["name"] for r in dataset["resources"]]
         assert len(names) == len(set(names))                    # nothing added twice, the duplicate gone
         for resource in dataset["resources"]:
             assert resource["hash"] == sha256(settings.data_dir / "publish" / name / resource["name"])
             assert resource["url"].startswith(admin.address)
+    assert latest_release(anonymous, "eclairage-public")["name"] == lighting
 
 
 def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(published, portal, anonymous, registry):
@@ -171,9 +173,9 @@ def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(publishe
     finally:
         con.close()
 
-    def state(name: str) -> dict:
-        dataset = anonymous.action.package_show(id=name)
-        return {"hashes": {r["name"]: r["hash"] for r in dataset["resources"]},
+    def state(family: str, name: str | None = None) -> dict:
+        dataset = anonymous.action.package_show(id=name) if name else latest_release(anonymous, family)
+        return {"name": dataset["name"], "hashes": {r["name"]: r["hash"] for r in dataset["resources"]},
                 "ids": {r["name"]: r["id"] for r in dataset["resources"]}}
 
     traffic_before = state("trafic-routier")
@@ -195,20 +197,24 @@ def test_a_portal_stopping_mid_publication_is_completed_by_the_next_run(publishe
     weather = state("meteo-degres-jours")
     assert weather["hashes"] == {name: sha256(settings.data_dir / "publish" / "meteo-degres-jours" / name)
                                  for name in weather["hashes"]}
-    assert state("trafic-routier") == traffic_before
+    assert state("trafic-routier") == traffic_before          # its correction not published yet
 
     publish_all(settings, registry, Client(portal.url, portal.secrets()["HUB_CKAN_TOKEN"]), run_id="test-run-2",
                 mart_datasets=mart_datasets(settings, registry), echo=lambda _: None)
     for family in catalogue.FAMILIES:           # consistent: every resource is the local file, checksum and all
-        dataset = anonymous.action.package_show(id=family.name)
+        dataset = latest_release(anonymous, family.name)
         for resource in dataset["resources"]:
             local = settings.data_dir / "publish" / family.name / resource["name"]
             assert resource["hash"] == sha256(local)
             if resource["format"] == "CSV":     # the DataStore load the stop cut short was redone
-                assert resource["datastore_hash"] == resource["hash"]
+                assert resource["datastore_hash"].split(":")[0] == resource["hash"]
                 rows = sum(1 for _ in local.open(encoding="utf-8")) - 1
                 assert anonymous.action.datastore_search(resource_id=resource["id"], limit=0)["total"] == rows
-    assert state("trafic-routier")["ids"] == traffic_before["ids"]     # updated in place: the API ids stay
+    # the correction is a new version of the edition; the version it follows keeps its files
+    traffic = latest_release(anonymous, "trafic-routier")
+    assert traffic["name"] == traffic_before["name"] + "-v02" and traffic["version"].endswith("-v02")
+    assert "trafic_compteur.csv" in traffic["version_notes"] and traffic_before["name"] in traffic["version_notes"]
+    assert state("trafic-routier", traffic_before["name"]) == traffic_before
 
 
 def test_nothing_raw_or_unaggregated_is_on_the_portal(published, anonymous, registry):
@@ -227,7 +233,10 @@ def test_nothing_raw_or_unaggregated_is_on_the_portal(published, anonymous, regi
     assert sources["trafic_compteur"]
     owners = " OR ".join(["territoire-hub", *registry.partners])
     published = anonymous.action.package_search(fq=f"organization:({owners})", rows=1000)["results"]
-    assert len(published) == len(catalogue.FAMILIES)
+    # every family's series and its releases (the earlier tests' corrections among them)
+    names = {d["name"] for d in published}
+    assert {f.name for f in catalogue.FAMILIES} <= names
+    assert {latest_release(anonymous, f.name)["name"] for f in catalogue.FAMILIES} <= names
     for dataset in published:
         for resource in dataset["resources"]:
             assert not any(key in resource["name"] for key in raw_tables), resource["name"]

@@ -11,6 +11,7 @@ and CKAN's fields leave implicit:
 * the contributors are ``prov:qualifiedAttribution`` / ``prov:Attribution`` / ``prov:agent``, as
   DCAT defines them (ckanext-dcat 2.4 writes them in the ``dcat:`` namespace, where they do not
   exist, and reads them back from ``prov:``);
+* a family's series (``dcat:DatasetSeries``) is also typed ``dcat:Dataset``, which it is (DCAT 3);
 * a blank node written twice (ckanext-dcat's base and scheming profiles both write the spatial
   and temporal coverage) is kept once;
 * the catalogue has a description, a publisher (the structure) and its language as an IRI.
@@ -61,6 +62,10 @@ class TerritoireDCATAPProfile(RDFProfile):
 
     def graph_from_dataset(self, dataset_dict, dataset_ref):
         g = self.g
+        if dataset_dict.get("type") == "dataset_series":
+            # a dcat:DatasetSeries is a dcat:Dataset (DCAT 3): said explicitly, for the catalogue's
+            # dcat:dataset and for validators without RDFS inference
+            g.add((dataset_ref, RDF.type, DCAT.Dataset))
         themes = scheming_labels("theme")
         for theme in g.objects(dataset_ref, DCAT.theme):
             g.add((theme, RDF.type, SKOS.Concept))

@@ -16,16 +16,18 @@ def home_page() -> dict[str, Any]:
         return cached
     found = toolkit.get_action("package_search")({}, {"q": "*:*", "rows": 1000, "sort": "title_string asc"})
     themes = scheming_labels("theme")
-    families, partners = [], set()
+    families, releases, partners = [], [], set()
     for d in found["results"]:
-        families.append({"name": d["name"], "title": d["title"], "metadata_modified": d["metadata_modified"],
-                         "themes": [themes.get(t, t) for t in d.get("theme") or []]})
+        item = {"name": d["name"], "title": d["title"], "metadata_modified": d["metadata_modified"],
+                "themes": [themes.get(t, t) for t in d.get("theme") or []]}
+        # a family is a dataset series; its releases are its members (plain datasets too)
+        (families if d.get("type") == "dataset_series" or not d.get("in_series") else releases).append(item)
         for attribution in d.get("qualified_attribution") or []:
             for agent in attribution.get("agent") or []:
                 if agent.get("name"):
                     partners.add(agent["name"])
-    latest = sorted(families, key=lambda f: f["metadata_modified"], reverse=True)[:5]
-    home = {"datasets": found["count"], "families": families, "latest": latest, "partners": sorted(partners)}
+    latest = sorted(releases or families, key=lambda f: f["metadata_modified"], reverse=True)[:5]
+    home = {"datasets": len(families), "families": families, "latest": latest, "partners": sorted(partners)}
     try:
         toolkit.g.territoire_home = home
     except (AttributeError, RuntimeError, TypeError):

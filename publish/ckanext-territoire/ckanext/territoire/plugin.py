@@ -145,6 +145,11 @@ class TerritoirePlugin(p.SingletonPlugin):
             .set_description('the structure publishing the catalogue (DCAT dct:publisher of the catalogue)')
         declaration.declare(key.ckanext.territoire.publisher_uri, '') \
             .set_description('its URI (its website); the site URL when empty')
+        declaration.declare(key.ckanext.territoire.logo_sha256, '') \
+            .set_description('SHA-256 of the uploaded site logo (the publisher sends it again when it changes)')
+        # the site logo is an upload of object type "admin", which CKAN declares no types for
+        declaration.declare_list(key.ckan.upload.admin.types, ['image'])
+        declaration.declare_list(key.ckan.upload.admin.mimetypes, ['image/png', 'image/gif', 'image/jpeg'])
 
     # IConfigurer: the structure's identity is set by the hub's publisher through
     # config_option_update (a sysadmin), like the site title and description
@@ -152,7 +157,8 @@ class TerritoirePlugin(p.SingletonPlugin):
         ignore_missing = toolkit.get_validator('ignore_missing')
         unicode_safe = toolkit.get_validator('unicode_safe')
         schema.update({'ckanext.territoire.publisher_name': [ignore_missing, unicode_safe],
-                       'ckanext.territoire.publisher_uri': [ignore_missing, unicode_safe]})
+                       'ckanext.territoire.publisher_uri': [ignore_missing, unicode_safe],
+                       'ckanext.territoire.logo_sha256': [ignore_missing, unicode_safe]})
         return schema
 
     # IConfigurer: runs inside load_environment *before* CKAN's Solr
