@@ -20,7 +20,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
-from territoire_hub.expectations.deliveries import CRITICAL, WARNING, Range
+from territoire_hub.expectations.deliveries import WARNING, Range
 from territoire_hub.warehouse import quote_ident, quote_literal
 
 TERRITORY = ("niveau", "code_territoire")

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 
 from territoire_hub.settings import Settings
-from territoire_hub.registry import Registry, load_registry
+from territoire_hub.registry import Registry
 from territoire_hub.warehouse import connect
 
 

@@ -16,7 +16,6 @@ import pytest
 from territoire_hub.settings import Settings
 from territoire_hub.orchestration.ingestion import prepare_warehouse
 from territoire_hub.publish.portal import Portal
-from territoire_hub.registry import load_registry
 from territoire_hub.warehouse import connect
 
 SHARED_FORMATS = Path(__file__).resolve().parents[2] / "shared" / "formats"

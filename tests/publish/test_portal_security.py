@@ -104,7 +104,7 @@ def test_secrets_live_in_three_private_files_and_nowhere_else(rotated):
     stores = {str(own.root / s) for s in SECRET_STORES}
     assert {k for k in found if not any(k.endswith(" in " + s) for s in SECRET_STORES)} == set()
     # the current ones are where CKAN and Redis read them, the old ones are gone everywhere
-    assert f"HUB_CKAN_TOKEN (after) in portal.env" in found and f"REDIS_PASSWORD (after) in redis/redis.conf" in found
+    assert "HUB_CKAN_TOKEN (after) in portal.env" in found and "REDIS_PASSWORD (after) in redis/redis.conf" in found
     assert not any("(before)" in k for k in found)
     for store in stores:
         assert os.stat(store).st_mode & 0o777 == 0o600

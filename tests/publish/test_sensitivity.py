@@ -35,8 +35,6 @@ def leaked(demo_settings, tmp_path, *statements: str) -> list:
 
 
 def registry_of(settings):
-    from territoire_hub.registry import load_registry
-
     return settings.load_registry()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from territoire_hub.settings import Settings
 from territoire_hub.formats import load_format
 from territoire_hub.sources.landing import land
 from territoire_hub.orchestration.ingestion import load_delivery
