@@ -39,6 +39,7 @@ def test_scaffold_proposes_an_entry_the_registry_accepts(tmp_path):
     folder = tmp_path / "registry"
     folder.mkdir()
     shutil.copyfile(REGISTRY / "territory.yaml", folder / "territory.yaml")
+    shutil.copyfile(REGISTRY / "logo.png", folder / "logo.png")      # the territory file names its logo
     (folder / "ville-de-test.yaml").write_text(text)
     listed = hub(tmp_path, "registry", HUB_REGISTRY=str(folder))
     assert listed.returncode == 0, listed.stderr

@@ -155,3 +155,13 @@ def test_each_table_conforms_to_its_table_schema_and_describes_its_columns(publi
         assert fields["secret_statistique"]["info"]["notes"].startswith("secret statistique")
         documented = [f for f in fields.values() if (f.get("info") or {}).get("notes")]
         assert len(documented) >= len(fields) - 2, [f["id"] for f in fields.values() if f not in documented]
+
+
+def test_the_catalogue_is_served_as_json_ld_too(published, portal, catalogue_graph):
+    import urllib.request
+
+    with urllib.request.urlopen(f"{portal.url}/catalog.jsonld", timeout=60) as response:
+        assert response.headers.get_content_type() == "application/ld+json"
+        graph = Graph().parse(data=response.read(), format="json-ld")
+    for kind in (DCAT.Dataset, DCAT.DatasetSeries, DCAT.Distribution):
+        assert set(graph.subjects(RDF.type, kind)) == set(catalogue_graph.subjects(RDF.type, kind)), kind
