@@ -1,0 +1,164 @@
+"""The delivery suites' expectations evaluated inside DuckDB, with Great Expectations' semantics.
+
+GX validates pandas frames: every row of a delivery crosses Arrow into pandas, and importing GX
+costs ~230 MiB and seconds in every ingesting process (bench/README.md, hostile section). The
+expectations of the delivery suites are all set-based; this module evaluates them in one
+aggregate pass over a DuckDB table (the counts of every expectation), then fetches only the
+failing rows, and answers in the shape GX's ``ExpectationSuiteValidationResult`` has (``success``,
+``results[i].expectation_config`` / ``.result`` / ``.exception_info``), with GX's rules:
+
+* a column-map expectation ignores missing values (NULL; NaN in a float column, as pandas does),
+  except ``expect_column_values_to_not_be_null`` which counts them;
+* ``mostly``: the share of non-missing values that must pass (1 by default);
+* ``expect_column_pair_values_a_to_be_greater_than_b`` with ``ignore_row_if`` either/both missing.
+
+Expectations are read through ``type``, ``kwargs``, ``meta`` and ``severity``: GX's
+``ExpectationConfiguration`` or any object with those attributes. ``tests/expectations/
+test_engine.py`` holds it equal to GX's pandas engine on the hub's suites.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from territoire_hub.warehouse import quote_ident
+
+FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
+MAP_TYPES = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_between",
+             "expect_column_values_to_be_in_set", "expect_column_values_to_be_insee_communes",
+             "expect_column_pair_values_a_to_be_greater_than_b"}
+SUPPORTED = MAP_TYPES | {"expect_table_columns_to_match_set"}
+
+
+class Unsupported(ValueError):
+    """An expectation type this engine does not evaluate (GX's pandas engine still does)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One expectation's result, as GX's ``ExpectationValidationResult`` names its parts."""
+
+    success: bool
+    expectation_config: Any
+    result: dict[str, Any]
+    exception_info: dict[str, Any] = field(default_factory=lambda: {"raised_exception": False})
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    success: bool
+    results: list[Outcome]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """An expectation as SQL: rows it ignores (``missing``), rows that fail it (``bad``)."""
+
+    config: Any
+    columns: list[str]
+    missing: str
+    bad: str
+    params: list[Any]
+
+
+def _missing(column: str, types: dict[str, str]) -> str:
+    q = quote_ident(column)
+    return f"({q} IS NULL OR isnan({q}))" if types[column] in FLOAT_TYPES else f"({q} IS NULL)"
+
+
+def _plan(config, types: dict[str, str]) -> _Plan:
+    kind, kw = config.type, config.kwargs
+    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
+        a, b = kw["column_A"], kw["column_B"]
+        ignore = kw.get("ignore_row_if") or "both_values_are_missing"
+        joiner = " OR " if ignore == "either_value_is_missing" else " AND "
+        missing = "false" if ignore == "neither" else f"({_missing(a, types)}{joiner}{_missing(b, types)})"
+        op = ">=" if kw.get("or_equal") else ">"
+        return _Plan(config, [a, b], missing, f"NOT coalesce({quote_ident(a)} {op} {quote_ident(b)}, false)", [])
+    column = kw["column"]
+    q, missing = quote_ident(column), _missing(column, types)
+    if kind == "expect_column_values_to_not_be_null":
+        return _Plan(config, [column], "false", missing, [])
+    if kind == "expect_column_values_to_be_between":
+        tests, params = [], []
+        if kw.get("min_value") is not None:
+            tests.append(f"{q} {'>' if kw.get('strict_min') else '>='} ?")
+            params.append(kw["min_value"])
+        if kw.get("max_value") is not None:
+            tests.append(f"{q} {'<' if kw.get('strict_max') else '<='} ?")
+            params.append(kw["max_value"])
+        return _Plan(config, [column], missing, f"NOT ({' AND '.join(tests) or 'true'})", params)
+    if kind == "expect_column_values_to_be_in_set":
+        return _Plan(config, [column], missing, f"{q} NOT IN (SELECT unnest(?))", [list(kw["value_set"])])
+    if kind == "expect_column_values_to_be_insee_communes":
+        return _Plan(config, [column], missing,
+                     f"CAST({q} AS VARCHAR) NOT IN (SELECT code_commune FROM ref.communes)", [])
+    raise Unsupported(f"{kind} is not evaluated in DuckDB")
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, expectations: list, table: str, index_columns: list[str], *,
+             listed: int = 100_000) -> SuiteOutcome:
+    """Evaluate ``expectations`` over ``table``; each failure lists up to ``listed`` failing rows
+    (their ``index_columns`` and the expectation's columns, in the table's order); the counts are
+    always exact."""
+    described = con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()
+    types = {name: str(kind).split("(")[0] for name, kind, *_ in described}
+    results: list[Outcome | None] = []
+    plans: list[tuple[int, _Plan]] = []
+    for config in expectations:
+        if config.type not in SUPPORTED:
+            raise Unsupported(f"{config.type} is not evaluated in DuckDB")
+        if config.type == "expect_table_columns_to_match_set":
+            wanted, observed = set(config.kwargs["column_set"]), sorted(types)
+            exact = config.kwargs.get("exact_match", True)
+            ok = wanted == set(observed) if exact else wanted <= set(observed)
+            results.append(Outcome(ok, config, {"observed_value": observed}))
+            continue
+        absent = [c for c in _columns(config) if c not in types]
+        if absent:
+            results.append(Outcome(False, config, {}, {
+                "raised_exception": True,
+                "exception_message": f'Error: The column "{absent[0]}" in BatchData does not exist.'}))
+            continue
+        plans.append((len(results), _plan(config, types)))
+        results.append(None)
+    if plans:
+        counts = ", ".join(f"count(*) FILTER (WHERE {p.missing}), count(*) FILTER (WHERE NOT {p.missing} AND {p.bad})"
+                           for _, p in plans)
+        params = [v for _, p in plans for v in p.params]   # in the order of the placeholders
+        row = con.execute(f"SELECT count(*), {counts} FROM {quote_ident(table)}", params).fetchone()
+        total = row[0]
+        for n, (position, plan) in enumerate(plans):
+            missing, unexpected = row[1 + 2 * n], row[2 + 2 * n]
+            results[position] = _outcome(con, plan, table, index_columns, total, missing, unexpected, listed)
+    done = [r for r in results if r is not None]
+    return SuiteOutcome(all(r.success for r in done), done)
+
+
+def _columns(config) -> list[str]:
+    kw = config.kwargs
+    return [kw["column_A"], kw["column_B"]] if "column_A" in kw else [kw["column"]]
+
+
+def _outcome(con, plan: _Plan, table: str, index_columns: list[str], total: int, missing: int, unexpected: int,
+             listed: int) -> Outcome:
+    kw = plan.config.kwargs
+    considered = total if plan.missing == "false" else total - missing
+    mostly = kw.get("mostly", 1.0)
+    success = considered == 0 or (considered - unexpected) / considered >= mostly
+    shown = list(dict.fromkeys(index_columns + plan.columns))
+    rows: list[dict[str, Any]] = []
+    if unexpected:
+        select = ", ".join(quote_ident(c) for c in shown)
+        cursor = con.execute(f"SELECT {select} FROM {quote_ident(table)} WHERE NOT {plan.missing} AND {plan.bad} "
+                             f"ORDER BY rowid LIMIT {int(listed)}", plan.params)
+        rows = [dict(zip(shown, values)) for values in cursor.fetchall()]
+    result = {"element_count": total, "missing_count": missing if plan.missing != "false" else 0,
+              "unexpected_count": unexpected,
+              "unexpected_percent": 100.0 * unexpected / considered if considered else None,
+              "unexpected_index_column_names": index_columns, "unexpected_index_list": rows,
+              "partial_unexpected_index_list": rows[:20]}
+    return Outcome(success, plan.config, result)
