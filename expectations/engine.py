@@ -27,6 +27,7 @@ import duckdb
 from territoire_hub.warehouse import quote_ident
 
 FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
+NO_ROW = "false"          # the rows a rule ignores when it ignores none
 MAP_TYPES = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_between",
              "expect_column_values_to_be_in_set", "expect_column_values_to_be_insee_communes",
              "expect_column_pair_values_a_to_be_greater_than_b"}
@@ -63,6 +64,11 @@ class _Plan:
     bad: str
     params: list[Any]
 
+    @property
+    def ignores_missing(self) -> bool:
+        """``expect_column_values_to_not_be_null`` (and a pair rule ignoring no row) count every row."""
+        return self.missing != NO_ROW
+
 
 def _missing(column: str, types: dict[str, str]) -> str:
     q = quote_ident(column)
@@ -75,13 +81,13 @@ def _plan(config, types: dict[str, str]) -> _Plan:
         a, b = kw["column_A"], kw["column_B"]
         ignore = kw.get("ignore_row_if") or "both_values_are_missing"
         joiner = " OR " if ignore == "either_value_is_missing" else " AND "
-        missing = "false" if ignore == "neither" else f"({_missing(a, types)}{joiner}{_missing(b, types)})"
+        missing = NO_ROW if ignore == "neither" else f"({_missing(a, types)}{joiner}{_missing(b, types)})"
         op = ">=" if kw.get("or_equal") else ">"
         return _Plan(config, [a, b], missing, f"NOT coalesce({quote_ident(a)} {op} {quote_ident(b)}, false)", [])
     column = kw["column"]
     q, missing = quote_ident(column), _missing(column, types)
     if kind == "expect_column_values_to_not_be_null":
-        return _Plan(config, [column], "false", missing, [])
+        return _Plan(config, [column], NO_ROW, missing, [])
     if kind == "expect_column_values_to_be_between":
         tests, params = [], []
         if kw.get("min_value") is not None:
@@ -146,7 +152,7 @@ def _columns(config) -> list[str]:
 def _outcome(con, plan: _Plan, table: str, index_columns: list[str], total: int, missing: int, unexpected: int,
              listed: int) -> Outcome:
     kw = plan.config.kwargs
-    considered = total if plan.missing == "false" else total - missing
+    considered = total - missing if plan.ignores_missing else total
     mostly = kw.get("mostly", 1.0)
     success = considered == 0 or (considered - unexpected) / considered >= mostly
     shown = list(dict.fromkeys(index_columns + plan.columns))
@@ -156,7 +162,7 @@ def _outcome(con, plan: _Plan, table: str, index_columns: list[str], total: int,
         cursor = con.execute(f"SELECT {select} FROM {quote_ident(table)} WHERE NOT {plan.missing} AND {plan.bad} "
                              f"ORDER BY rowid LIMIT {int(listed)}", plan.params)
         rows = [dict(zip(shown, values)) for values in cursor.fetchall()]
-    result = {"element_count": total, "missing_count": missing if plan.missing != "false" else 0,
+    result = {"element_count": total, "missing_count": missing if plan.ignores_missing else 0,
               "unexpected_count": unexpected,
               "unexpected_percent": 100.0 * unexpected / considered if considered else None,
               "unexpected_index_column_names": index_columns, "unexpected_index_list": rows,
