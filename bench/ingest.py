@@ -66,7 +66,6 @@ def main() -> None:
     results = []
     con = connect(settings.warehouse)
     prepare_warehouse(con)
-    import territoire_hub.expectations.gate  # noqa: F401,E402  importing Great Expectations: once per process, not per delivery
     for key, label in DATASETS.items():
         entry = registry.dataset(key)
         mine = [f.path for f in files if f.dataset_key == key and f.note not in MISHAPS]

@@ -4,7 +4,7 @@
     .venv/bin/python bench/many_deliveries.py --days 90
 
 A year of a partner's daily files, dropped at once (a backfill, a partner catching up): the
-deliveries are validated in batches (BATCH_DELIVERIES), each batch one UNION ALL per suite."""
+deliveries are parsed, validated (inside DuckDB) and committed one at a time."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
 """Expectation suites for partner deliveries, one per partner dataset, built from its format.
 
-Each format declares its rules below (ranges, event time, completeness, meters). From them
-two GX suites are built per dataset:
+Each format declares its rules below (ranges, event time, completeness, meters). From them up to
+three suites (plain data, ``suites.py``; evaluated inside DuckDB by ``engine.py``) per dataset:
 
 * ``<dataset>__rows`` on the delivery's rows: value ranges, INSEE codes of the COG, the codes a
-  coded column accepts (its format's ``values``), timestamps inside the delivery's period, unique keys (an exact copy of a record is a
-  warning, two different records for one key are critical);
+  coded column accepts (its format's ``values``), timestamps inside the delivery's period, unique
+  keys (an exact copy of a record is a warning, two different records for one key are critical);
+* ``<dataset>__locations``: coordinates inside France and near the row's commune;
 * ``<dataset>__days`` on what the delivery says about each entity and day, computed in DuckDB:
   completeness (share of the expected hours or readings present, DST days counted right) and
   plausibility over time (a cabinet meter's daily consumption against its usual value, from a
@@ -20,16 +21,12 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
-
-from territoire_hub.expectations.custom import ExpectColumnValuesToBeInseeCommunes
+from territoire_hub.expectations.suites import CRITICAL, WARNING, Clause, Suite, expect
 from territoire_hub.formats import FormatSpec
 from territoire_hub.registry import Cadence, PartnerDataset
 from territoire_hub.warehouse import quote_ident
 
 PARIS = ZoneInfo("Europe/Paris")
-CRITICAL, WARNING = "critical", "warning"
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ class Range:
     severity: str = CRITICAL
     strict_min: bool = False
     unit: str = ""
-    where: object = None                # only rows matching this GX row condition (marts)
+    where: tuple[Clause, ...] = ()      # only rows matching these clauses (marts; suites.py)
 
 
 @dataclass(frozen=True)
@@ -175,89 +172,93 @@ def judges_records(suite_name: str) -> bool:
     return suite_name.endswith(RECORD_SUITES)
 
 
-def rows_suite(entry: PartnerDataset) -> gx.ExpectationSuite:
+def rows_suite(entry: PartnerDataset) -> Suite:
     spec, rules = entry.spec, rules_for(entry.spec)
     source = {c.name: c.source for c in spec.columns}
-    expectations = [gxe.ExpectTableColumnsToMatchSet(
+    expectations = [expect(
+        "expect_table_columns_to_match_set",
         column_set=["_delivery_id", "_source_line", "_copies", "_versions", "_period", "_period_start", "_period_end"]
         + [c.name for c in spec.columns],
         exact_match=True, meta=_meta("schema", None, "the delivery does not have the columns of its format"))]
     for c in spec.columns:
         if c.required:
-            expectations.append(gxe.ExpectColumnValuesToNotBeNull(
-                column=c.name, meta=_meta("missing_value", c.source, "required value is empty")))
+            expectations.append(expect(
+                "expect_column_values_to_not_be_null", column=c.name,
+                meta=_meta("missing_value", c.source, "required value is empty")))
         if c.type == "insee":
-            expectations.append(ExpectColumnValuesToBeInseeCommunes(
-                column=c.name, meta=_meta("unknown_insee_code", c.source,
-                                          "{value!r} is not an INSEE commune code of the COG")))
+            expectations.append(expect(
+                "expect_column_values_to_be_insee_communes", column=c.name,
+                meta=_meta("unknown_insee_code", c.source, "{value!r} is not an INSEE commune code of the COG")))
     for r in rules.ranges:
         bounds = f"{'>' if r.strict_min else '≥'} {r.min}" if r.max is None else f"between {r.min} and {r.max}"
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column=r.column, min_value=r.min, max_value=r.max, strict_min=r.strict_min, severity=r.severity,
+        expectations.append(expect(
+            "expect_column_values_to_be_between", column=r.column, min_value=r.min, max_value=r.max,
+            strict_min=r.strict_min, severity=r.severity,
             meta=_meta("out_of_range", source[r.column], "{value!r} is out of range: expected " + bounds
                        + (f" {r.unit}" if r.unit else ""))))
     for c in spec.columns:
         if c.values:        # a coded column: the codes its format's specification allows
-            expectations.append(gxe.ExpectColumnValuesToBeInSet(
-                column=c.name, value_set=list(c.values),
+            expectations.append(expect(
+                "expect_column_values_to_be_in_set", column=c.name, value_set=list(c.values),
                 meta=_meta("unexpected_value", c.source, "{value!r} is not a code of this column (accepted: "
                            + ", ".join(c.values) + ")")))
     for o in rules.ordered:
         message = _meta("inconsistent_values", f"{source[o.low]}, {source[o.high]}",
                         f"{source[o.low]} {{{o.low}}} is above {source[o.high]} {{{o.high}}} in the same record")
         message["value_from"] = o.low
-        expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=o.high, column_B=o.low, or_equal=True, ignore_row_if="either_value_is_missing",
-            severity=o.severity, meta=message))
+        expectations.append(expect(
+            "expect_column_pair_values_a_to_be_greater_than_b", column_A=o.high, column_B=o.low, or_equal=True,
+            ignore_row_if="either_value_is_missing", severity=o.severity, meta=message))
     if spec.grain:
         key = ", ".join(source[g] for g in spec.grain)
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column="_copies", max_value=1, severity=WARNING,
+        expectations.append(expect(
+            "expect_column_values_to_be_between", column="_copies", max_value=1, severity=WARNING,
             meta=_meta("duplicate_record", key, "the same record is delivered {value} times (kept once)")))
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column="_versions", max_value=1, severity=rules.conflict_severity,
+        expectations.append(expect(
+            "expect_column_values_to_be_between", column="_versions", max_value=1,
+            severity=rules.conflict_severity,
             meta=_meta("conflicting_duplicates", key, "{value} different records share this key")))
     if dated(entry):
-        # each row against its own delivery's period (a batch holds several deliveries)
+        # each row against its delivery's period (rows_sql carries it on every row)
         message = _meta("outside_period", source[spec.event_time], "{value} is outside the delivery's period {period}")
         message["value_from"] = spec.event_time
         common = dict(or_equal=True, ignore_row_if="either_value_is_missing", severity=rules.period_severity,
                       meta=message)
-        expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=spec.event_time, column_B="_period_start", **common))
-        expectations.append(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="_period_end", column_B=spec.event_time, **common))
-    return gx.ExpectationSuite(name=f"{entry.key}__rows", expectations=expectations,
-                               meta={"partner": entry.partner.id, "dataset": entry.dataset.id, "format": spec.id})
+        pair = "expect_column_pair_values_a_to_be_greater_than_b"
+        expectations.append(expect(pair, column_A=spec.event_time, column_B="_period_start", **common))
+        expectations.append(expect(pair, column_A="_period_end", column_B=spec.event_time, **common))
+    return Suite(name=f"{entry.key}__rows", expectations=expectations,
+                 meta={"partner": entry.partner.id, "dataset": entry.dataset.id, "format": spec.id})
 
 
-def days_suite(entry: PartnerDataset) -> gx.ExpectationSuite | None:
+def days_suite(entry: PartnerDataset) -> Suite | None:
     rules = rules_for(entry.spec)
     expectations = []
     if rules.completeness:
         c = rules.completeness
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column="share_present", min_value=c.min_share, severity=c.severity,
+        expectations.append(expect(
+            "expect_column_values_to_be_between", column="share_present", min_value=c.min_share,
+            severity=c.severity,
             meta=_meta("incomplete_day", c.entity,
                        "{entity} on {day}: {present} of {expected} expected readings ({value:.0%}; "
                        f"at least {c.min_share:.0%} expected)")))
     if rules.meter:
         m = rules.meter
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column="consumption", min_value=0,
+        expectations.append(expect(
+            "expect_column_values_to_be_between", column="consumption", min_value=0,
             meta=_meta("meter_went_backwards", m.index, "{entity} on {day}: the index went down by {value}")))
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column="ratio_to_usual", max_value=m.max_ratio_to_usual,
+        expectations.append(expect(
+            "expect_column_values_to_be_between", column="ratio_to_usual", max_value=m.max_ratio_to_usual,
             meta=_meta("meter_spike", m.index,
                        "{entity} on {day}: {consumption} consumed, {value:.0f}× its usual day ({usual}); "
                        f"more than {m.max_ratio_to_usual:.0f}× is not plausible")))
     if not expectations:
         return None
-    return gx.ExpectationSuite(name=f"{entry.key}__days", expectations=expectations,
-                               meta={"partner": entry.partner.id, "dataset": entry.dataset.id})
+    return Suite(name=f"{entry.key}__days", expectations=expectations,
+                 meta={"partner": entry.partner.id, "dataset": entry.dataset.id})
 
 
-def locations_suite(entry: PartnerDataset) -> gx.ExpectationSuite | None:
+def locations_suite(entry: PartnerDataset) -> Suite | None:
     """Coordinates inside France, and near the commune the row is coded in."""
     location = rules_for(entry.spec).location
     if location is None:
@@ -265,25 +266,27 @@ def locations_suite(entry: PartnerDataset) -> gx.ExpectationSuite | None:
     source = {c.name: c.source for c in entry.spec.columns}
     where = source[location.latitude] if source[location.latitude] == source[location.longitude] \
         else f"{source[location.latitude]}/{source[location.longitude]}"
-    expectations = [gxe.ExpectColumnValuesToBeBetween(
-        column="in_france", min_value=1, severity=location.outside_severity,
+    expectations = [expect(
+        "expect_column_values_to_be_between", column="in_france", min_value=1,
+        severity=location.outside_severity,
         meta=_meta("coordinates_outside_france", where,
                    "[lat {latitude}, lon {longitude}] is in none of France's territories "
                    "(a [0, 0] point, latitude and longitude swapped, or a point abroad)"))]
     if location.code is not None:
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column="distance_km", max_value=location.max_km, severity=WARNING,
+        expectations.append(expect(
+            "expect_column_values_to_be_between", column="distance_km", max_value=location.max_km,
+            severity=WARNING,
             meta=_meta("coordinates_far_from_commune", source[location.code],
                        "[lat {latitude}, lon {longitude}] lies {value:.1f} km from commune {code} ({commune}), "
                        f"more than {location.max_km:.0f} km: the row is counted in the commune found from "
                        "its coordinates, where one lies that near (README, location rule)")))
-    return gx.ExpectationSuite(name=f"{entry.key}__locations", expectations=expectations,
-                               meta={"partner": entry.partner.id, "dataset": entry.dataset.id})
+    return Suite(name=f"{entry.key}__locations", expectations=expectations,
+                 meta={"partner": entry.partner.id, "dataset": entry.dataset.id})
 
 
 def located_sql(entry: PartnerDataset, staged: str) -> str | None:
     """One delivery's rows that carry coordinates, as they are (a projection: the references are
-    joined once over the whole batch, by :func:`locations_sql`). Parameters: delivery id, period."""
+    joined by :func:`locations_sql`). Parameters: delivery id, period."""
     location = rules_for(entry.spec).location
     if location is None:
         return None
@@ -298,10 +301,10 @@ def located_sql(entry: PartnerDataset, staged: str) -> str | None:
 
 
 def locations_sql(located: str) -> str:
-    """Per located row (``located``: the batch's :func:`located_sql`, united): inside France's
-    boxes, and the distance to the location of the (current) commune of its INSEE code. The
-    reference tables are joined once for the batch: joined per delivery, a month of daily files
-    built thirty hash tables of the COG at once (DuckDB ran out of its 160 MiB)."""
+    """Per located row (``located``: a delivery's :func:`located_sql`): inside France's boxes,
+    and the distance to the location of the (current) commune of its INSEE code. One delivery at
+    a time: united over a month of daily files, the query built thirty hash tables of the COG at
+    once (DuckDB ran out of its 160 MiB)."""
     return f"""
         WITH located AS (
             SELECT l.*, CAST(EXISTS (SELECT 1 FROM ref.france_boxes b
@@ -322,15 +325,15 @@ def locations_sql(located: str) -> str:
     """
 
 
-# -- the batches ----------------------------------------------------------------------------------
+# -- what each suite reads --------------------------------------------------------------------------
 
 def rows_sql(entry: PartnerDataset, staged: str) -> str:
     """The staged delivery with its period bounds and, per row, how many rows share its key and
     how many different records they are. Parameters: delivery id, period, period start, end.
 
-    Only the keys delivered more than once are compared record by record: a GROUP BY of the keys
-    (which DuckDB spills to disk) finds them, so a clean 1 GB file costs no window over every row
-    (one held ~400 MiB beyond DuckDB's memory limit)."""
+    Only the keys delivered more than once are compared record by record: a GROUP BY of the keys'
+    hashes (which DuckDB spills to disk) finds them, so a clean 1 GB file costs no window over
+    every row (one held ~400 MiB beyond DuckDB's memory limit)."""
     spec = entry.spec
     columns = ", ".join(f"s.{quote_ident(c.name)}" for c in spec.columns)
     event = spec.event_time
@@ -346,8 +349,12 @@ def rows_sql(entry: PartnerDataset, staged: str) -> str:
     def same_key(a: str, b: str) -> str:
         return " AND ".join(f"{a}.{quote_ident(g)} IS NOT DISTINCT FROM {b}.{quote_ident(g)}" for g in spec.grain)
 
-    repeated = (f"(SELECT {key}, count(*) AS _copies FROM {quote_ident(staged)} GROUP BY {key} "
-                f"HAVING count(*) > 1)")
+    # keys whose hash repeats first (a GROUP BY on one 8-byte integer: a fraction of the memory and
+    # spill of one on the key's text), then those keys compared as they are (hashes can collide)
+    hashed = f"hash({key})"
+    repeated = (f"(SELECT {key}, count(*) AS _copies FROM {quote_ident(staged)} "
+                f"WHERE {hashed} IN (SELECT {hashed} FROM {quote_ident(staged)} GROUP BY ALL HAVING count(*) > 1) "
+                f"GROUP BY {key} HAVING count(*) > 1)")
     versions = (f"(SELECT r.*, (SELECT count(DISTINCT {record}) FROM {quote_ident(staged)} x "
                 f"WHERE {same_key('x', 'r')}) AS _versions FROM {repeated} r)")
     return (select.format(counts="coalesce(k._copies, 1) AS _copies, coalesce(k._versions, 1) AS _versions")

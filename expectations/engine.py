@@ -3,8 +3,8 @@
 GX validates pandas frames: every row of a delivery crosses Arrow into pandas, and importing GX
 costs ~230 MiB and seconds in every ingesting process (bench/README.md, hostile section). The
 expectations of the delivery suites are all set-based; this module evaluates them in one
-aggregate pass over a DuckDB table (the counts of every expectation), then fetches only the
-failing rows, and answers in the shape GX's ``ExpectationSuiteValidationResult`` has (``success``,
+aggregate pass over a DuckDB relation — a table, or a query never materialised (the counts of
+every expectation), then fetches only the failing rows, and answers in the shape GX's ``ExpectationSuiteValidationResult`` has (``success``,
 ``results[i].expectation_config`` / ``.result`` / ``.exception_info``), with GX's rules:
 
 * a column-map expectation ignores missing values (NULL; NaN in a float column, as pandas does),
@@ -12,8 +12,8 @@ failing rows, and answers in the shape GX's ``ExpectationSuiteValidationResult``
 * ``mostly``: the share of non-missing values that must pass (1 by default);
 * ``expect_column_pair_values_a_to_be_greater_than_b`` with ``ignore_row_if`` either/both missing.
 
-Expectations are read through ``type``, ``kwargs``, ``meta`` and ``severity``: GX's
-``ExpectationConfiguration`` or any object with those attributes. ``tests/expectations/
+Expectations are read through ``type``, ``kwargs``, ``meta`` and ``severity``: the hub's plain
+``suites.Expectation`` (what ``hub ingest`` evaluates), or GX's ``ExpectationConfiguration``. ``tests/expectations/
 test_engine.py`` holds it equal to GX's pandas engine on the hub's suites.
 """
 
@@ -52,6 +52,14 @@ class Outcome:
 class SuiteOutcome:
     success: bool
     results: list[Outcome]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the rows come from: SQL for a FROM clause, and the values of its placeholders."""
+
+    sql: str
+    params: list[Any]
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,15 @@ def _plan(config, types: dict[str, str]) -> _Plan:
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, expectations: list, table: str, index_columns: list[str], *,
-             listed: int = 100_000) -> SuiteOutcome:
-    """Evaluate ``expectations`` over ``table``; each failure lists up to ``listed`` failing rows
-    (their ``index_columns`` and the expectation's columns, in the table's order); the counts are
-    always exact."""
-    described = con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()
+             sql: str | None = None, params: list | None = None,
+             listed: int = 100_000, listed_warnings: int | None = None) -> SuiteOutcome:
+    """Evaluate ``expectations`` over the table ``table``, or over the rows of query ``sql`` (with
+    its ``params``; ``table`` then only names it). Each failure lists up to ``listed`` failing rows
+    (``listed_warnings`` for an expectation of severity ``warning``, when given) — their
+    ``index_columns`` and the expectation's columns, in the order of ``index_columns``; the
+    counts are always exact."""
+    source = Source(f"({sql}) AS {quote_ident(table)}" if sql is not None else quote_ident(table), list(params or []))
+    described = con.execute(f"DESCRIBE SELECT * FROM {source.sql}", source.params).fetchall()
     types = {name: str(kind).split("(")[0] for name, kind, *_ in described}
     results: list[Outcome | None] = []
     plans: list[tuple[int, _Plan]] = []
@@ -135,13 +147,18 @@ def evaluate(con: duckdb.DuckDBPyConnection, expectations: list, table: str, ind
         counts = ", ".join(f"count(*) FILTER (WHERE {p.missing}), count(*) FILTER (WHERE NOT {p.missing} AND {p.bad})"
                            for _, p in plans)
         params = [v for _, p in plans for v in p.params]   # in the order of the placeholders
-        row = con.execute(f"SELECT count(*), {counts} FROM {quote_ident(table)}", params).fetchone()
+        row = con.execute(f"SELECT count(*), {counts} FROM {source.sql}", params + source.params).fetchone()
         total = row[0]
         for n, (position, plan) in enumerate(plans):
             missing, unexpected = row[1 + 2 * n], row[2 + 2 * n]
-            results[position] = _outcome(con, plan, table, index_columns, total, missing, unexpected, listed)
+            limit = listed_warnings if listed_warnings is not None and _severity(plan.config) == "warning" else listed
+            results[position] = _outcome(con, plan, source, index_columns, total, missing, unexpected, limit)
     done = [r for r in results if r is not None]
     return SuiteOutcome(all(r.success for r in done), done)
+
+
+def _severity(config) -> str:
+    return str(getattr(config.severity, "value", config.severity) or "critical")   # GX's is an enum
 
 
 def _columns(config) -> list[str]:
@@ -149,7 +166,7 @@ def _columns(config) -> list[str]:
     return [kw["column_A"], kw["column_B"]] if "column_A" in kw else [kw["column"]]
 
 
-def _outcome(con, plan: _Plan, table: str, index_columns: list[str], total: int, missing: int, unexpected: int,
+def _outcome(con, plan: _Plan, source: "Source", index_columns: list[str], total: int, missing: int, unexpected: int,
              listed: int) -> Outcome:
     kw = plan.config.kwargs
     considered = total - missing if plan.ignores_missing else total
@@ -159,12 +176,26 @@ def _outcome(con, plan: _Plan, table: str, index_columns: list[str], total: int,
     rows: list[dict[str, Any]] = []
     if unexpected:
         select = ", ".join(quote_ident(c) for c in shown)
-        cursor = con.execute(f"SELECT {select} FROM {quote_ident(table)} WHERE NOT {plan.missing} AND {plan.bad} "
-                             f"ORDER BY rowid LIMIT {int(listed)}", plan.params)
+        order = ", ".join(quote_ident(c) for c in index_columns) or "ALL"
+        cursor = con.execute(f"SELECT {select} FROM {source.sql} WHERE NOT {plan.missing} AND {plan.bad} "
+                             f"ORDER BY {order} LIMIT {int(listed)}", source.params + plan.params)
         rows = [dict(zip(shown, values)) for values in cursor.fetchall()]
-    result = {"element_count": total, "missing_count": missing if plan.ignores_missing else 0,
+    # the first failing values, as GX lists them for its Data Docs (a pair rule: [A, B])
+    values = [row[plan.columns[0]] if len(plan.columns) == 1 else [row[c] for c in plan.columns] for row in rows[:20]]
+    counted: dict[str, tuple[Any, int]] = {}
+    for value in values:
+        seen = counted.get(repr(value), (value, 0))
+        counted[repr(value)] = (value, seen[1] + 1)
+    missing_count = missing if plan.ignores_missing else 0
+    result = {"element_count": total, "missing_count": missing_count,
+              "missing_percent": 100.0 * missing_count / total if total else None,
               "unexpected_count": unexpected,
               "unexpected_percent": 100.0 * unexpected / considered if considered else None,
+              "unexpected_percent_total": 100.0 * unexpected / total if total else None,
+              "unexpected_percent_nonmissing": 100.0 * unexpected / considered if considered else None,
+              "partial_unexpected_list": values,
+              "partial_unexpected_counts": [{"value": v, "count": n}
+                                            for v, n in sorted(counted.values(), key=lambda vn: -vn[1])],
               "unexpected_index_column_names": index_columns, "unexpected_index_list": rows,
               "partial_unexpected_index_list": rows[:20]}
     return Outcome(success, plan.config, result)

@@ -1,7 +1,7 @@
 """Where the suites decide: a delivery is loaded, flagged or quarantined; a mart is publishable or not.
 
-Deliveries are validated right after parsing and before they reach ``raw``, a dataset's pending
-deliveries together (the loader calls :func:`validate_deliveries`); each keeps its own verdict.
+Deliveries are validated one at a time, right after parsing and before they reach ``raw`` (the
+loader calls :func:`validate_delivery`), inside DuckDB (``engine.py``).
 Marts are validated after each build (:func:`validate_mart`); only a mart whose critical
 expectations all pass is copied to the ``publication`` schema (:func:`approve_mart`), the one
 place the portal and the analysts' snapshot read from.
@@ -13,22 +13,27 @@ from dataclasses import dataclass
 
 import duckdb
 
-from territoire_hub.expectations import deliveries, marts
-from territoire_hub.expectations.custom import use_cog
+from territoire_hub.expectations import deliveries, engine, marts, store
 from territoire_hub.expectations.results import (
+    MAX_LISTED,
     ensure_quality_tables,
     failures,
     problems_by_subject,
     record_validation,
 )
 from territoire_hub.expectations.runtime import QualityContext
+from territoire_hub.expectations.suites import CRITICAL, Suite
 from territoire_hub.memory import release_freed_memory
 from territoire_hub.problems import Problem, Verdict
 from territoire_hub.registry import PartnerDataset
 from territoire_hub.warehouse import quote_ident, unordered
 
 PUBLICATION_SCHEMA = "publication"
-VALIDATED_ROWS = 50_000    # rows in one validation: a large file costs time, not memory
+# failing rows named per critical expectation and delivery: each is a record to set aside (quarantine:
+# rows); beyond, the delivery is refused as a whole. A warning names only the rows a report lists.
+LISTED_CRITICAL = 50_000
+ROW_INDEX = ["_delivery_id", "_period", "_source_line"]
+LOCATION_INDEX = ROW_INDEX + ["latitude", "longitude", "code", "commune"]
 # what names a failing row of the days suite (those of its columns the dataset's checks have)
 DAY_INDEX = ("_delivery_id", "_period", "_source_line", "entity", "day", "present", "expected", "consumption", "usual")
 
@@ -45,81 +50,82 @@ class Staged:
     rows: int
 
 
-def validate_deliveries(con: duckdb.DuckDBPyConnection, quality: QualityContext, entry: PartnerDataset,
-                        batch: list[Staged], run_id: str) -> dict[str, Verdict]:
-    """Run the dataset's suites on a batch of parsed deliveries (each suite over the whole batch,
-    a slice of VALIDATED_ROWS rows at a time); return each delivery's verdict."""
+def _checks(entry: PartnerDataset, item: Staged) -> list[tuple[Suite, str, list, list[str] | None]]:
+    """(suite, SQL of the rows it judges, its parameters, the columns naming a failing row) for
+    each of the dataset's suites, on one delivery."""
+    bounds = deliveries.period_bounds(entry, item.period) or {}
+    period = bounds.get("period", item.period)
+    checks = [(deliveries.rows_suite(entry), deliveries.rows_sql(entry, item.staged),
+               [item.delivery_id, period, bounds.get("period_start"), bounds.get("period_end")],
+               ROW_INDEX + ([entry.spec.event_time] if entry.spec.event_time else []))]
+    days = deliveries.days_suite(entry)
+    sql = deliveries.days_sql(entry, item.staged, bounds or None) if days is not None else None
+    if sql is not None:
+        checks.append((days, sql, [item.delivery_id, item.period], None))
+    located = deliveries.located_sql(entry, item.staged)
+    if located is not None:
+        checks.append((deliveries.locations_suite(entry), deliveries.locations_sql(located),
+                       [item.delivery_id, item.period], LOCATION_INDEX))
+    return checks
+
+
+def validate_delivery(con: duckdb.DuckDBPyConnection, quality: QualityContext, entry: PartnerDataset,
+                      item: Staged, run_id: str) -> Verdict:
+    """Run the dataset's suites on a parsed delivery, inside DuckDB (``engine.py``: one aggregate
+    pass per suite, then the failing rows only), store each result for the Data Docs, and return
+    the delivery's verdict."""
     ensure_quality_tables(con)
-    use_cog(con)
     run_name = f"{run_id}_{entry.key}"
-    rows_parts, days_parts, params, days_params = [], [], [], []
-    locations_parts, locations_params = [], []
-    days_suite = deliveries.days_suite(entry)
-    locations_suite = deliveries.locations_suite(entry)
-    for item in batch:
-        bounds = deliveries.period_bounds(entry, item.period) or {}
-        rows_parts.append(deliveries.rows_sql(entry, item.staged))
-        params += [item.delivery_id, bounds.get("period", item.period), bounds.get("period_start"),
-                   bounds.get("period_end")]
-        sql = deliveries.days_sql(entry, item.staged, bounds or None) if days_suite is not None else None
-        if sql is not None:
-            days_parts.append(f"SELECT * FROM ({sql})")
-            days_params += [item.delivery_id, item.period]
-        if locations_suite is not None:
-            locations_parts.append(f"SELECT * FROM ({deliveries.located_sql(entry, item.staged)})")
-            locations_params += [item.delivery_id, item.period]
-
-    sizes = {item.delivery_id: item.rows for item in batch}
-    problems: dict[str, list[Problem]] = {item.delivery_id: [] for item in batch}
-    lines: dict[str, dict[int, Problem]] = {item.delivery_id: {} for item in batch}
-    whole: set[str] = set()
-
-    def judge(validation, subjects: dict[str, int]) -> None:
+    problems: list[Problem] = []
+    lines: dict[int, Problem] = {}
+    whole = False
+    for suite, sql, params, index in _checks(entry, item):
+        # the suite's rows are never materialised: one aggregate pass over the query, then a pass
+        # per failing expectation for its rows (in line order)
+        if index is None:
+            columns = [r[0] for r in con.execute(f"DESCRIBE {sql}", params).fetchall()]
+            index = [c for c in DAY_INDEX if c in columns]
+        with unordered(con):
+            outcome = engine.evaluate(con, suite.expectations, "validated", index, sql=sql, params=params,
+                                      listed=LISTED_CRITICAL, listed_warnings=MAX_LISTED)
+        key = store.write_result(quality.root, suite, outcome, run_name=run_name) if quality.root else None
+        validation = store.Validation(suite.name, outcome, key)
         found = failures(validation)
-        record_validation(con, validation, found, run_id=run_id, subject_type="delivery", subjects=subjects,
-                          partner_id=entry.partner.id)
-        for delivery_id, listed in problems_by_subject(found, list(sizes)).items():
-            problems[delivery_id] += listed
+        record_validation(con, validation, found, run_id=run_id, subject_type="delivery",
+                          subjects={item.delivery_id: item.rows}, partner_id=entry.partner.id)
+        problems += problems_by_subject(found, [item.delivery_id], totals=_totals(outcome))[item.delivery_id]
+        # a failure on a day or an entity names the day's first line, but is not that line's
+        row_level = deliveries.judges_records(suite.name)
         for failure in found:
             if failure.problem.severity != "error":
                 continue
-            # a failure on a day or an entity names the day's first line, but is not that line's
-            row_level = deliveries.judges_records(validation.suite) and failure.problem.line is not None
-            targets = [failure.delivery_id] if failure.delivery_id else list(sizes)
-            for delivery_id in targets:
-                if row_level:
-                    lines[delivery_id].setdefault(failure.problem.line, failure.problem)
-                else:
-                    whole.add(delivery_id)
+            if row_level and failure.problem.line is not None:
+                lines.setdefault(failure.problem.line, failure.problem)
+            else:
+                whole = True
+        for check, count in _unlisted(outcome):
+            whole = True
+            problems.append(Problem(check, f"{count:,} records fail {check!r}: more than the {LISTED_CRITICAL:,} "
+                                    "set aside one by one, the delivery is refused as a whole"))
+        release_freed_memory()
+    return Verdict(_name_postal_codes(con, list(dict.fromkeys(problems))), lines, whole)
 
-    def validate_slices(suite, sql: str, sql_params: list, index: list[str] | None = None) -> None:
-        """Validate the rows of ``sql`` a slice of VALIDATED_ROWS at a time, each slice judged before
-        the next is read: memory follows the slice, not the file (the query itself spills)."""
-        with unordered(con):        # slices are cut by rowid, whatever order the rows land in
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _validated AS {sql}", sql_params)
-        try:
-            total = con.execute("SELECT count(*) FROM _validated").fetchone()[0]
-            for start in range(0, max(total, 1), VALIDATED_ROWS):
-                frame = con.execute("SELECT * FROM _validated WHERE rowid >= ? AND rowid < ?",
-                                    [start, start + VALIDATED_ROWS]).fetch_arrow_table().to_pandas()
-                subjects = sizes if total <= VALIDATED_ROWS else frame["_delivery_id"].value_counts().to_dict()
-                columns = index or [c for c in DAY_INDEX if c in frame.columns]
-                judge(quality.validate(suite, frame, run_name=run_name, index_columns=columns), subjects)
-                del frame
-                release_freed_memory()
-        finally:
-            con.execute("DROP TABLE IF EXISTS _validated")
 
-    validate_slices(deliveries.rows_suite(entry), " UNION ALL ".join(rows_parts), params,
-                    ["_delivery_id", "_period", "_source_line"] + ([entry.spec.event_time] if entry.spec.event_time else []))
-    if days_parts:
-        validate_slices(days_suite, " UNION ALL ".join(days_parts), days_params)
-    if locations_parts:
-        validate_slices(locations_suite, deliveries.locations_sql(" UNION ALL ".join(locations_parts)),
-                        locations_params,
-                        ["_delivery_id", "_period", "_source_line", "latitude", "longitude", "code", "commune"])
-    # a table-level failure (the column set) is found again in every slice: said once
-    return {k: Verdict(_name_postal_codes(con, list(dict.fromkeys(v))), lines[k], k in whole) for k, v in problems.items()}
+def _totals(outcome) -> dict[str, int]:
+    """Failing rows per check, counted (the listed rows may be fewer)."""
+    totals: dict[str, int] = {}
+    for o in outcome.results:
+        check = o.expectation_config.meta.get("check", o.expectation_config.type)
+        totals[check] = totals.get(check, 0) + (o.result.get("unexpected_count") or 0)
+    return totals
+
+
+def _unlisted(outcome) -> list[tuple[str, int]]:
+    """Critical checks with more failing rows than were listed."""
+    return [(o.expectation_config.meta.get("check", o.expectation_config.type), o.result["unexpected_count"])
+            for o in outcome.results
+            if not o.success and o.expectation_config.severity == CRITICAL
+            and (o.result.get("unexpected_count") or 0) > len(o.result.get("unexpected_index_list") or [])]
 
 
 def _name_postal_codes(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> list[Problem]:

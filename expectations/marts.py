@@ -16,11 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import great_expectations as gx
-import great_expectations.expectations as gxe
-from great_expectations.expectations.row_conditions import Column
 
-from territoire_hub.expectations.deliveries import WARNING, Range
+from territoire_hub.expectations.deliveries import Range
+from territoire_hub.expectations.suites import WARNING, Suite, expect
 from territoire_hub.warehouse import quote_ident, quote_literal
 
 TERRITORY = ("niveau", "code_territoire")
@@ -56,7 +54,7 @@ MARTS: dict[str, MartRules] = {
                 # 0.3–20 it is a mis-coded commune or a unit error, not a territory (groupings
                 # are not bounded below: a partner may deliver only some of their communes)
                 Range("conso_mwh_par_habitant", 0.3, 20, unit="MWh/hab",
-                      where=(Column("secteur") == "RESIDENTIEL") & (Column("niveau") == "commune")),
+                      where=(("secteur", "==", "RESIDENTIEL"), ("niveau", "==", "commune"))),
                 Range("conso_mwh_par_habitant", 0, 200, unit="MWh/hab"),
                 Range("part_point_dominant_max", 0, 1), Range("rapport_climatique", 0.3, 3, severity=WARNING)),
         explained=("conso_mwh",),
@@ -161,35 +159,36 @@ def _meta(check: str, column: str | None, message: str) -> dict:
     return {"check": check, "column": column, "message": message}
 
 
-def rows_suite(name: str, rules: MartRules) -> gx.ExpectationSuite:
+def rows_suite(name: str, rules: MartRules) -> Suite:
     key = list(rules.key)
-    expectations = [gxe.ExpectCompoundColumnsToBeUnique(
-        column_list=key, meta=_meta("duplicate_key", ", ".join(key), "two rows for the same key " + ", ".join(key)))]
+    expectations = [expect(
+        "expect_compound_columns_to_be_unique", column_list=key, meta=_meta("duplicate_key", ", ".join(key), "two rows for the same key " + ", ".join(key)))]
     for r in rules.ranges:
         bounds = f"between {r.min} and {r.max}" if r.max is not None else f"≥ {r.min}"
-        condition = {"row_condition": r.where} if r.where is not None else {}
-        expectations.append(gxe.ExpectColumnValuesToBeBetween(
-            column=r.column, min_value=r.min, max_value=r.max, severity=r.severity, **condition,
+        expectations.append(expect(
+            "expect_column_values_to_be_between", column=r.column, min_value=r.min, max_value=r.max,
+            severity=r.severity, row_condition=r.where or None,
             meta=_meta("implausible_value", r.column,
                        f"{r.column} = {{value}} for {{code_territoire}} {{annee}}: expected {bounds} {r.unit}".rstrip())))
     for column in rules.explained:
-        expectations.append(gxe.ExpectColumnValuesToNotBeNull(
-            column=rules.reason_column, row_condition=Column(column).is_null(),
+        expectations.append(expect(
+            "expect_column_values_to_not_be_null", column=rules.reason_column,
+            row_condition=((column, "is_null", None),),
             meta=_meta("unexplained_null", column, f"{column} is empty without a {rules.reason_column}")))
-    return gx.ExpectationSuite(name=f"mart__{name}__rows", expectations=expectations, meta={"mart": name})
+    return Suite(name=f"mart__{name}__rows", expectations=expectations, meta={"mart": name})
 
 
-def rollup_suite(name: str) -> gx.ExpectationSuite:
-    return gx.ExpectationSuite(name=f"mart__{name}__rollup", expectations=[gxe.ExpectColumnValuesToBeBetween(
-        column="relative_gap", max_value=1e-6,
+def rollup_suite(name: str) -> Suite:
+    return Suite(name=f"mart__{name}__rollup", expectations=[expect(
+        "expect_column_values_to_be_between", column="relative_gap", max_value=1e-6,
         meta=_meta("rollup_mismatch", "measure",
                    "{measure} of EPCI {epci} ({epci_value}) ≠ sum of its communes ({communes_sum})"))],
         meta={"mart": name})
 
 
-def reconcile_suite(name: str) -> gx.ExpectationSuite:
-    return gx.ExpectationSuite(name=f"mart__{name}__reconcile", expectations=[gxe.ExpectColumnValuesToBeBetween(
-        column="relative_gap", max_value=1e-6,
+def reconcile_suite(name: str) -> Suite:
+    return Suite(name=f"mart__{name}__reconcile", expectations=[expect(
+        "expect_column_values_to_be_between", column="relative_gap", max_value=1e-6,
         meta=_meta("does_not_reconcile", "label", "{label}: mart {mart_value} ≠ source {source_value} ({what})"))],
         meta={"mart": name})
 

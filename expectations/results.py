@@ -144,9 +144,11 @@ def failures(validation, extra: dict[str, Any] | None = None) -> list[Failure]:
     return found
 
 
-def problems_by_subject(found: list[Failure], subjects: list[str]) -> dict[str, list[Problem]]:
+def problems_by_subject(found: list[Failure], subjects: list[str],
+                        totals: dict[str, int] | None = None) -> dict[str, list[Problem]]:
     """Each subject's problems (a batch-wide failure counts for every subject): the first
-    MAX_LISTED per check, then a count of the rest, in line order."""
+    MAX_LISTED per check, then a count of the rest, in line order. ``totals``: failing rows per
+    check when fewer were listed (one subject)."""
     out: dict[str, list[Problem]] = {}
     for subject in subjects:
         per_check: dict[str, list[Problem]] = {}
@@ -156,8 +158,9 @@ def problems_by_subject(found: list[Failure], subjects: list[str]) -> dict[str, 
         problems: list[Problem] = []
         for check, listed in per_check.items():
             problems += listed[:MAX_LISTED]
-            if len(listed) > MAX_LISTED:
-                problems.append(Problem(check, f"{len(listed)} values fail {check!r} in all; the first {MAX_LISTED} "
+            count = max(len(listed), (totals or {}).get(check, 0) if len(subjects) == 1 else 0)
+            if count > MAX_LISTED:
+                problems.append(Problem(check, f"{count} values fail {check!r} in all; the first {MAX_LISTED} "
                                         "are listed", column=listed[0].column, severity=listed[0].severity))
         out[subject] = sorted(problems, key=lambda p: (p.line is None, p.line or 0, p.code))
     return out
@@ -170,7 +173,7 @@ def record_validation(con: duckdb.DuckDBPyConnection, validation, found: list[Fa
     by_subject: dict[tuple[str | None, str], int] = {}
     for f in found:
         by_subject[(f.delivery_id, f.expectation + f.check)] = by_subject.get((f.delivery_id, f.expectation + f.check), 0) + 1
-    result_id = None if validation.result_id is None else "/".join(validation.result_id.to_tuple())
+    result_id = None if validation.result_key is None else "/".join(validation.result_key)
     rows = []
     for result in validation.result.results:
         config = result.expectation_config
@@ -182,6 +185,8 @@ def record_validation(con: duckdb.DuckDBPyConnection, validation, found: list[Fa
             failed = whole_batch or by_subject.get((subject, config.type + check), 0) \
                 or (not result.success and len(subjects) == 1)
             count = by_subject.get((subject, config.type + check), 0)
+            if len(subjects) == 1 and not result.success:     # the rows listed may be fewer than those failing
+                count = max(count, res.get("unexpected_count") or 0)
             observed = {k: _plain(res[k]) for k in ("observed_value",) if res.get(k) is not None}
             rows.append([run_id, subject_type, subject, partner_id, validation.suite, check, config.type,
                          config.kwargs.get("column") or meta.get("column"), _severity(config), not failed,

@@ -1,11 +1,14 @@
 """The Great Expectations runtime: one file-backed context per hub home.
 
-Suites are defined in code (``deliveries.py``, ``marts.py``); this module registers them in a
-GX file context under ``<data>/quality/gx`` so every validation result is stored, and renders
-the Data Docs into ``<data>/quality/docs``. Batches are pandas frames taken from DuckDB with
-Arrow (GX's SQL datasource does not work on DuckDB: every metric fails upstream).
+Suites are declared as plain data (``suites.py``: ``deliveries.py``, ``marts.py``); this module
+turns the marts' into GX suites, registers them in a GX file context under ``<data>/quality/gx``
+so every validation result is stored, and renders the Data Docs into ``<data>/quality/docs`` —
+the marts' pages and the deliveries' (whose results ``engine.py`` computed inside DuckDB and
+``store.py`` wrote in GX's format). Batches are pandas frames taken from DuckDB with Arrow (GX's
+SQL datasource does not work on DuckDB: every metric fails upstream).
 
-GX is imported lazily: importing it costs seconds, and most CLI commands never validate.
+GX is imported lazily: importing it costs seconds and ~230 MiB, and the ingesting process never
+needs it (it validates inside DuckDB).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from territoire_hub.expectations import offline_docs
+from territoire_hub.expectations import offline_docs, store
+from territoire_hub.expectations.store import Validation
+from territoire_hub.expectations.suites import Suite
 from territoire_hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,19 +35,6 @@ _lock = threading.Lock()
 _contexts: dict[Path | None, "QualityContext"] = {}
 
 
-@dataclass(frozen=True)
-class Validation:
-    """The outcome of one suite on one batch, with the id Data Docs knows it by."""
-
-    suite: str
-    result: Any                  # great_expectations.core.ExpectationSuiteValidationResult
-    result_id: Any               # ValidationResultIdentifier (None when not stored)
-
-    @property
-    def success(self) -> bool:
-        return bool(self.result.success)
-
-
 @dataclass
 class QualityContext:
     root: Path | None            # None: in memory (results not kept, no Data Docs)
@@ -50,7 +42,6 @@ class QualityContext:
     cache_dir: Path | None = None  # where the Data Docs' vendored assets are (offline_docs)
     _gx: Any = None
     _registered: dict[str, Any] = field(default_factory=dict)   # suite name -> (fingerprint, validation definition)
-    _pending_docs: list[Any] = field(default_factory=list)
     _warned_offline: bool = False
 
     @classmethod
@@ -101,7 +92,7 @@ class QualityContext:
             self._gx = context
         return self._gx
 
-    def _definition(self, suite):
+    def _definition(self, suite: Suite):
         """Register (or refresh) a suite and its validation definition, once per process."""
         import great_expectations as gx
 
@@ -111,7 +102,7 @@ class QualityContext:
             return known[1]
         context = self._context()
         batch = self._frames(context)
-        stored = context.suites.add_or_update(suite)
+        stored = context.suites.add_or_update(gx_suite(suite))
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=suite.name, data=batch, suite=stored))
         self._registered[suite.name] = (fingerprint, definition)
@@ -131,7 +122,7 @@ class QualityContext:
         return asset.add_batch_definition_whole_dataframe("whole_frame")
 
     # -- what the hub calls -----------------------------------------------------------------
-    def validate(self, suite, frame, *, run_name: str, index_columns: list[str],
+    def validate(self, suite: Suite, frame, *, run_name: str, index_columns: list[str],
                  parameters: dict[str, Any] | None = None) -> Validation:
         """Validate a pandas frame; the result is stored for Data Docs and returned complete.
 
@@ -148,43 +139,37 @@ class QualityContext:
                            "partial_unexpected_count": 20},
             run_id=gx.RunIdentifier(run_name=run_name),
         )
-        result_id = self._result_id(result)
-        self._pending_docs.append(result_id)
-        return Validation(suite.name, result, result_id)
-
-    @staticmethod
-    def _result_id(result):
-        """The key GX stored the result under (``ValidationDefinition.run`` stores it)."""
-        from great_expectations.data_context.types.resource_identifiers import (
-            ExpectationSuiteIdentifier,
-            ValidationResultIdentifier,
-        )
-
-        return ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
-            run_id=result.meta["run_id"],
-            batch_identifier=result.batch_id,
-        )
+        if self.root is None:
+            return Validation(suite.name, result)
+        # the key GX stored the result under (``ValidationDefinition.run`` stores it)
+        run_id = result.meta["run_id"]
+        key = (result.suite_name, run_id.run_name, store.run_time_key(run_id.run_time), result.batch_id)
+        store.add_pending(self.root, [key])
+        return Validation(suite.name, result, key)
 
     def rebuild_docs(self) -> Path:
         """Render the Data Docs again from the result store, index included (after a pruning: the
         cost is that of every result kept)."""
         if self.docs_dir is None:
             raise RuntimeError("an in-memory quality context has no Data Docs")
+        store.take_pending(self.root)
         self._context().build_data_docs(site_names=[DOCS_SITE])
-        self._pending_docs.clear()
         self._offline(since=0.0)
         return self.docs_dir / "index.html"
 
     def build_docs(self) -> Path:
-        """Render the results validated since the last call (cost grows with new results only)."""
-        context = self._context()
+        """Render the results stored since the last build, by this process or another (the
+        ingesting one does not import GX): the cost grows with new results only."""
         if self.docs_dir is None:
             raise RuntimeError("an in-memory quality context has no Data Docs")
-        if self._pending_docs:
+        pending = store.take_pending(self.root)
+        if pending or not (self.docs_dir / "index.html").exists():
+            from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+
+            context = self._context()
             started = time.time() - 1          # file systems keep whole seconds at worst
-            context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=list(self._pending_docs))
-            self._pending_docs.clear()
+            context.build_data_docs(site_names=[DOCS_SITE],
+                                    resource_identifiers=[ValidationResultIdentifier.from_tuple(k) for k in pending])
             self._offline(since=started)
         return self.docs_dir / "index.html"
 
@@ -198,3 +183,30 @@ class QualityContext:
             if not self._warned_offline:
                 log.warning("%s", exc)
                 self._warned_offline = True
+
+
+def gx_suite(suite: Suite):
+    """The GX suite of a plain one (``suites.py``): each expectation built by its type's class,
+    row conditions as GX's ``Column`` conditions."""
+    import great_expectations as gx
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    from territoire_hub.expectations import custom  # noqa: F401  (registers the hub's expectations)
+
+    built = []
+    for e in suite.expectations:
+        kwargs = dict(e.kwargs)
+        if kwargs.get("row_condition"):
+            kwargs["row_condition"] = _condition(kwargs["row_condition"])
+        built.append(get_expectation_impl(e.type)(**kwargs, meta=dict(e.meta), severity=e.severity))
+    return gx.ExpectationSuite(name=suite.name, expectations=built, meta=dict(suite.meta))
+
+
+def _condition(clauses):
+    from great_expectations.expectations.row_conditions import Column
+
+    condition = None
+    for column, operator, value in clauses:
+        clause = Column(column).is_null() if operator == "is_null" else Column(column) == value
+        condition = clause if condition is None else condition & clause
+    return condition

@@ -4,7 +4,6 @@
 import dagster as dg
 
 from territoire_hub.expectations.reports import write_reports
-from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.names import printable
 from territoire_hub.orchestration.ingestion import ingest_dataset, prepare_warehouse
 from territoire_hub.orchestration.partitions import HubPartitions, partition_of_period, period_of_partition
@@ -63,7 +62,6 @@ def raw_asset(entry: PartnerDataset, partitions: HubPartitions) -> dg.AssetsDefi
             landed_periods = [p for (p,) in con.execute(
                 "SELECT DISTINCT period FROM landing.deliveries WHERE dataset_key = ? AND run_id = ? "
                 "AND status IN ('loaded', 'partial') ORDER BY 1", [entry.key, run_id]).fetchall()]
-        QualityContext.for_settings(settings).build_docs()
         errors = [f"{printable(origin)}: {printable(reason)}" for origin, reason in report.transport_errors]
         for error in errors:
             context.log.warning(error)

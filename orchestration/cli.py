@@ -397,11 +397,13 @@ def quality_fetch_assets(settings: Settings) -> None:
 @quality.command("docs")
 @click.pass_obj
 def quality_docs(settings: Settings) -> None:
-    """Where the Great Expectations Data Docs are (built after each ingest and build)."""
-    index = settings.data_dir / "quality" / "docs" / "index.html"
-    if not index.exists():
-        raise click.ClickException("no Data Docs yet: run `hub ingest` or `hub build`")
-    click.echo(index)
+    """Render the Great Expectations Data Docs pages of the validations not rendered yet (`hub
+    ingest` validates inside DuckDB and leaves its pages to this command and to `hub build`),
+    and print where the index is."""
+    results = settings.data_dir / "quality" / "gx"
+    if not results.is_dir():
+        raise click.ClickException("nothing validated yet: run `hub ingest` or `hub build`")
+    click.echo(QualityContext.for_settings(settings).build_docs())
 
 
 def _publish(settings: Settings, pipeline, run_id: str | None = None) -> None:

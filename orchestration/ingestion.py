@@ -14,8 +14,7 @@ from typing import Callable, Iterable
 import duckdb
 
 from territoire_hub import cog, territory
-from territoire_hub.expectations.deliveries import rules_for
-from territoire_hub.expectations.gate import Staged, validate_deliveries
+from territoire_hub.expectations.gate import Staged, validate_delivery
 from territoire_hub.expectations.results import ensure_quality_tables, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.formats import FormatSpec, all_formats
@@ -25,13 +24,7 @@ from territoire_hub.settings import Limits, Settings
 from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pending_deliveries
 from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
 from territoire_hub.warehouse import memory_limited
-from territoire_hub.sources.loading import Parsed, commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
-
-BATCH_ROWS = 1_000_000   # deliveries of a dataset are validated together up to this many rows…
-# …and this many deliveries: each is one branch of the suites' UNION ALL, whose per-branch key
-# aggregates DuckDB holds together (a year of daily files in one batch ran out of 160 MiB)
-BATCH_DELIVERIES = 50
-
+from territoire_hub.sources.loading import commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) -> None:
     """Catalogue tables, the COG reference the loaders check INSEE codes against, the registry
@@ -54,41 +47,22 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
                     on_delivery: Callable[[], None] | None = None,
                     formats: dict[str, FormatSpec] | None = None,
                     limits: Limits = Limits(), scratch: Path | None = None) -> list[tuple[str, int]]:
-    """Parse, validate and load deliveries, in order; returns (delivery id, rows loaded).
-
-    Deliveries are validated in batches of up to BATCH_ROWS rows and BATCH_DELIVERIES deliveries
-    (one GX run per suite and batch); a dataset whose checks read earlier deliveries (a meter's history) is validated one
-    delivery at a time, so each sees the previous one loaded.
-    """
+    """Parse, validate and load deliveries, in order, one at a time (each sees the ones before it
+    loaded: a meter's history); returns (delivery id, rows loaded)."""
     quality = quality or QualityContext.in_memory()
     run_id = run_id or new_run_id()
-    limit = 1 if rules_for(entry.spec).meter else BATCH_ROWS
     loaded: list[tuple[str, int]] = []
-    batch: list[Parsed] = []
-
-    def flush() -> None:
-        if not batch:
-            return
-        verdicts = validate_deliveries(con, quality, entry, [Staged(p.delivery_id, p.staged, p.period, p.rows)
-                                                              for p in batch], run_id)
-        for parsed in batch:
-            loaded.append((parsed.delivery_id, commit_delivery(con, entry, parsed, verdicts[parsed.delivery_id], run_id)))
-            if on_delivery:
-                on_delivery()
-        batch.clear()
-
     for delivery_id, stored_path in pending:
         parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id, formats or all_formats(),
                                 limits, scratch)
-        if parsed is None:
-            loaded.append((delivery_id, 0))
-            if on_delivery:
-                on_delivery()
-            continue
-        batch.append(parsed)
-        if sum(p.rows for p in batch) >= limit or len(batch) >= BATCH_DELIVERIES:
-            flush()
-    flush()
+        rows = 0
+        if parsed is not None:
+            verdict = validate_delivery(con, quality, entry,
+                                        Staged(parsed.delivery_id, parsed.staged, parsed.period, parsed.rows), run_id)
+            rows = commit_delivery(con, entry, parsed, verdict, run_id)
+        loaded.append((delivery_id, rows))
+        if on_delivery:
+            on_delivery()
     return loaded
 
 

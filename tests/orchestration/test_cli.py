@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +16,7 @@ from territoire_hub.lineage import mart_datasets
 from territoire_hub.settings import Settings
 
 from tests.conftest import SMALL_DEMO, copy_home, hub
+from tests.sources.test_loading import traffic_file, traffic_rows
 
 
 def raw_fingerprint(warehouse: Path) -> dict[str, tuple[int, str]]:
@@ -134,6 +136,41 @@ def test_status_lists_quarantined_deliveries_with_reasons(own_home):
     assert status.returncode == 0
     assert "herault-energies / tickets_pannes / tickets_pannes_202411.csv" in status.stdout
     assert "file is empty (no header, no rows)" in status.stdout
+
+
+def test_hub_ingest_validates_without_great_expectations_and_leaves_its_pages_to_quality_docs(demo_home, tmp_path):
+    """`hub ingest` validates inside DuckDB: Great Expectations is not imported by the process
+    (≈ 230 MiB: bench/README.md), yet the result is stored in GX's store, and `hub quality docs`
+    renders its Data Docs page, once. (pandas is: DuckDB's scan of an Arrow table imports
+    pyarrow.dataset, which imports it.)"""
+    home = copy_home(demo_home, tmp_path / "home").home
+    rows = traffic_rows("2024-10-27")                          # the DST day: 25 hours
+    fields = rows[7].split(";")
+    fields[3] = "25000.0"                                      # line 9: a flow no road carries
+    rows[7] = ";".join(fields)
+    inbox = home / "data" / "inbox" / "montpellier-metropole"
+    (inbox / "comptages_routiers_20241027.csv").write_text(traffic_file("2024-10-27", rows), encoding="utf-8")
+    done = hub(home, "ingest", "--dataset", "montpellier_metropole__comptages_routiers",
+               env={"PYTHONPROFILEIMPORTTIME": "1"})
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "duckdb" in imported and "dagster" in imported          # the profile is there
+    assert "great_expectations" not in imported
+    stored = sorted((home / "data" / "quality" / "gx" / "gx" / "uncommitted" / "validations"
+                     / "montpellier_metropole__comptages_routiers__rows").glob("*/*/*.json"))
+    result = json.loads(stored[-1].read_text())
+    (failed,) = [r for r in result["results"] if not r["success"]]
+    assert failed["expectation_config"]["meta"]["check"] == "out_of_range"
+    assert [row["_source_line"] for row in failed["result"]["unexpected_index_list"]] == [9]
+    pending = home / "data" / "quality" / "gx" / "pending_docs.txt"
+    assert pending.exists()
+
+    docs = hub(home, "quality", "docs")
+    page = Path(docs.stdout.strip()).parent / "validations" / stored[-1].relative_to(stored[-1].parents[3])
+    page = page.with_suffix(".html")
+    assert "out of range" in page.read_text() or "25000" in page.read_text()
+    assert not pending.exists()
+    assert hub(home, "quality", "docs").stdout == docs.stdout     # nothing left to render
 
 
 def test_registry_command_lists_partners(tmp_path):

@@ -67,28 +67,31 @@ def test_bad_records_are_kept_aside_and_the_others_load(warehouse, tmp_path, cur
     assert message.startswith("2 of 24 records refused and kept aside") and "the other 22 are loaded" in message
 
 
-def test_a_delivery_validated_a_slice_at_a_time_gets_the_same_verdict(warehouse, tmp_path, monkeypatch):
-    """Large deliveries are validated 200,000 rows at a time (memory stays bounded): with slices of
-    5 rows, the suite's bad record (line 9) is found in the second slice, and the recorded
-    validations still count the file's 24 rows once."""
+def test_more_bad_records_than_are_named_one_by_one_refuse_the_file(warehouse, tmp_path, monkeypatch):
+    """A critical rule lists at most LISTED_CRITICAL failing records per delivery (each is set aside
+    by its line); past it the records cannot all be named, and the file is refused as a whole with
+    the true count, which the recorded validation keeps too (the first rows only are listed)."""
     from territoire_hub.expectations import gate
 
-    monkeypatch.setattr(gate, "VALIDATED_ROWS", 5)
-    entry = counters("rows", max_bad_share=0.10)
-    delivery, rows = load_file(warehouse, entry, day_with_two_bad_records(tmp_path))
-    assert rows == 22
-    assert warehouse.execute("SELECT line, code FROM landing.rejected_rows WHERE delivery_id = ? ORDER BY line",
-                             [delivery]).fetchall() == [(5, "bad_decimal"), (9, "out_of_range")]
-    counted = warehouse.execute(
-        "SELECT check_id, column_name, sum(element_count), sum(unexpected_count), count(*) FROM quality.validations "
-        "WHERE subject = ? AND suite LIKE '%__rows' GROUP BY ALL ORDER BY 1", [delivery]).fetchall()
-    # the same sums as one validation of the whole file (measured: every rule counts 24 rows, the
-    # two range rules one failure each), each rule run on 5 slices (outside_period has two rules)
-    assert [(check, total, bad) for check, _, total, bad, _ in counted] == [
-        ("conflicting_duplicates", 24, 0), ("duplicate_record", 24, 0), ("missing_value", 24, 0),
-        ("missing_value", 24, 0), ("out_of_range", 24, 1), ("out_of_range", 24, 1), ("outside_period", 48, 0),
-        ("schema", 24, 0)]
-    assert {slices // (2 if check == "outside_period" else 1) for check, _, _, _, slices in counted} == {5}
+    monkeypatch.setattr(gate, "LISTED_CRITICAL", 2)
+    rows = traffic_rows(DAY)
+    for n in (2, 6, 10):                                       # lines 4, 8 and 12: flows no road carries
+        rows[n] = _flow(rows[n], "25000.0")
+    path = tmp_path / f"comptages_routiers_{DAY.replace('-', '')}.csv"
+    path.write_text(traffic_file(DAY, rows), encoding="utf-8")
+    delivery, loaded = load_file(warehouse, counters("rows", max_bad_share=0.5), path)
+    assert loaded == 0
+    assert warehouse.execute("SELECT status FROM landing.deliveries WHERE delivery_id = ?",
+                             [delivery]).fetchone() == ("quarantined",)
+    issues = warehouse.execute("SELECT code, line, message FROM landing.issues WHERE delivery_id = ? "
+                               "AND code = 'out_of_range' ORDER BY line NULLS FIRST", [delivery]).fetchall()
+    assert issues[0] == ("out_of_range", None, "3 records fail 'out_of_range': more than the 2 set aside one by one, "
+                                               "the delivery is refused as a whole")
+    assert [line for _, line, _ in issues[1:]] == [4, 8]         # the first two, in line order
+    assert warehouse.execute("SELECT count(*) FROM landing.rejected_rows").fetchone() == (0,)
+    assert warehouse.execute(
+        "SELECT element_count, unexpected_count, success FROM quality.validations WHERE subject = ? "
+        "AND check_id = 'out_of_range' AND column_name = 'debit_horaire'", [delivery]).fetchall() == [(24, 3, False)]
 
 
 def test_past_the_share_the_dataset_accepts_the_whole_file_is_refused(warehouse, tmp_path):
