@@ -88,7 +88,7 @@ def run(case: str) -> dict:
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024   # KiB on Linux
         return {"case": case, "file_bytes": size, "seconds": round(elapsed, 2), "peak_rss_mib": round(peak / 2**20),
                 "exit": child.returncode,
-                "summary": [line for line in output.splitlines() if line.startswith(("Ingestion:", "  "))][:3], "tail": output[-800:]}
+                "summary": [line for line in output.splitlines() if line.startswith(("Ingestion:", "  ")) and "return fn(" not in line][:3], "tail": output[-800:]}
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

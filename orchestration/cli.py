@@ -18,6 +18,7 @@ from territoire_hub.expectations.reports import latest_run, write_reports
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.formats import markdown_table
+from territoire_hub.memory import one_heap
 from territoire_hub.names import printable
 from territoire_hub.orchestration.onboarding import describe_detection, detect_file, scaffold
 from territoire_hub.orchestration.status import collect_status, render_status
@@ -163,9 +164,15 @@ def _territory_line(registry: Registry) -> str:
 
 
 def _pipeline(settings: Settings, registry: Registry, command: str, run_id: str | None = None):
-    from territoire_hub.orchestration.runs import Pipeline   # imports Dagster, dbt's manifest (seconds)
+    """The runs of ``command``; `hub ingest` loads the graph's raw half only (no dbt: its memory is
+    bounded), the others the whole map. Imported here: Dagster and dbt take seconds to import."""
+    from territoire_hub.orchestration.runs import Pipeline
 
-    return Pipeline(settings, registry, command, run_id)
+    if command == "ingest":
+        from territoire_hub.orchestration.raw_definitions import raw_definitions as definitions
+    else:
+        from territoire_hub.orchestration.definitions import defs as definitions
+    return Pipeline(settings, registry, command, definitions(), run_id)
 
 
 def _failed(stage) -> None:
@@ -213,6 +220,7 @@ def ingest(settings: Settings, partner: str | None, datasets: tuple[str, ...]) -
     unknown = sorted(set(keys or []) - set(registry.datasets))
     if unknown:
         raise click.ClickException(f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(sorted(registry.datasets))}")
+    one_heap()          # before Dagster's and DuckDB's threads start: an ingestion's memory is bounded
     stage = _ingest(settings, registry, _pipeline(settings, registry, "ingest"), keys)
     totals = stage.delivery_totals()
     if totals.get("transport_errors") and not totals.get("deliveries_landed"):
@@ -233,6 +241,7 @@ def backfill(settings: Settings, dataset_key: str, first, last) -> None:
     from territoire_hub.orchestration.runs import RunError, backfill as run_backfill   # imports Dagster (seconds)
 
     try:
+        one_heap()      # as `hub ingest`
         done = run_backfill(settings, _registry(settings), dataset_key, first.date(), last.date())
     except RunError as exc:
         raise click.ClickException(str(exc)) from None

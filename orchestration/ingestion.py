@@ -18,6 +18,7 @@ from territoire_hub.expectations.gate import Staged, validate_delivery
 from territoire_hub.expectations.results import ensure_quality_tables, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.formats import FormatSpec, all_formats
+from territoire_hub.memory import one_heap
 from territoire_hub.registry import PartnerDataset, Registry
 from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Limits, Settings
@@ -78,6 +79,7 @@ def ingest_dataset(con: duckdb.DuckDBPyConnection, settings: Settings, entry: Pa
     """Collect, land, validate and load one dataset (optionally only some periods)."""
     run_id = run_id or new_run_id()
     report = collect_and_land(con, settings, entry, periods)
+    one_heap()
     with memory_limited(con, settings.limits.ingest_memory):
         loaded = load_deliveries(con, entry, pending_deliveries(con, entry, periods),
                                  quality=QualityContext.for_settings(settings), run_id=run_id,

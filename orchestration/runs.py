@@ -34,7 +34,7 @@ from pathlib import Path
 import dagster as dg
 
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
-from territoire_hub.orchestration.definitions import defs
+from territoire_hub.orchestration.raw_definitions import raw_definitions
 from territoire_hub.orchestration.tags import COMMAND_TAG, PERIODS_TAG, RUN_TAG
 from territoire_hub.permissions import private_dir
 from territoire_hub.registry import Cadence, Registry
@@ -82,7 +82,7 @@ def backfill(settings: Settings, registry: Registry, dataset_key: str, first: da
         raise RunError(f"{dataset_key} is an inventory (cadence snapshot): it has no partitions; run `hub ingest`")
     if last < first:
         raise RunError(f"--from {first} is after --to {last}")
-    loaded = dg.Definitions.merge(defs())
+    loaded = dg.Definitions.merge(raw_definitions())
     key = dg.AssetKey(["raw", dataset_key])
     partitions = loaded.resolve_assets_def(key).partitions_def
     start, end = partition_key(cadence, first), partition_key(cadence, last)
@@ -161,12 +161,15 @@ def _cause(error) -> str:
 
 
 class Pipeline:
-    """The hub's commands as runs of the asset graph's jobs, in this process."""
+    """The hub's commands as runs of the asset graph's jobs, in this process. ``definitions``: the
+    whole map (``definitions.defs()``), or its raw half for a command that only ingests
+    (``raw_definitions.raw_definitions()``: no dbt in the process)."""
 
-    def __init__(self, settings: Settings, registry: Registry, command: str, run_id: str | None = None) -> None:
+    def __init__(self, settings: Settings, registry: Registry, command: str, definitions: dg.Definitions,
+                 run_id: str | None = None) -> None:
         self.settings, self.registry, self.command = settings, registry, command
         self.run_id = run_id or new_run_id()
-        self.definitions = dg.Definitions.merge(defs())
+        self.definitions = dg.Definitions.merge(definitions)
         self.graph = self.definitions.resolve_asset_graph()
         self.instance = hub_instance(settings)
         self._ancestry: dict[dg.AssetKey, set[dg.AssetKey]] = {}

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from territoire_hub.orchestration.definitions import defs
+from territoire_hub.orchestration.raw_definitions import raw_definitions
 from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.orchestration.assets import raw_asset
 from territoire_hub.orchestration.partitions import HubPartitions
@@ -29,6 +30,27 @@ def test_dagster_definitions_validate(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_the_raw_half_runs_the_same_assets_under_the_same_jobs_without_dbt(registry, tmp_path):
+    """`hub ingest` loads raw_definitions: the whole map's raw assets (keys, partitions, checks) and
+    its jobs by name, each selecting the raw assets the whole map's job of that name selects, and
+    the process that loads it imports no dbt."""
+    whole, half = dg.Definitions.merge(defs()), dg.Definitions.merge(raw_definitions())
+    raw = {k for k in whole.resolve_asset_graph().materializable_asset_keys if k.path[0] == "raw"}
+    assert half.resolve_asset_graph().materializable_asset_keys == raw
+    for key in raw:
+        assert half.resolve_assets_def(key).partitions_def == whole.resolve_assets_def(key).partitions_def
+        assert half.resolve_assets_def(key).check_keys == whole.resolve_assets_def(key).check_keys
+    for job in ("refresh_job", "daily_job", "monthly_job", "yearly_job"):
+        selected = {k for k in whole.resolve_job_def(job).asset_layer.executable_asset_keys if k.path[0] == "raw"}
+        assert half.resolve_job_def(job).asset_layer.executable_asset_keys == selected, job
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys; from territoire_hub.orchestration.raw_definitions import raw_definitions; "
+         "raw_definitions(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('dbt', 'dagster_dbt')))"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "HUB_HOME": str(tmp_path)})
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "[]"
 
 
 def test_one_asset_per_partner_dataset_partitioned_by_cadence(registry):
