@@ -1,0 +1,206 @@
+"""Every stage of the hub on a generated region, as the user runs it, as ratios (issue 22).
+
+    .venv/bin/python bench/run.py --days 7        # a week at region scale (minutes)
+    .venv/bin/python bench/run.py                 # the region-year: 366 days (hours)
+
+Generates ``--days`` days of deliveries at region scale (3,000 traffic counters hourly, 500 lamp
+sensors every 10 minutes, 50 weather stations, 2,000 charge points) into a fresh hub home, holds
+the last day's files aside, then runs each stage as a ``hub`` command in a child process (wall
+time, and its own peak resident memory from the kernel, ``wait4``):
+
+1. baseline: one DuckDB ``read_csv`` per CSV dataset of the same files (the floor: no checks,
+   no lineage, types guessed);
+2. ingest: ``hub ingest``, every day but the last (the HTTP partners served on loopback by this
+   script, as ``hub demo run`` does);
+3. full build: ``hub build --full-refresh``;
+4. one more day: its files back, then ingest and ``hub build``;
+5. a build with nothing new: ``hub build``;
+6. ``hub snapshot``.
+
+Writes ``bench/RESULTS.md`` (the table, the ratios) and ``bench/results/run.json``. Never run by
+the tests: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+
+from territoire_hub.settings import Settings
+from territoire_hub.sources.demo import Scale, generate_demo
+from territoire_hub.sources.demo.server import PartnerServer, demo_environment, protected_paths
+
+HERE = Path(__file__).resolve().parent
+HUB = str(Path(sys.executable).with_name("hub"))
+REGION = {"counters": 3000, "lamp_sensors": 500, "stations": 50, "charge_points": 2000}
+SERIES = {   # the datasets holding nearly every row: the baseline's subject
+    "montpellier_metropole__comptages_routiers": "traffic",
+    "montpellier_metropole__capteurs_eclairage": "lamps",
+    "meteo_france__observations_horaires": "weather",
+}
+MISHAPS = {"wrong_encoding", "truncated_gzip"}   # the demo's broken files: the hub refuses them, read_csv fails
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    peak_rss_mib: int
+    exit: int
+    note: str = ""
+
+
+def hub(home: Path, *args: str, env: dict[str, str] | None = None) -> Stage:
+    """One ``hub`` command for ``home``: its wall time and its own peak RSS. ``env``: more
+    variables (the demo partners' URLs and token: never on a command line)."""
+    env = {**os.environ, "HUB_HOME": str(home), **(env or {})}
+    start = time.perf_counter()
+    with open(home / "bench.log", "a") as log:
+        log.write(f"\n$ hub {' '.join(args)}\n")
+        log.flush()
+        child = subprocess.Popen([HUB, *args], env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    child.returncode = code
+    return Stage(" ".join(args), round(seconds, 1), round(usage.ru_maxrss / 1024), code)
+
+
+def baseline(home: Path, files: dict[str, list[Path]]) -> Stage:
+    """One ``read_csv`` per series of the same files (copies: the hub empties its drop zone),
+    into a table of a fresh DuckDB file."""
+    copies = home / "baseline-files"
+    con = duckdb.connect(str(home / "baseline.duckdb"))
+    rows, seconds = 0, 0.0
+    for name, paths in files.items():
+        (copies / name).mkdir(parents=True)
+        for path in paths:
+            shutil.copyfile(path, copies / name / path.name)
+        start = time.perf_counter()
+        con.execute(f"CREATE TABLE {SERIES[name]} AS SELECT * FROM read_csv(?, header = true, union_by_name = true)",
+                    [[str(copies / name / p.name) for p in paths]])
+        seconds += time.perf_counter() - start
+        rows += con.execute(f"SELECT count(*) FROM {SERIES[name]}").fetchone()[0]
+    con.close()
+    shutil.rmtree(copies)
+    return Stage("baseline: DuckDB read_csv of the series", round(seconds, 1), 0, 0, f"{rows:,} rows")
+
+
+def raw_rows(home: Path) -> int:
+    con = duckdb.connect(str(home / "warehouse" / "hub.duckdb"), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_schema = 'raw'").fetchall()]
+        return sum(con.execute(f'SELECT count(*) FROM raw."{t}"').fetchone()[0] for t in tables)
+    finally:
+        con.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--days", type=int, default=366)
+    parser.add_argument("--start", default="2024-01-01")
+    parser.add_argument("--keep", action="store_true", help="keep the hub home")
+    args = parser.parse_args()
+    if args.days < 2:
+        parser.error("--days must be at least 2 (the last one is added afterwards)")
+
+    home = Path(tempfile.mkdtemp(prefix="hub-bench-run-"))
+    stages: list[Stage] = []
+    try:
+        settings = Settings.from_env({"HUB_HOME": str(home)})
+        start = time.perf_counter()
+        generated = generate_demo(settings.data_dir, settings.load_registry(), seed=42,
+                                  scale=Scale(start=date.fromisoformat(args.start), days=args.days, **REGION))
+        stages.append(Stage("generate the deliveries", round(time.perf_counter() - start, 1), 0, 0,
+                            f"{len(generated):,} files"))
+        last = (date.fromisoformat(args.start) + timedelta(days=args.days - 1)).strftime("%Y%m%d")
+        data, held = settings.data_dir, home / "held"
+        moved = []
+        for file in generated:
+            if file.period == last:
+                target = held / file.path.relative_to(data)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(file.path, target)
+                moved.append(target)
+        series = {key: [f.path for f in generated if f.dataset_key == key and f.period != last
+                        and f.note not in MISHAPS] for key in SERIES}
+        stages.append(baseline(home, {k: v for k, v in series.items() if v}))
+        registry, token = settings.load_registry(), secrets.token_urlsafe(24)
+        with PartnerServer(data / "remote", tokens=protected_paths(registry, token)) as server:
+            partners = demo_environment(settings, registry, server.url, token)
+            ingest = hub(home, "ingest", env=partners)
+            ingest.note = f"{raw_rows(home):,} raw rows"
+            stages.append(ingest)
+            stages.append(hub(home, "build", "--full-refresh"))
+            for path in moved:
+                target = data / path.relative_to(held)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, target)
+            added = hub(home, "ingest", env=partners)
+            added.name, added.note = f"one more day ({last}): ingest", f"{len(moved)} files"
+            stages.append(added)
+        build = hub(home, "build")
+        build.name = "one more day: build"
+        stages.append(build)
+        stages.append(hub(home, "build"))
+        stages[-1].name = "build, nothing new"
+        stages.append(hub(home, "snapshot"))
+    finally:
+        log = (home / "bench.log").read_text() if (home / "bench.log").exists() else ""
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+    failed = [s for s in stages if s.exit != 0]
+    if failed:
+        print(log[-4000:])
+        raise SystemExit(f"failed: {', '.join(s.name for s in failed)}")
+    write(args, stages)
+
+
+def write(args, stages: list[Stage]) -> None:
+    by = {s.name: s for s in stages}
+    base = by["baseline: DuckDB read_csv of the series"]
+    ingest = by["ingest"]
+    full = by["build --full-refresh"]
+    day = [s for s in stages if s.name.startswith("one more day")]
+    noop = by["build, nothing new"]
+    ratios = {
+        "ingestion / baseline": ingest.seconds / base.seconds,
+        "one more day (ingest + build) / full build (ingest + build)": sum(s.seconds for s in day)
+        / (ingest.seconds + full.seconds),
+        "build with nothing new / full build (ingest + build)": noop.seconds / (ingest.seconds + full.seconds),
+    }
+    record = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "days": args.days,
+              "region": REGION, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "stages": [asdict(s) for s in stages], "ratios": ratios}
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "run.json").write_text(json.dumps(record, indent=1))
+    region = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in REGION.items())
+    lines = [f"# Region bench — {args.days} days from {args.start}", "",
+             f"Measured {record['when']} on {record['machine']} by `bench/run.py --days {args.days}` "
+             f"(region scale: {region}). "
+             "Each stage is a `hub` command in its own process; peak RSS is that process's.", "",
+             "| stage | wall time | peak RSS | |", "| --- | ---: | ---: | --- |"]
+    lines += [f"| {s.name} | {s.seconds:,.1f} s | {s.peak_rss_mib:,} MiB | {s.note} |" for s in stages]
+    lines += ["", "| ratio | measured | issue 22's target |", "| --- | ---: | ---: |"]
+    targets = ["≤ 2", "≤ 0.05", "≤ 0.02"]
+    lines += [f"| {name} | {value:.3f} | {target} |" for (name, value), target in zip(ratios.items(), targets)]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
