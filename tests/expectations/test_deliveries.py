@@ -47,3 +47,20 @@ def test_extremes_in_the_wrong_order_quarantine_the_file_naming_the_line(warehou
     lines[line - 1] = original
     path.write_text("\n".join(lines) + "\n")
     assert load_file(warehouse, entry, path)[1] == len(lines) - 1
+
+
+def test_a_repeated_hour_is_no_reading_more_for_completeness(warehouse, tmp_path):
+    """A counter's day with 20 of its 24 hours, three of them delivered twice: 20 readings, not 23
+    (20/24 is under the 90 % a day needs; 23/24 would not be), and the copies are flagged."""
+    from tests.sources.test_loading import issues, traffic_file, traffic_rows
+    from tests.sources.test_row_quarantine import counters
+
+    rows = traffic_rows("2024-06-12")[:20]
+    rows += rows[5:8]                                           # lines 22–24 repeat lines 7–9
+    path = tmp_path / "comptages_routiers_20240612.csv"
+    path.write_text(traffic_file("2024-06-12", rows), encoding="utf-8")
+    delivery, loaded = load_file(warehouse, counters("file"), path)
+    assert loaded == 23
+    found = {code: message for code, _, _, message in issues(warehouse, path.name)}
+    assert found["incomplete_day"].startswith("101 on 2024-06-12: 20 of 24 expected readings (83%")
+    assert "duplicate_record" in found
