@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from territoire_hub.expectations import store
 from territoire_hub.expectations.reports import outbox_dir
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.settings import Settings
@@ -60,7 +61,7 @@ def prune_quality(settings: Settings, cutoff: datetime, *, dry_run: bool = False
     outbox = outbox_dir(settings)
     logs = settings.data_dir / "logs"
     pruned = Pruned(
-        results=_old_validations(quality.root / "gx" / "uncommitted" / "validations", cutoff),
+        results=_old_validations(store.results_dir(quality.root), cutoff),
         pages=_old_validations(quality.docs_dir / "validations", cutoff),
         reports=_older([p for p in reports.iterdir() if p.is_dir()], cutoff) if reports.is_dir() else [],
         outbox=_older([f for p in outbox.iterdir() if p.is_dir() for f in p.iterdir() if f.is_file()], cutoff)
