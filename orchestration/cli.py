@@ -280,6 +280,12 @@ def _build(settings: Settings, pipeline, full_refresh: bool = False):
     checks and publication assets, run by Dagster in this process."""
     click.echo("Building the indicators (dbt build: seeds, models, tests), then the publication gate…")
     stage = pipeline.build(full_refresh)
+    if not stage.stale:
+        click.echo("  Up to date: no delivery processed and no model, macro or registry change since the last "
+                   "build (`hub status` shows the marts' gate; `hub build --full-refresh` rebuilds everything).")
+        return stage
+    if not full_refresh:
+        click.echo(f"  {len(stage.stale)} assets to build: " + _reasons(stage.stale))
     tests = {k: passed for k, (passed, _, _) in stage.checks.items() if k.name != "publication_gate"}
     models = [k for k in stage.materialized if k.path[0] not in ("publication", "shared")]
     warned = sorted((k for k, passed in tests.items() if not passed), key=lambda k: k.asset_key.path)
@@ -300,6 +306,18 @@ def _build(settings: Settings, pipeline, full_refresh: bool = False):
     _snapshot_written(stage)
     _quality_line(settings, pipeline.run_id)
     return stage
+
+
+def _reasons(stale) -> str:
+    """Why a build runs what it runs, in a line: the first causes (not "downstream of"), counted."""
+    causes: dict[str, int] = {}
+    for reason in stale.values():
+        if not reason.startswith("downstream of"):
+            causes[reason] = causes.get(reason, 0) + 1
+    words = [f"{reason} ({count})" if count > 1 else reason for reason, count in sorted(causes.items())]
+    downstream = sum(r.startswith("downstream of") for r in stale.values())
+    return "; ".join(words[:5] + ([f"{len(words) - 5} more causes"] if len(words) > 5 else [])) \
+        + (f"; {downstream} downstream of those" if downstream else "")
 
 
 def _snapshot_written(stage) -> None:
@@ -476,8 +494,10 @@ def partner() -> None:
 @click.argument("partner_id")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="file to write (default: <exports>/<partner>.duckdb)")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+              help="only the partner's deliveries processed on or after this day (Europe/Paris), their rows and checks")
 @click.pass_obj
-def partner_export(settings: Settings, partner_id: str, output: Path | None) -> None:
+def partner_export(settings: Settings, partner_id: str, output: Path | None, since) -> None:
     """Write a DuckDB file with PARTNER_ID's own landed and staged data, its quality reports and the
     shared marts — nothing of any other partner (checked before the file is put in place)."""
     from territoire_hub.lineage import mart_datasets
@@ -492,13 +512,13 @@ def partner_export(settings: Settings, partner_id: str, output: Path | None) -> 
     con = connect(settings.warehouse)
     try:
         done = export_partner(con, settings, registry, partner_id, latest_gate_run(con) or "-",
-                              mart_datasets(settings, registry), output)
+                              mart_datasets(settings, registry), output, since.date() if since else None)
     except SharingRefused as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         con.close()
     own = {k: v for k, v in done.tables.items() if k.split(".")[0] in ("landing", "raw", "staging", "quality")}
-    click.echo(f"Export for {partner_id}: {done.path}")
+    click.echo(f"Export for {partner_id}" + (f" (processed since {since:%Y-%m-%d})" if since else "") + f": {done.path}")
     for table, rows in own.items():
         click.echo(f"  {table:<52} {rows:>10,} rows")
     click.echo(f"  + {len(done.tables) - len(own)} shared tables (marts, ref); sensitivity check passed")

@@ -41,17 +41,20 @@ def dbt_project(settings: Settings):
 
 @contextmanager
 def warehouse_for_dbt(settings: Settings) -> Iterator[None]:
-    """dagster-dbt passes os.environ to dbt: point dbt's profile (HUB_WAREHOUSE) at the hub's
-    warehouse for the duration of one dbt step, then restore it."""
-    previous = os.environ.get("HUB_WAREHOUSE")
-    os.environ["HUB_WAREHOUSE"] = str(settings.warehouse)
+    """dagster-dbt passes os.environ to dbt: point dbt's profile at the hub's warehouse
+    (HUB_WAREHOUSE) and its memory (HUB_BUILD_MEMORY) for the duration of one dbt step, then
+    restore them."""
+    values = {"HUB_WAREHOUSE": str(settings.warehouse), "HUB_BUILD_MEMORY": str(settings.limits.build_memory)}
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("HUB_WAREHOUSE", None)
-        else:
-            os.environ["HUB_WAREHOUSE"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class DbtError(RuntimeError):
@@ -65,6 +68,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         # relative to the folder dbt runs in (the warehouse's): the profile, hence dbt's parse
         # state, is then the same for every hub home and the state can be reused (see run_dbt)
         "HUB_WAREHOUSE": settings.warehouse.name,
+        "HUB_BUILD_MEMORY": str(settings.limits.build_memory),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         "DBT_TARGET_PATH": str(target_path(settings)),

@@ -6,10 +6,12 @@ every other model is unpartitioned. dbt sources ``formats.<format>`` are the vie
 assets of every dataset of that format.
 """
 
+import hashlib
 import json
 from collections.abc import Mapping
 from contextlib import redirect_stdout
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -40,9 +42,29 @@ class DbtBuildConfig(dg.Config):
     touched_days: bool = False
 
 
+def shared_version(project_dir: Path, registry: Registry) -> str:
+    """What every model's code depends on besides its own SQL: the project's macros and variables
+    (``dbt_project.yml``) and the registry the models read (territory, partners, secrecy rules)."""
+    digest = hashlib.sha256()
+    for path in sorted([project_dir / "dbt_project.yml", *(project_dir / "macros").rglob("*.sql")]):
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(registry.model_dump_json().encode())
+    return digest.hexdigest()[:16]
+
+
 class HubDbtTranslator(DagsterDbtTranslator):
     """Sources keep their schema as key prefix (``formats/<format>``: the view over the raw assets
-    of that format); models are keyed ``<layer>/<model>`` and grouped by domain folder."""
+    of that format); models are keyed ``<layer>/<model>`` and grouped by domain folder. A node's
+    code version is dagster-dbt's (its SQL, a seed's checksum) with ``shared``, the version of what
+    all of them depend on: a `hub build` rebuilds what changed (``staleness.py``)."""
+
+    def __init__(self, shared: str = "") -> None:
+        super().__init__()
+        self.shared = shared
+
+    def get_code_version(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        own = super().get_code_version(dbt_resource_props)
+        return hashlib.sha256(f"{own}:{self.shared}".encode()).hexdigest()[:16] if own else None
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -94,8 +116,9 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResou
             yield event
 
 
-def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    translator = HubDbtTranslator()
+def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition,
+                     registry: Registry) -> list[dg.AssetsDefinition]:
+    translator = HubDbtTranslator(shared_version(Path(project.project_dir), registry))
 
     @dbt_assets(manifest=project.manifest_path, project=project, exclude=INCREMENTAL,
                 dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_models")

@@ -35,7 +35,7 @@ def defs() -> dg.Definitions:
     models = {n["name"] for n in json.loads(project.manifest_path.read_text())["nodes"].values()
               if n["resource_type"] == "model"}
     gate_checks, publication = publication_gate(models)
-    assets = raw_assets(registry, partitions) + dbt_model_assets(project, partitions.daily) + publication \
+    assets = raw_assets(registry, partitions) + dbt_model_assets(project, partitions.daily, registry) + publication \
         + portal_assets(models) + shared_warehouse_asset(models)
     freshness = freshness_checks(registry)
     jobs, schedules = jobs_and_schedules(assets, partitions, freshness)

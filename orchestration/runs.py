@@ -35,9 +35,11 @@ import dagster as dg
 
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.orchestration.raw_definitions import raw_definitions
+from territoire_hub.orchestration.staleness import last_processed, stale_assets
 from territoire_hub.orchestration.tags import COMMAND_TAG, PERIODS_TAG, RUN_TAG
 from territoire_hub.permissions import private_dir
 from territoire_hub.registry import Cadence, Registry
+from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Settings
 from territoire_hub.warehouse import connect
 
@@ -117,6 +119,7 @@ class Stage:
     materialized: dict[dg.AssetKey, dict] = field(default_factory=dict)
     checks: dict[dg.AssetCheckKey, tuple[bool, str | None, dict]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    stale: dict[dg.AssetKey, str] = field(default_factory=dict)   # a build's: what it had to run, and why
 
     @property
     def success(self) -> bool:
@@ -222,7 +225,9 @@ class Pipeline:
         return stage
 
     def build(self, full_refresh: bool = False) -> Stage:
-        """dbt build, the publication gate of each mart and the analysts' snapshot.
+        """dbt build, the publication gate of each mart and the analysts' snapshot, of what is stale
+        (``staleness.py``: never built, code changed, new deliveries upstream, downstream of one of
+        these); everything for a full refresh. Nothing stale, nothing runs.
 
         Unpartitioned and day-grain models interleave (a day-grain model may read a table built
         from another one): each round runs the unpartitioned assets (``refresh_job``) none of whose
@@ -230,9 +235,11 @@ class Pipeline:
         the days holding data) none of whose ancestors waits among the unpartitioned ones."""
         stage = Stage("build")
         daily = self._op_keys("dbt_daily_models")
-        waiting = self._op_keys("dbt_models") | self._prefixed("publication") | self._prefixed("shared")
-        waiting_daily = set(daily)
-        span = self._days_to_build(daily, full_refresh) if daily else None
+        every = self._op_keys("dbt_models") | daily | self._prefixed("publication") | self._prefixed("shared")
+        stage.stale = dict.fromkeys(every, "full refresh") if full_refresh else self._stale(every)
+        waiting = (every - daily) & stage.stale.keys()
+        waiting_daily = daily & stage.stale.keys()
+        span = self._days_to_build(daily, full_refresh) if waiting_daily else None
         refresh = {"full_refresh": full_refresh}
         while (waiting or waiting_daily) and stage.success:
             ready = {k for k in waiting if not self._ancestors(k) & waiting_daily}
@@ -247,6 +254,17 @@ class Pipeline:
             if not ready and not ready_daily:
                 raise RunError(f"no order runs {sorted(k.to_user_string() for k in waiting | waiting_daily)}")
         return stage
+
+    def _stale(self, keys: set[dg.AssetKey]) -> dict[dg.AssetKey, str]:
+        """The stale ones among ``keys``, after mirroring the registry as it is now (the models
+        read it; a change of it changes every model's code version)."""
+        con = connect(self.settings.warehouse)
+        try:
+            write_registry(con, self.registry)
+            processed = last_processed(con)
+        finally:
+            con.close()
+        return stale_assets(self.instance, self.graph, keys, processed)
 
     def _ancestors(self, key: dg.AssetKey) -> set[dg.AssetKey]:
         if key not in self._ancestry:

@@ -36,6 +36,7 @@ reads ``os.environ``.
 | HUB_MAX_FIELD_BYTES   | 65536 (64 KiB)            | a value longer than this in a column of the format is refused (field_too_large) |
 | HUB_MAX_LINE_BYTES    | 1048576 (1 MiB)           | a physical line longer than this is refused (line_too_long) |
 | HUB_INGEST_MEMORY     | 167772160 (160 MiB)       | DuckDB's memory during an ingestion (it spills to disk beyond) |
+| HUB_BUILD_MEMORY      | 1073741824 (1 GiB)        | DuckDB's memory during dbt's build and a partner export (it spills to disk beyond) |
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Limits:
     max_field_bytes: int = 64 << 10
     max_line_bytes: int = 1 << 20
     ingest_memory: int = 160 << 20
+    build_memory: int = 1 << 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Limits":
@@ -82,7 +84,8 @@ class Limits:
                    number("HUB_MAX_COLUMNS", cls.max_columns),
                    number("HUB_MAX_FIELD_BYTES", cls.max_field_bytes),
                    number("HUB_MAX_LINE_BYTES", cls.max_line_bytes),
-                   number("HUB_INGEST_MEMORY", cls.ingest_memory))
+                   number("HUB_INGEST_MEMORY", cls.ingest_memory),
+                   number("HUB_BUILD_MEMORY", cls.build_memory))
 
 
 def _path(env: Mapping[str, str], name: str, default: Path, home: Path) -> Path:

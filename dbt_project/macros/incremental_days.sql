@@ -45,13 +45,13 @@
 
 
 {#-
-  The local-day window covered by the periods of the deliveries loaded since {{ this }} was
-  built, for the partner datasets of the formats the staging `relation` reads: [first day − 1, last day + 1]
+  The local-day window covered by the periods of the deliveries loaded since {{ this }} (or
+  `since`, another incremental model) was built, for the partner datasets of the formats the staging `relation` reads: [first day − 1, last day + 1]
   (a day of slack for files stamped in UTC), 'none' when there is no new delivery, or
   none (no bound) when a period is not a date ('snapshot') or at parse time. A period read from
   the content is 'YYYYMMDD-YYYYMMDD'.
 -#}
-{% macro new_delivery_window(relation) -%}
+{% macro new_delivery_window(relation, since=none) -%}
 {%- if not execute -%}{{ return(none) }}{%- endif -%}
 {%- set formats = [] -%}
 {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == relation.identifier -%}
@@ -77,11 +77,39 @@
     from {{ source('landing', 'deliveries') }}
     where dataset_key in (select dataset_key from {{ source('registry', 'datasets') }}
                           where format in ('{{ formats | join("', '") }}'))
-      and processed_at > (select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from {{ this }})
+      and processed_at > (select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from {{ since or this }})
 {%- endset -%}
 {%- set row = run_query(query).rows[0] -%}
 {%- if row[0] == 0 -%}{{ return('none') }}{%- endif -%}
 {%- if row[1] > 0 -%}{{ return(none) }}{%- endif -%}
 {{ return([(row[2] - modules.datetime.timedelta(days=1)).date().isoformat(),
            (row[3] + modules.datetime.timedelta(days=1)).date().isoformat()]) }}
+{%- endmacro %}
+
+
+{#-
+  The filter of an incremental model's input rows, written with literals: the days
+  `days_query` returns (a SELECT of one date column: days_to_rebuild, possibly with more days)
+  are fetched once at compile time, then
+    - `stamp` (a UTC instant) within [first day − margin_days, last day + 1 + margin_days) —
+      a local day lies within a day of its UTC dates;
+    - and, when `day_expr` is given, `day_expr` in the exact days.
+  Literal bounds let DuckDB push the range below the staging views' window of current rows
+  (`stamp` derives from a column of its partition): only those days are read, never the whole
+  history — a bound computed by a subquery is not pushed. '1 = 0' when there is no day to rebuild.
+-#}
+{% macro rebuild_filter(days_query, stamp, day_expr=none, margin_days=1) -%}
+{%- if not execute -%}{{ return('1 = 1') }}{%- endif -%}
+{%- set days = run_query(days_query).columns[0].values() | reject('none') | sort | list -%}
+{%- if not days -%}{{ return('1 = 0') }}{%- endif -%}
+{%- set first = days[0] - modules.datetime.timedelta(days=margin_days) -%}
+{%- set last = days[-1] + modules.datetime.timedelta(days=1 + margin_days) -%}
+{%- set clause = stamp ~ " >= cast('" ~ first.isoformat() ~ " 00:00:00+00' as timestamp with time zone)"
+    ~ " and " ~ stamp ~ " < cast('" ~ last.isoformat() ~ " 00:00:00+00' as timestamp with time zone)" -%}
+{%- if day_expr -%}
+    {%- set literals = [] -%}
+    {%- for day in days -%}{%- do literals.append("cast('" ~ day.isoformat() ~ "' as date)") -%}{%- endfor -%}
+    {%- set clause = clause ~ " and " ~ day_expr ~ " in (" ~ literals | join(', ') ~ ")" -%}
+{%- endif -%}
+{{ return(clause) }}
 {%- endmacro %}

@@ -101,7 +101,7 @@ def test_dagster_blocking_check_stops_the_publication_asset(hub):
 
     settings, registry, _ = hub
     project = dbt_project(settings)
-    models, _daily = dbt_model_assets(project, HubPartitions.from_registry(registry).daily)
+    models, _daily = dbt_model_assets(project, HubPartitions.from_registry(registry).daily, registry)
     checks, publications = publication_gate({MART})
     resources = {"hub": HubResource(home=str(settings.home)),
                  "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())}

@@ -21,22 +21,9 @@
 -- full refresh gives the same rows. A change of the inventory (a point moving commune) needs a
 -- full refresh.
 {%- set step_hours = lamp_sensor_step_minutes() ~ ' / 60.0' %}
-{%- set rebuild_filter = '1 = 1' %}
-{%- if is_incremental() and execute %}
-{#- The days to rebuild, fetched once and inlined as literals: DuckDB then pushes the UTC range
-    below the staging model's dedup window (observed_at is in its partition), so only those
-    days are read instead of the whole sensor history. -#}
-{%- set rebuilt_days = run_query(days_to_rebuild(ref('stg_eclairage_capteurs'), local_day('observed_at'))).columns[0].values() | reject('none') | sort | list %}
-{%- if rebuilt_days %}
-{%- set one_day = modules.datetime.timedelta(days=1) %}
-{%- set day_literals = [] %}
-{%- for day in rebuilt_days %}{% do day_literals.append("cast('" ~ day.isoformat() ~ "' as date)") %}{% endfor %}
-{%- set rebuild_filter = "observed_at >= cast('" ~ (rebuilt_days[0] - one_day).isoformat() ~ " 00:00:00+00' as timestamp with time zone)"
-    ~ "\n      and observed_at < cast('" ~ (rebuilt_days[-1] + one_day + one_day).isoformat() ~ " 00:00:00+00' as timestamp with time zone)"
-    ~ "\n      and " ~ local_day('observed_at') ~ " in (" ~ day_literals | join(', ') ~ ")" %}
-{%- else %}
-{%- set rebuild_filter = '1 = 0' %}
-{%- endif %}
+{%- if is_incremental() %}
+{%- set rebuild = rebuild_filter(days_to_rebuild(ref('stg_eclairage_capteurs'), local_day('observed_at')),
+                                 'observed_at', local_day('observed_at')) %}
 {%- endif %}
 
 with readings as (
@@ -50,7 +37,7 @@ with readings as (
         power_w
     from {{ ref('stg_eclairage_capteurs') }}
     {% if is_incremental() %}
-    where {{ rebuild_filter }}
+    where {{ rebuild }}
     {% endif %}
 ),
 

@@ -22,9 +22,8 @@
 -- plus the days whose commune, calendar or weather flag changed since they were built (late
 -- weather, a corrected site list), so a late enrichment never leaves a stale flag.
 {%- set congestion_threshold = var('congestion_occupancy_pct', 25) %}
-with
 {%- if is_incremental() %}
-days as (
+{%- set days_query %}
     {{ days_to_rebuild(ref('stg_comptage_routier_horaire'), local_day('counted_at')) }}
     union
     select built.local_day as day
@@ -37,9 +36,10 @@ days as (
     where built.code_commune is distinct from counters.code_commune
        or built.is_working_day is distinct from calendar.is_working_day
        or built.is_rainy is distinct from weather.is_rainy
-),
+{%- endset %}
+{%- set rebuild = rebuild_filter(days_query, 'counted_at', local_day('counted_at')) %}
 {%- endif %}
-
+with
 hourly as (
     select
         dataset_key as counts_key,
@@ -49,10 +49,7 @@ hourly as (
         occupancy_pct
     from {{ ref('stg_comptage_routier_horaire') }}
     {%- if is_incremental() %}
-    -- a UTC range first (pushed down to the scan), then the exact local days
-    where counted_at >= (select min(day) from days) - interval '1 day'
-      and counted_at < (select max(day) from days) + interval '2 day'
-      and {{ local_day('counted_at') }} in (select day from days)
+    where {{ rebuild }}   -- a UTC range (pushed down to the scan), then the exact local days
     {%- endif %}
 ),
 

@@ -36,8 +36,9 @@ hourly as (
         cast({{ dbt.dateadd('hour', -7, 'observed_at') }} as date) as tx_day
     from {{ ref('stg_meteo_france_horaire') }}
     {% if is_incremental() %}
-    where {{ local_day('observed_at') }} between (select {{ dbt.dateadd('day', -2, 'min(day)') }} from rebuild)
-                                             and (select {{ dbt.dateadd('day', 2, 'max(day)') }} from rebuild)
+    -- the rebuilt days ±2 (the TN/TX windows), as a literal UTC range pushed down to the scan
+    where {{ rebuild_filter(days_to_rebuild(ref('stg_meteo_france_horaire'), local_day('observed_at'), 1),
+                            'observed_at', margin_days=3) }}
     {% endif %}
 ),
 

@@ -21,6 +21,9 @@ slots as (
         rain_mm,
         {{ local_day(dbt.dateadd('minute', -6, 'observed_at')) }} as local_day
     from {{ ref('stg_meteo_france_6min') }}
+    {% if is_incremental() %}
+    where {{ rebuild_filter(days_to_rebuild(ref('stg_meteo_france_6min'), local_day('observed_at')), 'observed_at') }}
+    {% endif %}
 ),
 
 daily as (
