@@ -114,3 +114,40 @@ def test_an_unknown_partner_is_a_clear_error(exported):
     assert done.returncode == 1
     assert "unknown partner 'grdf'; known: enedis, herault-energies" in done.stderr
     assert not (settings.exports_dir / "grdf.duckdb").exists()
+
+
+def test_an_export_since_a_day_holds_only_what_was_processed_from_that_day(demo_home, tmp_path):
+    """--since: the partner's deliveries processed on or after the day, their raw and staged rows —
+    the older ones stay out (their processing moved back to 2024 here); the shared part is whole."""
+    settings = copy_home(demo_home, tmp_path / "home")
+    partner, key = "montpellier-metropole", "montpellier_metropole__comptages_routiers"
+    con = connect(settings.warehouse)
+    try:
+        ids = [r[0] for r in con.execute("SELECT delivery_id FROM landing.deliveries WHERE partner_id = ? "
+                                         "ORDER BY sequence", [partner]).fetchall()]
+        older = ids[: len(ids) // 2]
+        # one minute before midnight in Paris on the eve of the cut: still before it
+        con.execute("UPDATE landing.deliveries SET processed_at = TIMESTAMPTZ '2025-01-31 23:59:00+01' "
+                    "WHERE delivery_id IN (SELECT unnest(?::VARCHAR[]))", [older])
+        recent = set(ids) - set(older)
+        raw_rows = con.execute(f"SELECT count(*) FROM raw.{key} WHERE _delivery_id IN (SELECT unnest(?::VARCHAR[]))",
+                               [sorted(recent)]).fetchone()[0]
+        marts = con.execute("SELECT count(*) FROM publication.fiche_territoire").fetchone()[0]
+    finally:
+        con.close()
+    assert older and recent and raw_rows > 0
+    output = tmp_path / "recent.duckdb"
+    done = hub(settings.home, "partner", "export", partner, "--since", "2025-02-01", "--output", str(output))
+    assert "(processed since 2025-02-01)" in done.stdout
+    exported = duckdb.connect(str(output), read_only=True)
+    try:
+        assert {r[0] for r in exported.execute("SELECT delivery_id FROM landing.deliveries").fetchall()} == recent
+        assert exported.execute(f"SELECT count(*), count(*) FILTER (WHERE _delivery_id IN "
+                                f"(SELECT unnest(?::VARCHAR[]))) FROM raw.{key}", [sorted(recent)]).fetchone() \
+            == (raw_rows, raw_rows)
+        staged = exported.execute("SELECT count(*), count(*) FILTER (WHERE _delivery_id IN (SELECT unnest(?::VARCHAR[]))) "
+                                  "FROM staging.stg_comptage_routier_horaire", [sorted(recent)]).fetchone()
+        assert staged[0] > 0 and staged[0] == staged[1]
+        assert exported.execute("SELECT count(*) FROM marts.fiche_territoire").fetchone()[0] == marts
+    finally:
+        exported.close()
