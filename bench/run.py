@@ -15,7 +15,8 @@ time, and its own peak resident memory from the kernel, ``wait4``):
 3. full build: ``hub build --full-refresh``;
 4. one more day: its files back, then ingest and ``hub build``;
 5. a build with nothing new: ``hub build``;
-6. ``hub snapshot``.
+6. ``hub snapshot``;
+7. ``hub partner export`` of the partner delivering the traffic counts and lamp sensors.
 
 Writes ``bench/RESULTS.md`` (the table, the ratios) and ``bench/results/run.json``. Never run by
 the tests: timings depend on the machine.
@@ -51,6 +52,7 @@ SERIES = {   # the datasets holding nearly every row: the baseline's subject
     "montpellier_metropole__capteurs_eclairage": "lamps",
     "meteo_france__observations_horaires": "weather",
 }
+EXPORTED = "montpellier-metropole"    # the partner of the traffic counters and lamp sensors: the largest export
 MISHAPS = {"wrong_encoding", "truncated_gzip"}   # the demo's broken files: the hub refuses them, read_csv fails
 
 
@@ -154,11 +156,13 @@ def main() -> None:
             added.name, added.note = f"one more day ({last}): ingest", f"{len(moved)} files"
             stages.append(added)
         build = hub(home, "build")
-        build.name = "one more day: build"
+        build.name, build.note = "one more day: build", _what_built(home)
         stages.append(build)
         stages.append(hub(home, "build"))
-        stages[-1].name = "build, nothing new"
+        stages[-1].name, stages[-1].note = "build, nothing new", _what_built(home)
         stages.append(hub(home, "snapshot"))
+        stages.append(hub(home, "partner", "export", EXPORTED))
+        stages[-1].note = f"{(settings.exports_dir / f'{EXPORTED}.duckdb').stat().st_size / 2**20:,.0f} MiB file"
     finally:
         log = (home / "bench.log").read_text() if (home / "bench.log").exists() else ""
         if not args.keep:
@@ -168,6 +172,13 @@ def main() -> None:
         print(log[-4000:])
         raise SystemExit(f"failed: {', '.join(s.name for s in failed)}")
     write(args, stages)
+
+
+def _what_built(home: Path) -> str:
+    """What the last `hub build` said it had to run (its "N assets to build" or "Up to date" line)."""
+    lines = [line.strip() for line in (home / "bench.log").read_text().splitlines()
+             if "assets to build:" in line or line.strip().startswith("Up to date")]
+    return lines[-1][:120].replace("|", "/") if lines else ""
 
 
 def write(args, stages: list[Stage]) -> None:
@@ -182,6 +193,8 @@ def write(args, stages: list[Stage]) -> None:
         "one more day (ingest + build) / full build (ingest + build)": sum(s.seconds for s in day)
         / (ingest.seconds + full.seconds),
         "build with nothing new / full build (ingest + build)": noop.seconds / (ingest.seconds + full.seconds),
+        "peak RSS of ingest, build and export (GiB)": max(s.peak_rss_mib for s in stages
+                                                          if not s.name.startswith(("generate", "baseline"))) / 1024,
     }
     record = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "days": args.days,
               "region": REGION, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -196,7 +209,7 @@ def write(args, stages: list[Stage]) -> None:
              "| stage | wall time | peak RSS | |", "| --- | ---: | ---: | --- |"]
     lines += [f"| {s.name} | {s.seconds:,.1f} s | {s.peak_rss_mib:,} MiB | {s.note} |" for s in stages]
     lines += ["", "| ratio | measured | issue 22's target |", "| --- | ---: | ---: |"]
-    targets = ["≤ 2", "≤ 0.05", "≤ 0.02"]
+    targets = ["≤ 2", "≤ 0.05", "≤ 0.02", "≤ 2"]
     lines += [f"| {name} | {value:.3f} | {target} |" for (name, value), target in zip(ratios.items(), targets)]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
