@@ -46,7 +46,8 @@
 
 {#-
   The local-day window covered by the periods of the deliveries loaded since {{ this }} (or
-  `since`, another incremental model) was built, for the partner datasets of the formats the staging `relation` reads: [first day − 1, last day + 1]
+  `since`, another incremental model) was built, for the partner datasets of the formats the
+  staging `relation` reads: [first day − 1, last day + 1]
   (a day of slack for files stamped in UTC), 'none' when there is no new delivery, or
   none (no bound) when a period is not a date ('snapshot') or at parse time. A period read from
   the content is 'YYYYMMDD-YYYYMMDD'.
