@@ -15,8 +15,9 @@ read — and what everybody sees; nothing of another partner. The file holds:
 
 ``since`` (``hub partner export --since DAY``) keeps, of the partner's own part, what was processed
 on or after that Europe/Paris day: the deliveries, their problems, rows, staged rows and checks (the
-shared part is whole). DuckDB works within ``HUB_BUILD_MEMORY`` and spills beyond: an export's
-memory does not grow with the history.
+shared part is whole: ``--since`` keeps the file small). DuckDB works within ``HUB_BUILD_MEMORY`` and
+spills beyond where it can; the staged rows are still read through the window of current rows over
+the format's whole history (issue 22).
 
 Written to a new file, checked by the sensitivity check for *that* partner, then renamed into
 place; recorded in the audit log.
