@@ -38,3 +38,13 @@ def test_dbt_errors_come_back_and_a_dead_server_is_replaced(settings):
     os.killpg(_Server.process.pid, signal.SIGKILL)
     _Server.process.wait()
     assert "Core:" in run_dbt(settings, ["--version"]).stdout
+
+
+def test_dbt_s_duckdb_works_within_hub_build_memory(tmp_path, warehouse_template):
+    settings = Settings.from_env({"HUB_HOME": str(tmp_path / "home"), "HUB_CACHE_DIR": str(tmp_path / "cache"),
+                                  "HUB_BUILD_MEMORY": str(3 << 30)})
+    assert settings.limits.build_memory == 3 << 30
+    settings.warehouse.parent.mkdir(parents=True)
+    shutil.copyfile(warehouse_template, settings.warehouse)
+    shown = run_dbt(settings, ["show", "--inline", "select current_setting('memory_limit') as memory"]).stdout
+    assert "3.0 GiB" in shown, shown
