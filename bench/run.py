@@ -1,7 +1,7 @@
 """Every stage of the hub on a generated region, as the user runs it, as ratios (issue 22).
 
     .venv/bin/python bench/run.py --days 7        # a week at region scale (minutes)
-    .venv/bin/python bench/run.py                 # the region-year: 366 days (hours)
+    .venv/bin/python bench/run.py                 # the region-year: 366 days (~25 min, ~45 GB of disk)
 
 Generates ``--days`` days of deliveries at region scale (3,000 traffic counters hourly, 500 lamp
 sensors every 10 minutes, 50 weather stations, 2,000 charge points) into a fresh hub home, holds
