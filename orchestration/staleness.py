@@ -57,20 +57,10 @@ def stale_assets(instance: dg.DagsterInstance, graph, candidates: Iterable[dg.As
             reasons[key] = "never built"
         elif node.code_version is not None and recorded.get(key) != node.code_version:
             reasons[key] = "its code changed"
-        elif newer := sorted(a.path[1] for a in _raw_ancestors(graph, key)
-                             if processed.get(a.path[1], 0.0) > materialised.timestamp):
+        elif newer := sorted(a.path[1] for a in graph.get_ancestor_asset_keys(key)
+                             if a.path[0] == "raw" and processed.get(a.path[1], 0.0) > materialised.timestamp):
             reasons[key] = "new deliveries of " + ", ".join(newer)
         elif upstream := sorted(p for p in node.parent_keys if p in reasons):
             reasons[key] = f"downstream of {upstream[0].to_user_string()}"
     return reasons
 
-
-def _raw_ancestors(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
-    seen: set[dg.AssetKey] = set()
-    todo = [key]
-    while todo:
-        for parent in graph.get(todo.pop()).parent_keys:
-            if parent not in seen:
-                seen.add(parent)
-                todo.append(parent)
-    return {k for k in seen if k.path[0] == "raw"}
