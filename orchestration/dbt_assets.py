@@ -23,7 +23,9 @@ from territoire_hub.orchestration.resources import HubResource
 from territoire_hub.permissions import private_dir
 from territoire_hub.registry import Registry
 
-INCREMENTAL = "config.materialized:incremental"
+# the day-grain models: incremental intermediate models, rebuilt by Europe/Paris day. The big
+# series' staging tables are incremental too, by delivery (macros/current_series.sql): unpartitioned.
+DAY_GRAIN = "config.materialized:incremental,path:models/intermediate"
 WAREHOUSE_POOL = "duckdb_warehouse"  # one writer at a time on the DuckDB file
 
 
@@ -120,12 +122,12 @@ def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition,
                      registry: Registry) -> list[dg.AssetsDefinition]:
     translator = HubDbtTranslator(shared_version(Path(project.project_dir), registry))
 
-    @dbt_assets(manifest=project.manifest_path, project=project, exclude=INCREMENTAL,
+    @dbt_assets(manifest=project.manifest_path, project=project, exclude=DAY_GRAIN,
                 dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_models")
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource, config: DbtBuildConfig):
         yield from _build(context, dbt, hub, "dbt_models", ["--full-refresh"] if config.full_refresh else [])
 
-    @dbt_assets(manifest=project.manifest_path, project=project, select=INCREMENTAL, partitions_def=daily,
+    @dbt_assets(manifest=project.manifest_path, project=project, select=DAY_GRAIN, partitions_def=daily,
                 dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_daily_models",
                 backfill_policy=dg.BackfillPolicy.single_run())   # a range of days is one dbt build
     def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource,

@@ -89,19 +89,21 @@ def own_tables(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Reg
                                           f"SELECT * FROM landing.transport_errors WHERE dataset_key IN ({key_list})"
                                           + _on_or_after("recorded_at", since)),
     }
+    # raw and staged rows of the deliveries exported (a staging table's _delivered_at is the
+    # processing time when it was built, not necessarily the delivery's latest)
+    recent = "" if since is None else (
+        f" AND _delivery_id IN (SELECT delivery_id FROM landing.deliveries WHERE partner_id = {quote_literal(partner_id)}"
+        + _on_or_after("processed_at", since) + ")")
     raw, staging = _relations(con, "raw"), _relations(con, "staging")
     for key in keys:
         if key in raw:
-            recent = "" if since is None else (
-                f" WHERE _delivery_id IN (SELECT delivery_id FROM landing.deliveries WHERE dataset_key = {quote_literal(key)}"
-                + _on_or_after("processed_at", since) + ")")
-            tables[f"raw.{key}"] = _copy(con, f"{target}.raw.{quote_ident(key)}", f"SELECT * FROM raw.{quote_ident(key)}{recent}")
+            tables[f"raw.{key}"] = _copy(con, f"{target}.raw.{quote_ident(key)}",
+                                         f"SELECT * FROM raw.{quote_ident(key)} WHERE true{recent}")
     for model, model_keys in partner_staging(registry, partner_id).items():
         if model in staging:     # the format's staging model, the partner's rows only
             tables[f"staging.{model}"] = _copy(con, f"{target}.staging.{quote_ident(model)}",
                                                f"SELECT * FROM staging.{quote_ident(model)} "
-                                               f"WHERE dataset_key IN (SELECT unnest(?::VARCHAR[]))"
-                                               + _on_or_after("_delivered_at", since), [model_keys])
+                                               f"WHERE dataset_key IN (SELECT unnest(?::VARCHAR[])){recent}", [model_keys])
     if "validations" in _relations(con, "quality"):
         tables["quality.validations"] = _copy(
             con, f"{target}.quality.validations",

@@ -8,8 +8,12 @@
                      partners' rows with the same key are two things, dataset_key is part of it;
   scope 'national' : the key is national (an IRVE point id, a Météo-France station, an ORE
                      cell): two datasets delivering it deliver the same thing, the latest wins.
+
+  where: a condition on the raw rows `r` applied before ranking — whole grain groups only (a
+  condition on the grain's columns), or a group would lose its latest row: the big series'
+  incremental ranges (macros/current_series.sql).
 -#}
-{% macro current_rows(relation, grain, scope='dataset') -%}
+{% macro current_rows(relation, grain, scope='dataset', where='1 = 1') -%}
 {%- set partition = (['r.dataset_key'] if scope == 'dataset' else []) + grain -%}
 select *
 from (
@@ -26,6 +30,7 @@ from (
         on d.delivery_id = r._delivery_id
     where d.status in ('loaded', 'partial')
       and d.superseded_by is null
+      and ({{ where }})
 ) as ranked
 where _rank_in_grain = 1
 {%- endmacro %}

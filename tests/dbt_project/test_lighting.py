@@ -231,7 +231,8 @@ def test_a_corrected_sensor_day_is_rebuilt_incrementally_like_a_full_refresh(bui
     sql = f"SELECT {columns} FROM intermediate.int_lighting__sensor_daily ORDER BY ALL"
     built_at = "SELECT local_day, _built_at FROM intermediate.int_lighting__sensor_daily ORDER BY 1"
     (june, first_build), (_, untouched) = query(built, built_at)
-    build(built, "int_lighting__sensor_daily", "eclairage_territoire_annee")
+    # the sensors' current rows (a table kept by delivery), the day model, the mart
+    build(built, "stg_eclairage_capteurs", "int_lighting__sensor_daily", "eclairage_territoire_annee")
     incremental = query(built, sql)
     (_, june_rebuilt), (_, october_kept) = query(built, built_at)
     assert june_rebuilt > first_build and october_kept == untouched  # only the corrected day was rebuilt

@@ -278,7 +278,7 @@ def test_incremental_rebuilds_new_days_and_late_weather_and_matches_a_full_build
     for day in later:  # the rest of the counts: only their days are built
         deliver(settings, PARTNER, f"comptages_routiers_{day:%Y%m%d}.csv", counts_file(day))
     ingest(settings, registry, [COUNTS])
-    run("int_traffic__counter_daily")
+    run("stg_comptage_routier_horaire", "int_traffic__counter_daily")  # the counts' current rows, then the days
     second = built_at()
     assert rebuilt(first, second) == [str(d) for d in later]
     assert daily(settings, "101", "2024-10-22", "is_rainy") == (None,)

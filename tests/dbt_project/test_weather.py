@@ -146,8 +146,9 @@ def built(tmp_path_factory, registry):
     all_rows = f"SELECT {STATION_COLUMNS} FROM intermediate.int_weather__station_daily ORDER BY 1, 2"
     steps = {"before": query(settings, station_a, [A[0]])}
     deliver_meteo(settings, registry, "H_34_202402.csv.gz", station_a_february())
-    # the weather models downstream of the station days only (other domains read them too)
-    dbt_build(settings, "int_weather__station_daily", "int_weather__station_days", "int_weather__commune_daily", "int_weather__commune_yearly",
+    # the hourly series' current rows (a table kept by delivery), then the weather models
+    # downstream of the station days only (other domains read them too)
+    dbt_build(settings, "stg_meteo_france_horaire", "int_weather__station_daily", "int_weather__station_days", "int_weather__commune_daily", "int_weather__commune_yearly",
               "meteo_territoire_jour", "meteo_territoire_annee", command="run")
     steps["after"] = query(settings, station_a, [A[0]])
     steps["incremental"] = query(settings, all_rows)

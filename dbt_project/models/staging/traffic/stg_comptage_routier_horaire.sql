@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ prune_current_series(source('formats', 'comptage_routier_horaire'), 'date_et_heure_de_comptage', 'counted_until', 'dataset') }}",
+) }}
+-- A big series: its current rows are a table kept incrementally (macros/current_series.sql).
 -- Hourly traffic counts of permanent road counters (Paris permanent-counter layout), every
 -- partner delivering it, current deliveries only. Grain: one row per (dataset_key, counter_id,
 -- counted_at): a counter id is its partner's own.
@@ -9,7 +15,8 @@
 -- occupancy_pct: share of the hour the loop was occupied, % (0–100).
 with current_counts as (
     {{ current_rows(source('formats', 'comptage_routier_horaire'),
-                    ['trim(identifiant_arc)', 'date_et_heure_de_comptage']) }}
+                    ['trim(identifiant_arc)', 'date_et_heure_de_comptage'],
+                 where=changed_series_filter(source('formats', 'comptage_routier_horaire'), 'date_et_heure_de_comptage', 'counted_until', 'dataset')) }}
 )
 
 select
@@ -41,5 +48,6 @@ select
     _delivery_id,
     _source_line,
     _delivery_sequence,
-    _delivered_at
+    _delivered_at,
+    current_timestamp as _built_at
 from current_counts

@@ -1,9 +1,16 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ prune_current_series(source('formats', 'meteo_france_horaire'), 'aaaammjjhh', 'observed_at', 'national') }}",
+) }}
+-- A big series: its current rows are a table kept incrementally (macros/current_series.sql).
 -- Météo-France hourly station observations (H_DD files), every dataset of the format, current
 -- deliveries only. Station numbers are national: two datasets delivering the same station and
 -- hour deliver the same observation, the latest wins. Grain: one row per (station_id, observed_at). observed_at is the END of the observed hour
 -- (AAAAMMJJHH, UTC): the row covers [observed_at - 1 h, observed_at).
 with current_observations as (
-    {{ current_rows(source('formats', 'meteo_france_horaire'), ['trim(num_poste)', 'aaaammjjhh'], scope='national') }}
+    {{ current_rows(source('formats', 'meteo_france_horaire'), ['trim(num_poste)', 'aaaammjjhh'], scope='national',
+                 where=changed_series_filter(source('formats', 'meteo_france_horaire'), 'aaaammjjhh', 'observed_at', 'national')) }}
 )
 
 select
@@ -36,5 +43,6 @@ select
     _delivery_id,
     _source_line,
     _delivery_sequence,
-    _delivered_at
+    _delivered_at,
+    current_timestamp as _built_at
 from current_observations
