@@ -1,8 +1,8 @@
 {#-
-  The big time series (hourly traffic counts, lamp sensors, hourly and 6-minute weather) keep
-  their current rows in a table, built incrementally: a view would recompute the window of
-  `current_rows` over the whole history for every consumer and every test, a cost and a memory
-  that grow with the years.
+  The big time series (hourly traffic counts, lamp sensors, hourly and 6-minute weather,
+  charge-point status events) keep their current rows in a table, built incrementally: a view
+  would compare the rows of `current_rows` over the whole history for every consumer and every
+  test, a cost that grows with the years.
 
   A series' staging model:
     {{ config(materialized='incremental', incremental_strategy='append',

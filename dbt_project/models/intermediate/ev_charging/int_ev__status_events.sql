@@ -11,12 +11,21 @@ with events as (
     select charge_point_id, observed_at, status, occupancy, _delivered_at, _delivery_sequence, 'irve_dynamique_qualicharge'
     from {{ ref('stg_irve_dynamique_qualicharge') }}
     where charge_point_id is not null
+),
+
+-- (no window over every event: the instants two layouts both report are found by a narrow
+-- aggregate and only their events are compared, as in macros/current_rows.sql)
+repeated as (
+    select charge_point_id, observed_at,
+           max(struct_pack(delivered := _delivered_at, s := _delivery_sequence)) as winner
+    from events
+    group by charge_point_id, observed_at
+    having count(*) > 1
 )
 
-select charge_point_id, observed_at, status, occupancy, source_format, _delivered_at
-from (
-    select *, row_number() over (partition by charge_point_id, observed_at
-                                 order by _delivered_at desc, _delivery_sequence desc) as rank_latest
-    from events
-) as ranked
-where rank_latest = 1
+select e.charge_point_id, e.observed_at, e.status, e.occupancy, e.source_format, e._delivered_at
+from events as e
+left join repeated as r
+    on r.charge_point_id = e.charge_point_id and r.observed_at = e.observed_at
+where r.winner is null
+   or struct_pack(delivered := e._delivered_at, s := e._delivery_sequence) = r.winner

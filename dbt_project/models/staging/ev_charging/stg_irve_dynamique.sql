@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ prune_current_series(source('formats', 'irve_dynamique'), 'horodatage', 'observed_at', 'national') }}",
+) }}
+-- A big series: its current rows are a table kept incrementally (macros/current_series.sql).
 -- Status events of charging points (national IRVE dynamic schema), every operator delivering
 -- it, current deliveries only. Grain: one row per (charge_point_id, observed_at). An event reports the
 -- point's state from observed_at (a UTC instant) until the point's next event.
@@ -7,7 +13,8 @@
 -- NULL when the point has no such connector. Unknown labels are kept (trimmed, lower-case)
 -- (macros/irve.sql, shared with the QualiCharge layout).
 with current_events as (
-    {{ current_rows(source('formats', 'irve_dynamique'), ['trim(id_pdc_itinerance)', 'horodatage'], scope='national') }}
+    {{ current_rows(source('formats', 'irve_dynamique'), ['trim(id_pdc_itinerance)', 'horodatage'], scope='national',
+                    where=changed_series_filter(source('formats', 'irve_dynamique'), 'horodatage', 'observed_at', 'national')) }}
 )
 
 select
@@ -24,5 +31,6 @@ select
     _delivery_id,
     _source_line,
     _delivery_sequence,
-    _delivered_at
+    _delivered_at,
+    current_timestamp as _built_at
 from current_events
