@@ -215,8 +215,8 @@ def test_a_late_day_rebuilds_the_following_days_and_matches_a_full_build(setting
     before = dict(query(settings, "SELECT local_day, max(_built_at) FROM intermediate.int_ev__charge_point_daily GROUP BY 1"))
 
     land_and_load(settings, registry, DYNAMIC, "irve_dynamique_20241023.csv.gz", dynamic_file("20241023"))
-    # the events' current rows (a table kept by delivery), then the days
-    run_dbt(settings, ["run", "--select", "stg_irve_dynamique", "int_ev__charge_point_daily"])
+    # the events' current rows (a table kept by delivery), the events of every layout, then the days
+    run_dbt(settings, ["run", "--select", "stg_irve_dynamique", "int_ev__status_events", "int_ev__charge_point_daily"])
     after = dict(query(settings, "SELECT local_day, max(_built_at) FROM intermediate.int_ev__charge_point_daily GROUP BY 1"))
     assert sorted(str(d) for d in after if d not in before or after[d] != before[d]) == ["2024-10-23", "2024-10-27"]
 

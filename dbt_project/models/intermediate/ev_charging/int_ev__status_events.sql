@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='table') }}  -- read four times by the day model: computed once per build
 -- Status events of every charging point, whatever the layout: the national dynamic schema
 -- (stg_irve_dynamique) and the QualiCharge export mapped to roaming ids
 -- (stg_irve_dynamique_qualicharge; its events without a known roaming id are left out here and
