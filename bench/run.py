@@ -207,6 +207,10 @@ def _what_built(home: Path) -> str:
     return lines[-1][:120].replace("|", "/") if lines else ""
 
 
+def _gib(value: str) -> str:
+    return f"{int(value) / 2**30:.2f} GiB" if value.isdigit() else value
+
+
 def write(args, stages: list[Stage]) -> None:
     by = {s.name: s for s in stages}
     base = by["baseline: DuckDB read_csv of the series"]
@@ -222,16 +226,18 @@ def write(args, stages: list[Stage]) -> None:
         "peak RSS of ingest, build and export (GiB)": max(s.peak_rss_mib for s in stages
                                                           if not s.name.startswith(("generate", "baseline"))) / 1024,
     }
+    memory = {k: os.environ[k] for k in ("HUB_BUILD_MEMORY", "HUB_INGEST_MEMORY") if k in os.environ}
     record = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "days": args.days,
-              "region": REGION, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "region": REGION, "machine": f"{platform.machine()}, {os.cpu_count()} cores", "memory": memory,
               "stages": [asdict(s) for s in stages], "ratios": ratios}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "run.json").write_text(json.dumps(record, indent=1))
     region = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in REGION.items())
     lines = [f"# Region bench — {args.days} days from {args.start}", "",
              f"Measured {record['when']} on {record['machine']} by `bench/run.py --days {args.days}` "
-             f"(region scale: {region}). "
-             "Each stage is a `hub` command in its own process; peak RSS is that process's.", "",
+             f"(region scale: {region}"
+             + "".join(f", {k}={_gib(v)}" for k, v in memory.items()) + "). "
+             "Each stage is a `hub` command in its own process; peak RSS is that of its process tree.", "",
              "| stage | wall time | peak RSS | |", "| --- | ---: | ---: | --- |"]
     lines += [f"| {s.name} | {s.seconds:,.1f} s | {s.peak_rss_mib:,} MiB | {s.note} |" for s in stages]
     lines += ["", "| ratio | measured | issue 22's target |", "| --- | ---: | ---: |"]
