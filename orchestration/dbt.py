@@ -203,10 +203,13 @@ class _Progress:
 def _reuse_parse_state(settings: Settings, variables: dict | None) -> Path | None:
     """dbt parses the project (seconds) unless its target folder holds the state of an earlier parse
     with the same profile and variables. A new hub home starts from the account's cached state; dbt
-    checks it (versions, files' checksums, profile, variables) and re-parses what changed."""
+    checks it (versions, files' checksums, profile, variables) and re-parses what changed. It does
+    not check where the project lies, yet a seed's node holds its file's absolute path: each checkout
+    keeps its own state (two clones sharing the account's cache would load each other's seeds)."""
     if settings.cache_dir is None:
         return None
-    key = hashlib.sha256(json.dumps([settings.warehouse.name, variables or {}], sort_keys=True).encode())
+    key = hashlib.sha256(json.dumps([str(DBT_PROJECT_DIR.resolve()), settings.warehouse.name, variables or {}],
+                                    sort_keys=True).encode())
     cached = settings.cache_dir / "dbt" / f"partial_parse-{key.hexdigest()[:16]}.msgpack"
     state = target_path(settings) / "partial_parse.msgpack"
     if cached.exists() and not state.exists():

@@ -9,6 +9,7 @@ import signal
 import pytest
 
 from territoire_hub.dbt_project import DBT_PROJECT_DIR
+from territoire_hub.orchestration import dbt
 from territoire_hub.orchestration.dbt import DbtError, _Server, run_dbt
 from territoire_hub.settings import Settings
 from territoire_hub.warehouse import connect
@@ -48,3 +49,24 @@ def test_dbt_s_duckdb_works_within_hub_build_memory(tmp_path, warehouse_template
     shutil.copyfile(warehouse_template, settings.warehouse)
     shown = run_dbt(settings, ["show", "--inline", "select current_setting('memory_limit') as memory"]).stdout
     assert "3.0 GiB" in shown, shown
+
+
+def test_two_checkouts_sharing_the_cache_load_their_own_seeds(tmp_path, warehouse_template, monkeypatch):
+    """A seed's parsed node holds its file's absolute path, which dbt's partial parse does not check:
+    a second clone reusing the first one's state loaded the first clone's files (gone with it)."""
+    other = tmp_path / "other-clone" / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, other, ignore=shutil.ignore_patterns("target", "logs", "__pycache__"))
+    expected = len(DBT_PROJECT_DIR.joinpath("seeds", "dju_normales.csv").read_text().splitlines()) - 1
+    for name, project in (("first", other), ("second", DBT_PROJECT_DIR)):
+        monkeypatch.setattr(dbt, "DBT_PROJECT_DIR", project)
+        settings = Settings.from_env({"HUB_HOME": str(tmp_path / name), "HUB_CACHE_DIR": str(tmp_path / "cache")})
+        settings.warehouse.parent.mkdir(parents=True)
+        shutil.copyfile(warehouse_template, settings.warehouse)
+        run_dbt(settings, ["seed", "--select", "dju_normales"])
+        if project == other:
+            shutil.rmtree(other.parent)                       # the first clone is deleted
+        con = connect(settings.warehouse, read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM parameters.dju_normales").fetchone() == (expected,)
+        finally:
+            con.close()
