@@ -10,7 +10,10 @@ every expectation), then fetches only the failing rows, and answers in the shape
 * a column-map expectation ignores missing values (NULL; NaN in a float column, as pandas does),
   except ``expect_column_values_to_not_be_null`` which counts them;
 * ``mostly``: the share of non-missing values that must pass (1 by default);
-* ``expect_column_pair_values_a_to_be_greater_than_b`` with ``ignore_row_if`` either/both missing.
+* ``expect_column_pair_values_a_to_be_greater_than_b`` with ``ignore_row_if`` either/both missing;
+* ``expect_compound_columns_to_be_unique``: every row of a key delivered twice fails (NULLs of a key
+  equal, as pandas' ``duplicated``); rows whose key is all missing are ignored by default;
+* ``row_condition`` (the hub's clauses, ``suites.py``): the expectation judges the matching rows only.
 
 Expectations are read through ``type``, ``kwargs``, ``meta`` and ``severity``: the hub's plain
 ``suites.Expectation`` (what ``hub ingest`` evaluates), or GX's ``ExpectationConfiguration``. ``tests/expectations/
@@ -24,13 +27,14 @@ from typing import Any
 
 import duckdb
 
-from territoire_hub.warehouse import quote_ident
+from territoire_hub.warehouse import quote_ident, quote_literal
 
 FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
 NO_ROW = "false"          # the rows a rule ignores when it ignores none
+COMPOUND = "expect_compound_columns_to_be_unique"
 MAP_TYPES = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_between",
              "expect_column_values_to_be_in_set", "expect_column_values_to_be_insee_communes",
-             "expect_column_pair_values_a_to_be_greater_than_b"}
+             "expect_column_pair_values_a_to_be_greater_than_b", COMPOUND}
 SUPPORTED = MAP_TYPES | {"expect_table_columns_to_match_set"}
 
 
@@ -52,6 +56,7 @@ class Outcome:
 class SuiteOutcome:
     success: bool
     results: list[Outcome]
+    rows: int = 0                      # the rows evaluated (before any row condition)
 
 
 @dataclass(frozen=True)
@@ -64,13 +69,15 @@ class Source:
 
 @dataclass(frozen=True)
 class _Plan:
-    """An expectation as SQL: rows it ignores (``missing``), rows that fail it (``bad``)."""
+    """An expectation as SQL: the rows it judges (``where``), among them those it ignores
+    (``missing``) and those that fail it (``bad``, with ``params`` for its placeholders)."""
 
     config: Any
     columns: list[str]
     missing: str
     bad: str
     params: list[Any]
+    where: str = "true"
 
     @property
     def ignores_missing(self) -> bool:
@@ -83,8 +90,41 @@ def _missing(column: str, types: dict[str, str]) -> str:
     return f"({q} IS NULL OR isnan({q}))" if types[column] in FLOAT_TYPES else f"({q} IS NULL)"
 
 
-def _plan(config, types: dict[str, str]) -> _Plan:
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return quote_literal(str(value))
+
+
+def _where(clauses) -> str:
+    """The hub's row condition (``suites.py``: ``==`` a value, ``is_null``) as SQL."""
+    tests = [f"{quote_ident(column)} IS NULL" if operator == "is_null" else f"{quote_ident(column)} = {_literal(value)}"
+             for column, operator, value in clauses or ()]
+    return " AND ".join(tests) or "true"
+
+
+def _group_size(n: int) -> str:
+    return f"__group_size_{n}"
+
+
+def _plan(config, types: dict[str, str], n: int) -> _Plan:
+    """Expectation ``config`` as SQL; a compound key's rule reads the size of its key's group,
+    column ``_group_size(n)`` (``evaluate`` adds it)."""
+    plan = _plan_of(config, types, n)
+    return _Plan(plan.config, plan.columns, plan.missing, plan.bad, plan.params,
+                 _where(config.kwargs.get("row_condition")))
+
+
+def _plan_of(config, types: dict[str, str], n: int) -> _Plan:
     kind, kw = config.type, config.kwargs
+    if kind == COMPOUND:
+        columns = list(kw["column_list"])
+        ignore = kw.get("ignore_row_if") or "all_values_are_missing"
+        joiner = " AND " if ignore == "all_values_are_missing" else " OR "
+        missing = NO_ROW if ignore == "never" else "(" + joiner.join(_missing(c, types) for c in columns) + ")"
+        return _Plan(config, columns, missing, f"{quote_ident(_group_size(n))} > 1", [])
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = kw["column_A"], kw["column_B"]
         ignore = kw.get("ignore_row_if") or "both_values_are_missing"
@@ -141,20 +181,22 @@ def evaluate(con: duckdb.DuckDBPyConnection, expectations: list, table: str, ind
                 "raised_exception": True,
                 "exception_message": f'Error: The column "{absent[0]}" in BatchData does not exist.'}))
             continue
-        plans.append((len(results), _plan(config, types)))
+        plans.append((len(results), _plan(config, types, len(plans))))
         results.append(None)
-    if plans:
-        counts = ", ".join(f"count(*) FILTER (WHERE {p.missing}), count(*) FILTER (WHERE NOT {p.missing} AND {p.bad})"
-                           for _, p in plans)
-        params = [v for _, p in plans for v in p.params]   # in the order of the placeholders
-        row = con.execute(f"SELECT count(*), {counts} FROM {source.sql}", params + source.params).fetchone()
-        total = row[0]
-        for n, (position, plan) in enumerate(plans):
-            missing, unexpected = row[1 + 2 * n], row[2 + 2 * n]
-            limit = listed_warnings if listed_warnings is not None and _severity(plan.config) == "warning" else listed
-            results[position] = _outcome(con, plan, source, index_columns, total, missing, unexpected, limit)
+    sizes = [f"count(*) OVER (PARTITION BY {', '.join(quote_ident(c) for c in p.columns)}) AS {quote_ident(_group_size(n))}"
+             for n, (_, p) in enumerate(plans) if p.config.type == COMPOUND]
+    if sizes:          # each compound key's group size beside its rows (a window: marts are small)
+        source = Source(f"(SELECT *, {', '.join(sizes)} FROM {source.sql}) AS {quote_ident(table)}", source.params)
+    counts = "".join(f", count(*) FILTER (WHERE {p.where}), count(*) FILTER (WHERE {p.where} AND {p.missing}), "
+                     f"count(*) FILTER (WHERE {p.where} AND NOT {p.missing} AND {p.bad})" for _, p in plans)
+    params = [v for _, p in plans for v in p.params]   # in the order of the placeholders
+    row = con.execute(f"SELECT count(*){counts} FROM {source.sql}", params + source.params).fetchone()
+    for n, (position, plan) in enumerate(plans):
+        total, missing, unexpected = row[1 + 3 * n: 4 + 3 * n]
+        limit = listed_warnings if listed_warnings is not None and _severity(plan.config) == "warning" else listed
+        results[position] = _outcome(con, plan, source, index_columns, total, missing, unexpected, limit)
     done = [r for r in results if r is not None]
-    return SuiteOutcome(all(r.success for r in done), done)
+    return SuiteOutcome(all(r.success for r in done), done, row[0])
 
 
 def _severity(config) -> str:
@@ -163,7 +205,9 @@ def _severity(config) -> str:
 
 def _columns(config) -> list[str]:
     kw = config.kwargs
-    return [kw["column_A"], kw["column_B"]] if "column_A" in kw else [kw["column"]]
+    columns = list(kw["column_list"]) if "column_list" in kw else \
+        [kw["column_A"], kw["column_B"]] if "column_A" in kw else [kw["column"]]
+    return columns + [column for column, _, _ in kw.get("row_condition") or ()]
 
 
 def _outcome(con, plan: _Plan, source: "Source", index_columns: list[str], total: int, missing: int, unexpected: int,
@@ -177,13 +221,17 @@ def _outcome(con, plan: _Plan, source: "Source", index_columns: list[str], total
     if unexpected:
         select = ", ".join(quote_ident(c) for c in shown)
         order = ", ".join(quote_ident(c) for c in index_columns) or "ALL"
-        cursor = con.execute(f"SELECT {select} FROM {source.sql} WHERE NOT {plan.missing} AND {plan.bad} "
+        cursor = con.execute(f"SELECT {select} FROM {source.sql} WHERE {plan.where} AND NOT {plan.missing} AND {plan.bad} "
                              f"ORDER BY {order} LIMIT {int(listed)}", source.params + plan.params)
         rows = [dict(zip(shown, values)) for values in cursor.fetchall()]
-    # the first failing values, as GX lists them for its Data Docs (a pair rule: [A, B])
-    values = [row[plan.columns[0]] if len(plan.columns) == 1 else [row[c] for c in plan.columns] for row in rows[:20]]
+    # the first failing values, as GX lists them for its Data Docs (a pair rule: [A, B]; a
+    # compound key: {column: value}, counted as [values])
+    compound = plan.config.type == COMPOUND
+    values = [{c: row[c] for c in plan.columns} if compound else row[plan.columns[0]] if len(plan.columns) == 1
+              else [row[c] for c in plan.columns] for row in rows[:20]]
     counted: dict[str, tuple[Any, int]] = {}
     for value in values:
+        value = list(value.values()) if compound else value
         seen = counted.get(repr(value), (value, 0))
         counted[repr(value)] = (value, seen[1] + 1)
     missing_count = missing if plan.ignores_missing else 0

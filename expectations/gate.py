@@ -2,7 +2,7 @@
 
 Deliveries are validated one at a time, right after parsing and before they reach ``raw`` (the
 loader calls :func:`validate_delivery`), inside DuckDB (``engine.py``).
-Marts are validated after each build (:func:`validate_mart`); only a mart whose critical
+Marts are validated after each build (:func:`validate_mart`), inside DuckDB too; only a mart whose critical
 expectations all pass is copied to the ``publication`` schema (:func:`approve_mart`), the one
 place the portal and the analysts' snapshot read from.
 """
@@ -164,11 +164,15 @@ def validate_mart(con: duckdb.DuckDBPyConnection, quality: QualityContext, name:
     """Run the mart's suites and record the verdict in ``quality.mart_gate``."""
     ensure_quality_tables(con)
     problems: list[Problem] = []
-    for suite, frame, index in marts.batches(con, name):
-        validation = quality.validate(suite, frame, run_name=f"{run_id}_{name}", index_columns=index)
+    for suite, sql, index in marts.checks(con, name):
+        # as a delivery's: one aggregate pass inside DuckDB, then the failing rows only
+        with unordered(con):
+            outcome = engine.evaluate(con, suite.expectations, name, index, sql=sql, listed=MAX_LISTED)
+        key = store.write_result(quality.root, suite, outcome, run_name=f"{run_id}_{name}") if quality.root else None
+        validation = store.Validation(suite.name, outcome, key)
         found = failures(validation)
-        record_validation(con, validation, found, run_id=run_id, subject_type="mart", subjects={name: len(frame)})
-        problems += problems_by_subject(found, [name])[name]
+        record_validation(con, validation, found, run_id=run_id, subject_type="mart", subjects={name: outcome.rows})
+        problems += problems_by_subject(found, [name], totals=_totals(outcome))[name]
     critical = sorted({f"{p.code}: {p.message}" for p in problems if p.severity == "error"})
     warnings = sorted({f"{p.code}: {p.message}" for p in problems if p.severity == "warning"})
     flags = upstream_flags(con, list(datasets))

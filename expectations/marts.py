@@ -222,16 +222,16 @@ def _reconcile_sql(rules: MartRules) -> str:
             "/ greatest(abs(coalesce(source_value, 0)), 1) AS relative_gap FROM (" + " UNION ALL ".join(parts) + ")")
 
 
-def batches(con: duckdb.DuckDBPyConnection, name: str):
-    """(suite, pandas frame, index columns) for each suite of a mart."""
+def checks(con: duckdb.DuckDBPyConnection, name: str) -> list[tuple[Suite, str, list[str]]]:
+    """(suite, SQL of the rows it judges, the columns naming a failing row) for each suite of a
+    mart: evaluated inside DuckDB (``engine.py``), never materialised."""
     rules = MARTS[name]
-    frame = con.execute(f"SELECT * FROM marts.{quote_ident(name)}").fetch_arrow_table().to_pandas()
-    yield rows_suite(name, rules), frame, \
-        [c for c in ("niveau", "code_territoire", "annee", "jour", "producteur", "id_compteur", "energie", "secteur")
-         if c in frame.columns]
+    columns = {r[0] for r in con.execute(f"DESCRIBE marts.{quote_ident(name)}").fetchall()}
+    found = [(rows_suite(name, rules), f"SELECT * FROM marts.{quote_ident(name)}",
+              [c for c in ("niveau", "code_territoire", "annee", "jour", "producteur", "id_compteur", "energie", "secteur")
+               if c in columns])]
     if rules.additive:
-        rollup = con.execute(_rollup_sql(name, rules)).fetch_arrow_table().to_pandas()
-        yield rollup_suite(name), rollup, ["epci", "measure", "epci_value", "communes_sum"]
+        found.append((rollup_suite(name), _rollup_sql(name, rules), ["epci", "measure", "epci_value", "communes_sum"]))
     if rules.reconcile:
-        reconcile = con.execute(_reconcile_sql(rules)).fetch_arrow_table().to_pandas()
-        yield reconcile_suite(name), reconcile, ["label", "what", "mart_value", "source_value"]
+        found.append((reconcile_suite(name), _reconcile_sql(rules), ["label", "what", "mart_value", "source_value"]))
+    return found

@@ -79,8 +79,19 @@ def _json_value(value: Any) -> Any:
         return str(value)
 
 
+def _condition(clauses) -> dict[str, Any]:
+    """The hub's row condition (``suites.py``) as GX serialises its ``Column`` conditions."""
+    conditions = [{"column": {"name": column}, "is_null": True, "type": "nullity"} if operator == "is_null" else
+                  {"column": {"name": column}, "operator": operator, "parameter": _json_value(value), "type": "comparison"}
+                  for column, operator, value in clauses]
+    return conditions[0] if len(conditions) == 1 else {"conditions": conditions, "type": "and"}
+
+
 def _config(expectation: Any, batch: str) -> dict[str, Any]:
-    return {"id": None, "type": expectation.type, "kwargs": _json_value({**expectation.kwargs, "batch_id": batch}),
+    kwargs = {**expectation.kwargs, "batch_id": batch}
+    if kwargs.get("row_condition"):
+        kwargs["row_condition"] = _condition(kwargs["row_condition"])
+    return {"id": None, "type": expectation.type, "kwargs": _json_value(kwargs),
             "meta": _json_value(expectation.meta or {}), "severity": expectation.severity}
 
 

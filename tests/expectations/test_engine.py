@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from territoire_hub.expectations import deliveries, engine
+from territoire_hub.expectations import deliveries, engine, marts
 from territoire_hub.expectations.custom import use_cog
 from territoire_hub.expectations.suites import Suite, expect
 from territoire_hub.expectations.runtime import QualityContext
@@ -160,3 +160,60 @@ def test_codes_and_insee_communes_agree_with_gx(warehouse):
     assert found == {("expect_column_values_to_be_insee_communes", None): (False, [3, 6]),
                      ("expect_column_values_to_be_in_set", None): (False, [3, 6]),
                      ("expect_column_values_to_be_in_set", 0.5): (True, [3, 6])}
+
+
+def test_a_mart_s_suite_fails_the_same_rows_in_both_engines(warehouse):
+    """The publication gate's rules, evaluated inside DuckDB, against GX's pandas engine on a mart
+    broken every way its suite looks for: a key twice (one with a missing part: NULLs of a key are
+    equal), a key all missing (ignored), a residential value per inhabitant out of its band on a
+    commune row only (row condition), an empty measure with and without its reason."""
+    warehouse.execute("""
+        CREATE OR REPLACE TEMP TABLE mart AS SELECT * FROM (VALUES
+            ('commune', '30006', 2024, 'electricite', 'RESIDENTIEL', 5000.0, 0.9, 0.4, 1.0, NULL),
+            ('commune', '30006', 2024, 'electricite', 'RESIDENTIEL', 5100.0, 0.9, 0.4, 1.0, NULL),
+            ('commune', '30020', 2024, 'electricite', 'RESIDENTIEL', 90000.0, 40.0, 0.4, 1.0, NULL),
+            ('epci', '243000643', 2024, 'electricite', 'RESIDENTIEL', 95000.0, 40.0, 0.4, 1.0, NULL),
+            ('commune', '30341', 2024, 'electricite', NULL, NULL, NULL, NULL, NULL, 'secret statistique'),
+            ('commune', '30341', 2024, 'electricite', NULL, NULL, NULL, NULL, 5.0, NULL),
+            ('commune', '30133', 2024, 'electricite', 'TERTIAIRE', NULL, NULL, 1.5, NULL, NULL),
+            (NULL, NULL, NULL, NULL, NULL, 10.0, 0.1, 0.1, 1.0, NULL),
+            (NULL, NULL, NULL, NULL, NULL, 12.0, 0.1, 0.1, 1.0, NULL)
+        ) AS t(niveau, code_territoire, annee, energie, secteur, conso_mwh, conso_mwh_par_habitant,
+               part_point_dominant_max, rapport_climatique, motif_absence)""")
+    name = "energie_territoire_annee"
+    suite = marts.rows_suite(name, marts.MARTS[name])
+    index = ["niveau", "code_territoire", "annee", "energie", "secteur"]
+    frame = warehouse.execute("SELECT * FROM mart").fetch_arrow_table().to_pandas()
+    reference = QualityContext.in_memory().validate(suite, frame, run_name="engine-test", index_columns=index).result
+    mine = engine.evaluate(warehouse, suite.expectations, "mart", index)
+    assert mine.rows == 9 and len(mine.results) == len(reference.results)
+
+    def shown(value) -> str:          # pandas turns a year column with a missing value to floats
+        return _shown(float(value) if isinstance(value, (int, float)) else value)
+
+    def failing(result) -> list[str]:
+        return sorted(json.dumps([shown(row.get(c)) for c in index] + [shown(row.get("conso_mwh"))])
+                      for row in result.result.get("unexpected_index_list") or [])
+
+    def key(config) -> str:
+        return _key(config) + json.dumps(config.kwargs.get("row_condition") is not None)
+
+    theirs = {key(r.expectation_config): r for r in reference.results}
+    found = {}
+    for ours in mine.results:
+        other = theirs[key(ours.expectation_config)]
+        check = (ours.expectation_config.meta["check"], ours.expectation_config.kwargs.get("column"),
+                 ours.expectation_config.kwargs.get("row_condition") is not None)
+        assert ours.success == other.success, check
+        assert ours.result["unexpected_count"] == other.result["unexpected_count"], check
+        assert ours.result["element_count"] == other.result["element_count"], check
+        assert failing(ours) == failing(other), check
+        found[check] = ours.result["unexpected_count"]
+    assert found == {("duplicate_key", None, False): 4,            # 30006 twice, 30341 twice (no sector)
+                     ("implausible_value", "conso_mwh", False): 0,
+                     ("implausible_value", "conso_mwh_par_habitant", True): 1,     # the commune, not the EPCI
+                     ("implausible_value", "conso_mwh_par_habitant", False): 0,
+                     ("implausible_value", "part_point_dominant_max", False): 1,
+                     ("implausible_value", "rapport_climatique", False): 1,
+                     ("unexplained_null", "motif_absence", True): 2}
+    assert not mine.success and mine.success == reference.success

@@ -7,11 +7,12 @@ import datetime as dt
 import json
 import math
 import os
+import re
 
 import duckdb
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
 
-from territoire_hub.expectations import engine, store
+from territoire_hub.expectations import engine, runtime, store
 from territoire_hub.expectations.suites import Suite, expect
 
 
@@ -63,3 +64,29 @@ def test_pending_pages_are_handed_over_once_and_only_while_their_result_exists(t
     assert store.take_pending(tmp_path) == [first, second]
     assert store.take_pending(tmp_path) == []
     assert not any(name.startswith(store.PENDING) for name in os.listdir(tmp_path))
+
+
+def test_the_docs_index_lists_the_latest_validations_and_a_mart_s_row_condition(tmp_path, monkeypatch):
+    """GX reads every result its index lists at each rendering (after each gate): the index keeps
+    the latest ``INDEX_LIMIT``, every page stays. A mart rule's row condition, written by the hub,
+    is rendered by GX as its own."""
+    monkeypatch.setattr(runtime, "INDEX_LIMIT", 3)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE m AS SELECT * FROM (VALUES ('commune', '30006', 40.0), ('epci', '243000643', 40.0)) "
+                "AS v(niveau, code_territoire, conso)")
+    suite = Suite("mart__m__rows", [expect(
+        "expect_column_values_to_be_between", column="conso", min_value=0.3, max_value=20,
+        row_condition=(("niveau", "==", "commune"),), meta={"check": "implausible_value", "column": "conso"})])
+    outcome = engine.evaluate(con, suite.expectations, "m", ["niveau", "code_territoire"])
+    assert [r.result["unexpected_count"] for r in outcome.results] == [1]          # the commune only
+    quality = runtime.QualityContext(root=tmp_path / "gx", docs_dir=tmp_path / "docs")
+    when = dt.datetime(2026, 12, 7, 8, 0, tzinfo=dt.timezone.utc)
+    for n in range(5):
+        store.write_result(quality.root, suite, outcome, run_name=f"run-{n}", when=when + dt.timedelta(minutes=n))
+    index = quality.build_docs().read_text()
+    assert [n for n in range(5) if f"run-{n}" in index] == [2, 3, 4]
+    pages = sorted((tmp_path / "docs" / "validations" / "mart__m__rows").glob("run-*/*/*.html"))
+    assert len(pages) == 5
+    page = " ".join(re.sub(r"<[^>]+>", " ", pages[-1].read_text()).split())
+    assert "If niveau == commune , then values must be greater than or equal to 0.3 and less than or equal " \
+           "to 20 . 1 unexpected values found. 100% of 1 total rows." in page
