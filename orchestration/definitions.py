@@ -7,12 +7,11 @@ parses the dbt project if its manifest is missing or stale).
 import json
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from territoire_hub.orchestration.alerts import alert_sensors
 from territoire_hub.orchestration.assets import raw_assets
 from territoire_hub.orchestration.dbt import dbt_executable, dbt_project
-from territoire_hub.orchestration.dbt_assets import dbt_model_assets, warehouse_table_specs
+from territoire_hub.orchestration.dbt_assets import HubDbtCliResource, dbt_model_assets, warehouse_table_specs
 from territoire_hub.orchestration.freshness import freshness_checks
 from territoire_hub.orchestration.partitions import HubPartitions
 from territoire_hub.orchestration.portal import portal_assets
@@ -45,6 +44,6 @@ def defs() -> dg.Definitions:
         sensors=[inbox_sensor(registry), http_sensor(registry), build_sensor(registry), *alert_sensors()],
         jobs=[*jobs, retention_job],
         schedules=[*schedules, retention_schedule],
-        resources={"hub": hub, "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
+        resources={"hub": hub, "dbt": HubDbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
         executor=dg.in_process_executor,  # one DuckDB writer: steps run one after the other
     )

@@ -91,10 +91,9 @@ def test_a_mart_failing_a_critical_expectation_is_not_published_until_corrected(
 
 def test_dagster_blocking_check_stops_the_publication_asset(hub):
     import dagster as dg
-    from dagster_dbt import DbtCliResource
 
     from territoire_hub.orchestration.dbt import dbt_executable, dbt_project
-    from territoire_hub.orchestration.dbt_assets import dbt_model_assets
+    from territoire_hub.orchestration.dbt_assets import HubDbtCliResource, dbt_model_assets
     from territoire_hub.orchestration.partitions import HubPartitions
     from territoire_hub.orchestration.quality import publication_gate
     from territoire_hub.orchestration.resources import HubResource
@@ -104,7 +103,7 @@ def test_dagster_blocking_check_stops_the_publication_asset(hub):
     models, _daily = dbt_model_assets(project, HubPartitions.from_registry(registry).daily, registry)
     checks, publications = publication_gate({MART})
     resources = {"hub": HubResource(home=str(settings.home)),
-                 "dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())}
+                 "dbt": HubDbtCliResource(project_dir=project, dbt_executable=dbt_executable())}
     # the mart with the energy models it is built from (a mart rebuilt on stale parents would not
     # reconcile with staging: that is one of the gate's checks); the territory and weather models
     # it also reads have no new data here

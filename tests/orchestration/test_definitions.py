@@ -9,6 +9,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from territoire_hub.dbt_project import DBT_PROJECT_DIR
+from territoire_hub.orchestration.dbt import dbt_executable
+from territoire_hub.orchestration.dbt_assets import HubDbtCliResource
 from territoire_hub.orchestration.definitions import defs
 from territoire_hub.orchestration.raw_definitions import raw_definitions
 from territoire_hub.orchestration.resources import HubResource
@@ -217,3 +220,11 @@ def test_new_raw_data_requests_the_refresh_once_and_the_refresh_does_not_request
     refresh_job.execute_in_process(instance=instance)
     after_refresh, cursor = evaluate(cursor)
     assert isinstance(after_refresh, dg.SkipReason)
+
+
+def test_the_dbt_resource_knows_the_version_dbt_prints_without_asking_it():
+    """Each dbt step used to run ``dbt --version`` (seconds): the resource reads the installed
+    dbt-core instead, which must be what the executable the steps run reports."""
+    resource = HubDbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+    printed = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True, check=True).stdout
+    assert f"installed: {resource._cli_version}" in printed and resource._cli_version.major == 1
