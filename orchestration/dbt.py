@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from typing import Iterator, Sequence
 
 from territoire_hub.dbt_project import DBT_PROJECT_DIR
 from territoire_hub.lineage import target_path
+from territoire_hub.orchestration.dbt_client import SERVER_VARIABLE, run_via_server
 from territoire_hub.permissions import private_dir
 from territoire_hub.settings import Settings
 
@@ -42,9 +42,10 @@ def dbt_project(settings: Settings):
 @contextmanager
 def warehouse_for_dbt(settings: Settings) -> Iterator[None]:
     """dagster-dbt passes os.environ to dbt: point dbt's profile at the hub's warehouse
-    (HUB_WAREHOUSE) and its memory (HUB_BUILD_MEMORY) for the duration of one dbt step, then
-    restore them."""
-    values = {"HUB_WAREHOUSE": str(settings.warehouse), "HUB_BUILD_MEMORY": str(settings.limits.build_memory)}
+    (HUB_WAREHOUSE) and its memory (HUB_BUILD_MEMORY), and ``hub-dbt`` (the executable Dagster
+    runs) at this process's dbt server, for the duration of one dbt step, then restore them."""
+    values = {"HUB_WAREHOUSE": str(settings.warehouse), "HUB_BUILD_MEMORY": str(settings.limits.build_memory),
+              SERVER_VARIABLE: _Server.ensure()}
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -89,36 +90,62 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
+def dbt_client_executable() -> str:
+    """``hub-dbt`` (dbt_client.py): dbt through this process's dbt server; what Dagster runs."""
+    return str(Path(sys.executable).with_name("hub-dbt"))
+
+
 class _Server:
-    """The dbt server of this process (orchestration/dbt_server.py), started on first use."""
+    """The dbt server of this process (orchestration/dbt_server.py), started on first use; its
+    socket lies in a private folder, named to dbt steps by ``HUB_DBT_SERVER``."""
 
     process: subprocess.Popen | None = None
+    socket: str | None = None
     lock = threading.Lock()
 
     @classmethod
-    def run(cls, request: dict, *, on_wait=lambda: None) -> int:
+    def ensure(cls) -> str:
+        """The socket of a running server (started, and waited for, when there is none)."""
         with cls.lock:
-            for _ in (1, 2):                           # a server that died is started again, once
-                if cls.process is None or cls.process.poll() is not None:
-                    cls.process = subprocess.Popen(
-                        [sys.executable, "-m", "territoire_hub.orchestration.dbt_server"], stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE, text=True, start_new_session=True)
+            if cls.process is None or cls.process.poll() is not None:
+                if cls.socket is not None:                                 # of a server that died
+                    shutil.rmtree(os.path.dirname(cls.socket), ignore_errors=True)
+                folder = tempfile.mkdtemp(prefix="hub-dbt-server-")        # 0700
+                cls.socket = os.path.join(folder, "dbt.sock")
+                cls.process = subprocess.Popen(
+                    [sys.executable, "-m", "territoire_hub.orchestration.dbt_server", cls.socket],
+                    stdin=subprocess.PIPE, start_new_session=True)
+            while not os.path.exists(cls.socket):                          # dbt's import, then it listens
+                if cls.process.poll() is not None:
+                    raise DbtError("the dbt server stopped (see the output above)")
+                time.sleep(0.05)
+            return cls.socket
+
+    @classmethod
+    def run(cls, request: dict, *, on_wait=lambda: None) -> int:
+        streams = [os.open(os.devnull, os.O_RDONLY)] + \
+            [os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) for name in ("output", "errors")]
+        try:
+            for attempt in (1, 2):                     # a server that died is started again, once
                 try:
-                    cls.process.stdin.write(json.dumps(request) + "\n")
-                    cls.process.stdin.flush()
-                    while not select.select([cls.process.stdout], [], [], 0.2)[0]:
-                        on_wait()
-                    reply = cls.process.stdout.readline()
-                except BrokenPipeError:
-                    reply = ""
-                except BaseException:                  # interrupted: stop the server and its dbt child
-                    os.killpg(cls.process.pid, signal.SIGTERM)
-                    cls.process = None
-                    raise
-                if reply:
-                    return json.loads(reply)["code"]
-                cls.process = None
-            raise DbtError("the dbt server stopped (see the output above)")
+                    return run_via_server(cls.ensure(), request["args"], request["env"], request["cwd"],
+                                          tuple(streams), on_wait=on_wait)
+                except (ConnectionError, FileNotFoundError):
+                    if attempt == 2:
+                        raise DbtError("the dbt server stopped (see the output above)") from None
+                    cls.stop()
+        finally:
+            for fd in streams:
+                os.close(fd)
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.process is not None and cls.process.poll() is None:
+            os.killpg(cls.process.pid, signal.SIGTERM)
+            cls.process.wait()
+        if cls.socket is not None:
+            shutil.rmtree(os.path.dirname(cls.socket), ignore_errors=True)
+        cls.process = cls.socket = None
 
 
 def run_dbt(settings: Settings, args: Sequence[str], *, variables: dict | None = None,

@@ -10,7 +10,7 @@ import dagster as dg
 
 from territoire_hub.orchestration.alerts import alert_sensors
 from territoire_hub.orchestration.assets import raw_assets
-from territoire_hub.orchestration.dbt import dbt_executable, dbt_project
+from territoire_hub.orchestration.dbt import dbt_client_executable, dbt_project
 from territoire_hub.orchestration.dbt_assets import HubDbtCliResource, dbt_model_assets, warehouse_table_specs
 from territoire_hub.orchestration.freshness import freshness_checks
 from territoire_hub.orchestration.partitions import HubPartitions
@@ -44,6 +44,6 @@ def defs() -> dg.Definitions:
         sensors=[inbox_sensor(registry), http_sensor(registry), build_sensor(registry), *alert_sensors()],
         jobs=[*jobs, retention_job],
         schedules=[*schedules, retention_schedule],
-        resources={"hub": hub, "dbt": HubDbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
+        resources={"hub": hub, "dbt": HubDbtCliResource(project_dir=project, dbt_executable=dbt_client_executable())},
         executor=dg.in_process_executor,  # one DuckDB writer: steps run one after the other
     )

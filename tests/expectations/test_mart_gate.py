@@ -92,7 +92,7 @@ def test_a_mart_failing_a_critical_expectation_is_not_published_until_corrected(
 def test_dagster_blocking_check_stops_the_publication_asset(hub):
     import dagster as dg
 
-    from territoire_hub.orchestration.dbt import dbt_executable, dbt_project
+    from territoire_hub.orchestration.dbt import dbt_client_executable, dbt_project
     from territoire_hub.orchestration.dbt_assets import HubDbtCliResource, dbt_model_assets
     from territoire_hub.orchestration.partitions import HubPartitions
     from territoire_hub.orchestration.quality import publication_gate
@@ -103,7 +103,7 @@ def test_dagster_blocking_check_stops_the_publication_asset(hub):
     models, _daily = dbt_model_assets(project, HubPartitions.from_registry(registry).daily, registry)
     checks, publications = publication_gate({MART})
     resources = {"hub": HubResource(home=str(settings.home)),
-                 "dbt": HubDbtCliResource(project_dir=project, dbt_executable=dbt_executable())}
+                 "dbt": HubDbtCliResource(project_dir=project, dbt_executable=dbt_client_executable())}
     # the mart with the energy models it is built from (a mart rebuilt on stale parents would not
     # reconcile with staging: that is one of the gate's checks); the territory and weather models
     # it also reads have no new data here

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,12 @@ def test_dbt_errors_come_back_and_a_dead_server_is_replaced(settings):
         run_dbt(settings, ["bogus"])
     os.killpg(_Server.process.pid, signal.SIGKILL)
     _Server.process.wait()
+    dead = Path(_Server.socket).parent
     assert "Core:" in run_dbt(settings, ["--version"]).stdout
+    assert not dead.exists() and Path(_Server.socket).parent != dead   # its private folder went with it
+    stopped = Path(_Server.socket).parent
+    _Server.stop()                                                     # a stopped server cleans up too
+    assert not stopped.exists()
 
 
 def test_dbt_s_duckdb_works_within_hub_build_memory(tmp_path, warehouse_template):
