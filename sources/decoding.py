@@ -91,15 +91,19 @@ class RecordLines:
             self.line += 1
             self.line_bytes = 0
         lf, cr = data == 10, data == 13
-        line_break = lf | cr
+        any_break = lf | cr
+        line_break = any_break.copy()
         line_break[:-1] &= ~(cr[:-1] & lf[1:])          # the CR of a CRLF: its LF breaks the line
         line_break[-1] = bool(lf[-1])                   # a final CR waits for the next piece
         self.pending_cr = bool(cr[-1])
         breaks = np.flatnonzero(line_break)
         self._check_lengths(breaks, len(data))
-        inside = np.bitwise_xor.accumulate((data == 34).astype(np.uint8)) ^ self.inside
-        self.inside = int(inside[-1])
-        ends = (lf | cr) & (inside == 0)                # record-ending bytes (CR and LF outside quotes)
+        if b'"' in piece:                               # record-ending bytes: CR and LF outside quotes
+            inside = np.bitwise_xor.accumulate((data == 34).astype(np.uint8)) ^ self.inside
+            self.inside = int(inside[-1])
+            ends = any_break & (inside == 0)
+        else:                                           # no quote: the parity carried over holds throughout
+            ends = any_break if not self.inside else np.zeros(len(data), dtype=bool)
         before = np.empty(len(data), dtype=bool)
         before[0] = self.after_break
         before[1:] = ends[:-1]

@@ -263,63 +263,60 @@ _EXPECTED = {
 }
 
 
-def _checks(column: Column, v: str, typed: str, departements: list[str], codes: bool, decimal: str) -> list[str]:
-    name = quote_literal(column.name)
-    checks = []
+Arm = tuple[str, str]      # (SQL condition, SQL struct {'code', 'column', 'value'} of the problem it finds)
+
+
+def _problem(code: str, column: Column, value: str) -> str:
+    return f"{{'code': {quote_literal(code)}, 'column': {quote_literal(column.name)}, 'value': {value}}}"
+
+
+def _checks(column: Column, v: str, typed: str, departements: list[str], codes: bool, decimal: str) -> list[list[Arm]]:
+    """The column's checks, each a list of arms (the first arm whose condition holds names the
+    problem): over the text value ``v`` and its cast ``typed``."""
+    checks: list[list[Arm]] = []
     if column.type in ("decimal", "integer") and decimal == ".":
         # a point-decimal feed with a comma (a spreadsheet in French locale): read, and said
-        checks.append(
-            f"CASE WHEN {typed} IS NOT NULL AND contains({v}, ',') THEN "
-            f"{{'code': 'decimal_comma', 'column': {name}, 'value': {v}}} END"
-        )
+        checks.append([(f"{typed} IS NOT NULL AND contains({v}, ',')", _problem("decimal_comma", column, v))])
     if column.type == "text" and not column.values and not column.digits:
         # a cell a spreadsheet would execute (=, +, -, @, tab, CR first; not a signed number): kept
         # as delivered, said, and neutralised in the hub's CSV files (publish/files.py)
-        checks.append(
-            f"CASE WHEN left({v}, 1) IN ({', '.join(quote_literal(c) for c in FORMULA_START)}) "
-            f"AND TRY_CAST(replace({v}, ',', '.') AS DOUBLE) IS NULL THEN "
-            f"{{'code': 'formula_like_text', 'column': {name}, 'value': {v}}} END"
-        )
+        checks.append([(f"left({v}, 1) IN ({', '.join(quote_literal(c) for c in FORMULA_START)}) "
+                        f"AND TRY_CAST(replace({v}, ',', '.') AS DOUBLE) IS NULL",
+                        _problem("formula_like_text", column, v))])
     if column.type == "insee" and departements:
-        checks.append(
-            f"CASE WHEN {_restorable(v, departements)} THEN "
-            f"{{'code': 'restored_leading_zero', 'column': {name}, 'value': {v}}} END"
-        )
+        checks.append([(_restorable(v, departements), _problem("restored_leading_zero", column, v))])
     if column.type == "text" and column.digits:
-        checks.append(
-            f"CASE WHEN {_short_code(column, v)} THEN "
-            f"{{'code': 'restored_leading_zero', 'column': {name}, 'value': {v}}} END"
-        )
+        checks.append([(_short_code(column, v), _problem("restored_leading_zero", column, v))])
     if column.type == "insee_list" and codes:
-        checks.append(
-            f"CASE WHEN {typed} IS NOT NULL AND NOT list_has_all((SELECT list(code) FROM ref.commune_codes), {typed}) "
-            f"THEN {{'code': 'unknown_insee_code', 'column': {name}, 'value': {v}}} END"
-        )
+        checks.append([(f"{typed} IS NOT NULL AND NOT list_has_all((SELECT list(code) FROM ref.commune_codes), "
+                        f"{typed})", _problem("unknown_insee_code", column, v))])
     if column.type == "insee" and codes:
         # an arrondissement, a commune déléguée or a former code: counted in its current commune
-        checks.append(
-            f"CASE WHEN {typed} IN (SELECT code FROM ref.commune_codes WHERE kind <> 'commune') THEN "
-            f"{{'code': 'mapped_insee_code', 'column': {name}, 'value': {typed}}} END"
-        )
+        checks.append([(f"{typed} IN (SELECT code FROM ref.commune_codes WHERE kind <> 'commune')",
+                        _problem("mapped_insee_code", column, typed))])
     if column.required:
-        checks.append(f"CASE WHEN {v} IS NULL THEN {{'code': 'missing_value', 'column': {name}, 'value': NULL}} END")
+        checks.append([(f"{v} IS NULL", _problem("missing_value", column, "NULL"))])
     if column.type in _EXPECTED:
-        checks.append(
-            f"CASE WHEN {v} IS NOT NULL AND {typed} IS NULL THEN "
-            f"{{'code': 'bad_{column.type}', 'column': {name}, 'value': {v}}} END"
-        )
+        checks.append([(f"{v} IS NOT NULL AND {typed} IS NULL", _problem(f"bad_{column.type}", column, v))])
     if column.type == "timestamp" and column.timezone == "Europe/Paris":
         local = _strptime(column, v)
         back = f"timezone('Europe/Paris', {typed})"
         one = f"timezone('Europe/Paris', ({local} - INTERVAL 1 HOUR) AT TIME ZONE 'UTC')"
         two = f"timezone('Europe/Paris', ({local} - INTERVAL 2 HOUR) AT TIME ZONE 'UTC')"
-        checks.append(
-            f"CASE WHEN {local} IS NOT NULL AND {back} <> {local} THEN "
-            f"{{'code': 'nonexistent_local_time', 'column': {name}, 'value': {v}}} "
-            f"WHEN {local} IS NOT NULL AND {one} = {local} AND {two} = {local} THEN "
-            f"{{'code': 'ambiguous_local_time', 'column': {name}, 'value': {v}}} END"
-        )
+        checks.append([(f"{local} IS NOT NULL AND {back} <> {local}", _problem("nonexistent_local_time", column, v)),
+                       (f"{local} IS NOT NULL AND {one} = {local} AND {two} = {local}",
+                        _problem("ambiguous_local_time", column, v))])
     return checks
+
+
+def _problems_sql(checks: list[list[Arm]]) -> str:
+    """SQL: the list of a record's problems, empty when none. The checks' conditions are ORed
+    first: most records have none, and building a list per record costs more than the test."""
+    if not checks:
+        return "[]"
+    cases = ", ".join("CASE " + " ".join(f"WHEN {c} THEN {p}" for c, p in arms) + " END" for arms in checks)
+    any_found = " OR ".join(f"({c})" for arms in checks for c, _ in arms)
+    return f"CASE WHEN {any_found} THEN list_filter([{cases}], x -> x IS NOT NULL) ELSE [] END"
 
 
 WARNINGS = {"restored_leading_zero", "mapped_insee_code", "decimal_comma", "formula_like_text"}
@@ -375,8 +372,7 @@ def typed_select(spec: FormatSpec, present: set[str], departements: list[str] = 
         inner.append(f"CAST({_typed(column, text, list(departements))} AS {column.sql_type}) AS {typed}")
         outer.append(f"{typed} AS {quote_ident(column.name)}")
         checks.extend(_checks(column, text, typed, list(departements), codes, spec.decimal))
-    problems = f"list_filter([{', '.join(checks)}], x -> x IS NOT NULL)" if checks else "[]"
-    outer.append(f"{problems} AS _problems")
+    outer.append(f"{_problems_sql(checks)} AS _problems")
     return ("SELECT " + ",\n  ".join(outer) + "\nFROM (SELECT " + ",\n  ".join(inner) + f"\nFROM {quote_ident(source)})")
 
 

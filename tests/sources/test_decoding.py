@@ -23,6 +23,8 @@ TEXTS = [
     'h\r\n\r\n"1\r\n2"\r\n3\r\n',
     'h\r"a\rb"\r\rc\r',
     '\n\nh;i\n"";""\n  \n',
+    # whole pieces inside a quoted value, line breaks and no quote in them
+    'h;i\n1;"first\nsecond line\r\nthird line\rfourth"\n2;x\n',
 ]
 
 
