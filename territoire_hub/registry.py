@@ -17,7 +17,7 @@ from typing import Iterable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from territoire_hub.formats import FormatError, FormatSpec, all_formats, load_format
+from territoire_hub.formats import FormatError, FormatSpec, all_formats, load_format, read_yaml
 from territoire_hub.names import matching_form
 
 
@@ -359,7 +359,7 @@ def _fields(exc: ValidationError) -> str:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RegistryError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

@@ -52,6 +52,17 @@ def test_invalid_entry_names_file_and_field(tmp_path, edit, fragment):
     assert fragment in str(err.value)
 
 
+def test_a_file_that_is_not_yaml_names_its_line(tmp_path):
+    folder = _copy(tmp_path)
+    path = folder / "enedis.yaml"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:2]) + "  broken: [unclosed\n" + "".join(lines[2:]))
+    with pytest.raises(RegistryError) as err:
+        load_registry(folder)
+    assert str(err.value).startswith(f"{path}: not valid YAML")
+    assert "line 3, column 11" in str(err.value)          # where the unclosed list opens
+
+
 def test_duplicate_partner_is_refused(tmp_path):
     folder = _copy(tmp_path)
     shutil.copyfile(folder / "enedis.yaml", folder / "enedis-copy.yaml")
