@@ -8,12 +8,13 @@ delivery goes through, flagged.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Callable, Iterable
 
 import duckdb
 
-from territoire_hub import cog, territory
+from territoire_hub import cog, registry_tables, territory
 from territoire_hub.expectations.gate import Staged, validate_delivery
 from territoire_hub.expectations.results import ensure_quality_tables, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
@@ -23,24 +24,47 @@ from territoire_hub.registry import PartnerDataset, Registry
 from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Limits, Settings
 from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pending_deliveries
+from territoire_hub.sources import loading
 from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
 from territoire_hub.warehouse import memory_limited
 from territoire_hub.sources.loading import commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
 
+# the modules whose code writes what prepare_warehouse derives from the registry
+_PREPARING = (registry_tables, territory, loading)
+
+
+def _prepared_digest(registry: Registry) -> str:
+    """sha256 of what the registry part of the warehouse is derived from: the registry (formats
+    included), the COG loaded, and the code that writes it."""
+    digest = hashlib.sha256(registry.model_dump_json().encode() + b"\0" + cog.reference_digest().encode())
+    for module in _PREPARING:
+        digest.update(b"\0" + Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
 def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) -> None:
     """Catalogue tables, the COG reference the loaders check INSEE codes against, the registry
     mirrored for the SQL layers (with the territory's communes resolved), the raw tables and one
-    view per format over them."""
+    view per format over them. The registry part is written again only when what it derives from
+    changed (``registry.prepared`` holds its digest): a `hub ingest` runs a raw asset per dataset,
+    each preparing the warehouse, and a rewrite also costs a checkpoint when the asset closes it."""
     ensure_catalogue(con)
     ensure_quality_tables(con)
     if not cog.is_loaded(con):
         cog.load_reference(con)
-    if registry is not None:
-        write_registry(con, registry)
-        territory.resolve(con, registry.territory)
-        for entry in registry.datasets.values():  # empty until the first delivery: models still build
-            ensure_raw_table(con, entry)
-        ensure_format_views(con, registry)
+    if registry is None:
+        return
+    digest = _prepared_digest(registry)
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                   "AND schema_name = 'registry' AND table_name = 'prepared'").fetchone()[0] and \
+            con.execute("SELECT max(sha256) FROM registry.prepared").fetchone()[0] == digest:
+        return
+    write_registry(con, registry)
+    territory.resolve(con, registry.territory)
+    for entry in registry.datasets.values():  # empty until the first delivery: models still build
+        ensure_raw_table(con, entry)
+    ensure_format_views(con, registry)
+    con.execute("CREATE OR REPLACE TABLE registry.prepared AS SELECT ?::VARCHAR AS sha256", [digest])  # last
 
 
 def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pending: list[tuple[str, Path]], *,

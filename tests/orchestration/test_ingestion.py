@@ -1,0 +1,46 @@
+"""Preparing the warehouse (``orchestration/ingestion.py``): the registry's part is written again
+only when what it derives from changed."""
+
+from __future__ import annotations
+
+import shutil
+
+from territoire_hub.orchestration.ingestion import prepare_warehouse
+from territoire_hub.registry import load_registry
+from territoire_hub.settings import Settings
+from territoire_hub.warehouse import connect
+
+
+def test_the_registry_part_is_rewritten_only_when_the_registry_changes(tmp_path, warehouse_template):
+    settings = Settings.from_env({"HUB_HOME": str(tmp_path / "home")})
+    settings.warehouse.parent.mkdir(parents=True)
+    shutil.copyfile(warehouse_template, settings.warehouse)     # prepared with the demo registry
+    folder = tmp_path / "registry"
+    shutil.copytree(settings.registry_dir, folder)
+    con = connect(settings.warehouse)
+    try:
+        prepare_warehouse(con, load_registry(folder))
+        con.execute("INSERT INTO registry.partners VALUES ('marker', 'left alone', 'x', NULL)")
+        prepare_warehouse(con, load_registry(folder))            # the same registry: nothing rewritten
+        assert con.execute("SELECT nom FROM registry.partners WHERE partner_id = 'marker'").fetchone() == \
+            ("left alone",)
+
+        path = folder / "enedis.yaml"
+        text = path.read_text()
+        path.write_text(text.replace("name: Enedis (", "name: Enedis SA (", 1))
+        assert path.read_text() != text
+        prepare_warehouse(con, load_registry(folder))            # a partner renamed: the registry's part again
+        assert con.execute("SELECT count(*) FROM registry.partners WHERE partner_id = 'marker'").fetchone() == (0,)
+        assert con.execute("SELECT nom FROM registry.partners WHERE partner_id = 'enedis'").fetchone()[0] \
+            .startswith("Enedis SA (")
+
+        con.execute("DROP VIEW formats.comptage_routier_horaire")       # not the hub's doing: the digest still holds
+        prepare_warehouse(con, load_registry(folder))
+        assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'formats' "
+                               "AND view_name = 'comptage_routier_horaire'").fetchone()[0]
+        con.execute("DROP TABLE registry.prepared")              # the way to force it
+        prepare_warehouse(con, load_registry(folder))
+        assert con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'formats' "
+                           "AND view_name = 'comptage_routier_horaire'").fetchone()[0] == 1
+    finally:
+        con.close()
