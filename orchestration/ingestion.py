@@ -9,6 +9,7 @@ delivery goes through, flagged.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -33,13 +34,20 @@ from territoire_hub.sources.loading import commit_delivery, ensure_format_views,
 _PREPARING = (registry_tables, territory, loading)
 
 
-def _prepared_digest(registry: Registry) -> str:
-    """sha256 of what the registry part of the warehouse is derived from: the registry (formats
-    included), the COG loaded, and the code that writes it."""
-    digest = hashlib.sha256(registry.model_dump_json().encode() + b"\0" + cog.reference_digest().encode())
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """sha256 of the code that writes the registry part, with the COG it resolves codes against
+    (files of the package: read once per process)."""
+    digest = hashlib.sha256(cog.reference_digest().encode())
     for module in _PREPARING:
         digest.update(b"\0" + Path(module.__file__).read_bytes())
     return digest.hexdigest()
+
+
+def _prepared_digest(registry: Registry) -> str:
+    """sha256 of what the registry part of the warehouse is derived from: the registry (formats
+    included), the COG loaded, and the code that writes it."""
+    return hashlib.sha256(registry.model_dump_json().encode() + b"\0" + _code_digest().encode()).hexdigest()
 
 
 def prepare_warehouse(con: duckdb.DuckDBPyConnection, registry: Registry | None = None) -> None:

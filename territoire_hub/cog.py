@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -162,8 +163,10 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return counts
 
 
+@lru_cache(maxsize=1)
 def reference_digest() -> str:
-    """sha256 over the shipped reference files: a warehouse loaded from other files reloads."""
+    """sha256 over the shipped reference files: a warehouse loaded from other files reloads
+    (files of the package: read once per process)."""
     digest = hashlib.sha256()
     for path in sorted(REFERENCE_DIR.glob("*.csv*")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
