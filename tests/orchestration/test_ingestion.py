@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from territoire_hub.orchestration.ingestion import prepare_warehouse
 from territoire_hub.registry import load_registry
 from territoire_hub.settings import Settings
+from territoire_hub.territory import TerritoryError
 from territoire_hub.warehouse import connect
 
 
@@ -42,5 +45,23 @@ def test_the_registry_part_is_rewritten_only_when_the_registry_changes(tmp_path,
         prepare_warehouse(con, load_registry(folder))
         assert con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'formats' "
                            "AND view_name = 'comptage_routier_horaire'").fetchone()[0] == 1
+    finally:
+        con.close()
+
+
+def test_a_territory_code_the_cog_lacks_is_refused_every_time(tmp_path, warehouse_template):
+    """The digest is written last: a preparation that failed is not taken for done."""
+    settings = Settings.from_env({"HUB_HOME": str(tmp_path / "home")})
+    settings.warehouse.parent.mkdir(parents=True)
+    shutil.copyfile(warehouse_template, settings.warehouse)
+    folder = tmp_path / "registry"
+    shutil.copytree(settings.registry_dir, folder)
+    path = folder / "territory.yaml"
+    path.write_text(path.read_text().replace('"243400470"', '"243499999"', 1))   # no such EPCI
+    con = connect(settings.warehouse)
+    try:
+        for _ in range(2):
+            with pytest.raises(TerritoryError, match="243499999"):
+                prepare_warehouse(con, load_registry(folder))
     finally:
         con.close()
