@@ -198,3 +198,24 @@ def test_waves_of_deliveries_keep_the_current_rows_of_a_full_refresh(hub):
     run_dbt(settings, ["run", "--select", *MODELS])
     assert "1 = 0" in compiled(settings, "stg_comptage_routier_horaire")
     assert current(settings, "stg_comptage_routier_horaire") == rows["stg_comptage_routier_horaire"]
+
+
+def test_the_winners_order_puts_the_delivery_before_any_line_and_the_microsecond_before_the_sequence(
+        tmp_path, warehouse_template):
+    """current_rows and int_ev__status_events pick a winner by one number (a max over a struct held a
+    region-year's traffic build ~1 GiB above DuckDB's limit): a later delivery wins whatever the
+    line numbers (a file can hold more than 2^32 lines), and processing order is kept to the
+    microsecond before the landing sequence counts."""
+    settings = Settings.from_env({"HUB_HOME": str(tmp_path / "home"), "HUB_CACHE_DIR": str(tmp_path / "cache")})
+    settings.warehouse.parent.mkdir(parents=True)
+    shutil.copyfile(warehouse_template, settings.warehouse)
+    first, second = "timestamp '2024-10-21 08:00:00.000001'", "timestamp '2024-10-21 08:00:00.000002'"
+    shown = run_dbt(settings, ["show", "--inline",
+        "select {{ delivery_order(2, 1) }} > {{ delivery_order(1, 5000000000) }} as later_delivery, "
+        "{{ delivery_order(1, 3) }} > {{ delivery_order(1, 2) }} as later_line, "
+        f"{{{{ processing_order(\"{second}\", 1) }}}} > {{{{ processing_order(\"{first}\", 9) }}}} as later_processing, "
+        f"{{{{ processing_order(\"{first}\", 2) }}}} > {{{{ processing_order(\"{first}\", 1) }}}} as later_landing"]).stdout
+    header, values = [line for line in shown.splitlines() if line.startswith("|") and set(line) - set("|- ")][:2]
+    assert [c.strip() for c in header.strip("|").split("|")] == [
+        "later_delivery", "later_line", "later_processing", "later_landing"]
+    assert [c.strip() for c in values.strip("|").split("|")] == ["True"] * 4, shown
