@@ -34,12 +34,12 @@ from pathlib import Path
 import dagster as dg
 
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
+from territoire_hub.orchestration.ingestion import prepare_warehouse
 from territoire_hub.orchestration.raw_definitions import raw_definitions
 from territoire_hub.orchestration.staleness import last_processed, stale_assets
 from territoire_hub.orchestration.tags import COMMAND_TAG, PERIODS_TAG, RUN_TAG
 from territoire_hub.permissions import private_dir
 from territoire_hub.registry import Cadence, Registry
-from territoire_hub.registry_tables import write_registry
 from territoire_hub.settings import Settings
 from territoire_hub.warehouse import connect
 
@@ -257,10 +257,11 @@ class Pipeline:
 
     def _stale(self, keys: set[dg.AssetKey]) -> dict[dg.AssetKey, str]:
         """The stale ones among ``keys``, after mirroring the registry as it is now (the models
-        read it; a change of it changes every model's code version)."""
+        read it; a change of it changes every model's code version): written only when it changed
+        (``prepare_warehouse``), a build otherwise opens with no write to checkpoint."""
         con = connect(self.settings.warehouse)
         try:
-            write_registry(con, self.registry)
+            prepare_warehouse(con, self.registry)
             processed = last_processed(con)
         finally:
             con.close()
