@@ -13,7 +13,7 @@ from territoire_hub.expectations.reports import write_reports
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.lineage import mart_datasets
 from territoire_hub.orchestration.resources import HubResource
-from territoire_hub.orchestration.tags import hub_run_id
+from territoire_hub.orchestration.tags import DOCS_TAG, hub_run_id
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 
@@ -31,7 +31,8 @@ def _gate_check(name: str) -> dg.AssetChecksDefinition:
         with hub.connect() as con:
             verdict = validate_mart(con, quality, name, run_id, mart_datasets(settings, hub.registry()).get(name, []))
             write_reports(con, settings, run_id)
-        quality.build_docs()
+        if context.run.tags.get(DOCS_TAG) != "after-runs":   # `hub build` renders them once, after every gate
+            quality.build_docs()
         return dg.AssetCheckResult(
             passed=verdict.publishable,
             severity=dg.AssetCheckSeverity.ERROR,

@@ -34,10 +34,11 @@ from pathlib import Path
 import dagster as dg
 
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
+from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.ingestion import prepare_warehouse
 from territoire_hub.orchestration.raw_definitions import raw_definitions
 from territoire_hub.orchestration.staleness import last_processed, stale_assets
-from territoire_hub.orchestration.tags import COMMAND_TAG, PERIODS_TAG, RUN_TAG
+from territoire_hub.orchestration.tags import COMMAND_TAG, DOCS_TAG, PERIODS_TAG, RUN_TAG
 from territoire_hub.permissions import private_dir
 from territoire_hub.registry import Cadence, Registry
 from territoire_hub.settings import Settings
@@ -232,7 +233,8 @@ class Pipeline:
         Unpartitioned and day-grain models interleave (a day-grain model may read a table built
         from another one): each round runs the unpartitioned assets (``refresh_job``) none of whose
         ancestors waits among the day-grain models, then the day-grain models (``daily_job``, over
-        the days holding data) none of whose ancestors waits among the unpartitioned ones."""
+        the days holding data) none of whose ancestors waits among the unpartitioned ones. The gates'
+        Data Docs pages are rendered once, after the runs (a gate launched otherwise renders its own)."""
         stage = Stage("build")
         daily = self._op_keys("dbt_daily_models")
         every = self._op_keys("dbt_models") | daily | self._prefixed("publication") | self._prefixed("shared")
@@ -244,7 +246,7 @@ class Pipeline:
         while (waiting or waiting_daily) and stage.success:
             ready = {k for k in waiting if not self._ancestors(k) & waiting_daily}
             config = {"dbt_models": {"config": refresh}} if ready & self._op_keys("dbt_models") else None
-            self._execute(stage, "refresh_job", ready, config=config)
+            self._execute(stage, "refresh_job", ready, config=config, **{DOCS_TAG: "after-runs"})
             waiting -= ready
             ready_daily = {k for k in waiting_daily if not self._ancestors(k) & waiting}
             if ready_daily and span and stage.success:
@@ -253,6 +255,9 @@ class Pipeline:
             waiting_daily -= ready_daily
             if not ready and not ready_daily:
                 raise RunError(f"no order runs {sorted(k.to_user_string() for k in waiting | waiting_daily)}")
+        if any(key.name == "publication_gate" for key in stage.checks):
+            # the gates left their pages to render (DOCS_TAG): once for all, not once per gate (~1 s each)
+            QualityContext.for_settings(self.settings).build_docs()
         return stage
 
     def _stale(self, keys: set[dg.AssetKey]) -> dict[dg.AssetKey, str]:

@@ -9,6 +9,7 @@ import dagster as dg
 RUN_TAG = "territoire-hub/run"            # the hub run id, shared by the Dagster runs of one command
 COMMAND_TAG = "territoire-hub/command"    # the `hub` command that launched the run
 PERIODS_TAG = "territoire-hub/periods"    # "all": read every period available, not only the partitions'
+DOCS_TAG = "territoire-hub/data-docs"     # "after-runs": the command renders the Data Docs once, after its runs
 
 
 def hub_run_id(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:

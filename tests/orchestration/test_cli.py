@@ -83,6 +83,10 @@ def test_demo_run_gates_the_marts_and_writes_the_quality_outputs(demo_run):
     assert (run / "summary.md").exists() and (run / "quality_report.json").exists()
     assert {p.name for p in (run / "partners").iterdir()} >= {"enedis.json", "enedis.md", "montpellier-metropole.md"}
     assert (home / "data" / "quality" / "docs" / "index.html").exists()
+    # the gates leave their pages to the build, which renders them once after its runs
+    validations = home / "data" / "quality" / "docs" / "validations"
+    gated = re.findall(r"marts\.(\w+)", gate)
+    assert len(gated) == 11 and all(any((validations / f"mart__{m}__rows").rglob("*.html")) for m in gated)
     report = hub(home, "quality", "report")
     assert report.returncode == 0, report.stderr
     assert "QUARANTINED — montpellier-metropole / capteurs_eclairage" in report.stdout
