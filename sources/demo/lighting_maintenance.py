@@ -4,7 +4,7 @@ inventory it is linked to (the demo: the syndicate's readings and tickets, Beauc
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -21,6 +21,7 @@ TICKETS_HEADER = ["numero_ticket", "code_insee", "id_point_lumineux", "date_sign
 LED = TYPE_CODES.index("LED")
 BALLAST = np.array([1.0 if t == "LED" else 1.12 for t in TYPE_CODES])  # gear losses of discharge lamps
 PHOTOCELL_HOURS = 0.3  # lamps light a little after sunset and go off a little before sunrise
+METERS_SINCE = date(2020, 1, 1)  # the cabinet meters' common start (the demo's histories begin later)
 
 FAILURES_PER_POINT_MONTH = 0.012
 FAILURE_WEIGHT = {"LED": 0.5, "VM": 2.0, "INC": 2.5, "SBP": 2.0, "FLUO": 1.5}
@@ -62,14 +63,26 @@ def readings(ctx: Context, inv: Inventory, entry) -> list[GeneratedFile]:
     lat = np.bincount(which, inv.lat[sel], n_cab) / np.bincount(which, minlength=n_cab)
     cut = inv.night_cut[commune]
 
+    def consumed(days: list[date]) -> np.ndarray:
+        """kWh per cabinet (rows) and local day (columns), before the meters' ±3 % noise."""
+        noon = np.array([epoch(d) + 12 * 3600 for d in days], dtype=np.int64)
+        local_hours = np.array([(_next_midnight(d) - local_midnight(d)) / 3600 for d in days])
+        night = local_hours[None, :] - day_length_hours(noon[None, :], lat[:, None]) - PHOTOCELL_HOURS
+        lit = night - np.where(cut, 4.0, 0.0)[:, None]
+        dim_hours = np.where(cut, 2.0, 6.0)[:, None]
+        return full_kw[:, None] * lit - 0.5 * dim_kw[:, None] * dim_hours
+
     days = ctx.scale.day_list
-    noon = np.array([epoch(d) + 12 * 3600 for d in days], dtype=np.int64)
-    local_hours = np.array([(_next_midnight(d) - local_midnight(d)) / 3600 for d in days])
-    night = local_hours[None, :] - day_length_hours(noon[None, :], lat[:, None]) - PHOTOCELL_HOURS
-    lit = night - np.where(cut, 4.0, 0.0)[:, None]
-    dim_hours = np.where(cut, 2.0, 6.0)[:, None]
-    kwh = (full_kw[:, None] * lit - 0.5 * dim_kw[:, None] * dim_hours) * rng.uniform(0.97, 1.03, lit.shape)
-    index = rng.uniform(5_000, 250_000, n_cab)[:, None] + np.cumsum(kwh, axis=1)
+    kwh = consumed(days) * rng.uniform(0.97, 1.03, (n_cab, len(days)))
+    # Each meter runs since METERS_SINCE from its own starting index (drawn apart from the readings,
+    # whatever the scale): a history generated a year at a time (bench/run.py --years) continues
+    # from one piece to the next instead of jumping to a new random index each 1 January.
+    if ctx.scale.start < METERS_SINCE:
+        raise ValueError(f"the demo's cabinet meters run from {METERS_SINCE}: start there or later")
+    before = [METERS_SINCE + timedelta(days=i) for i in range((ctx.scale.start - METERS_SINCE).days)]
+    since = ctx.rng("lighting", "meters").uniform(5_000, 250_000, n_cab)
+    since += consumed(before).sum(axis=1) if before else 0.0
+    index = since[:, None] + np.cumsum(kwh, axis=1)
     present = rng.random(index.shape) >= 0.01  # a few readings never came back
 
     files = []

@@ -252,3 +252,34 @@ def test_faulty_deliveries_are_there_and_get_quarantined_for_the_right_reason(sm
         codes = [r[0] for r in warehouse.execute(
             "SELECT code FROM landing.issues WHERE delivery_id = ?", [delivery_id]).fetchall()]
         assert (rows, codes) == (0, [note])
+
+
+def _cabinet_indexes(registry, files: list[GeneratedFile]) -> dict[str, list[tuple[date, int]]]:
+    """Every cabinet's meter readings (day, index in kWh), in day order."""
+    readings: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    for f in files:
+        if registry.datasets[f.dataset_key].dataset.format == "eclairage_releves_armoire":
+            header, *rows = _rows(registry, f)
+            for row in rows:
+                cabinet, day, index = row[header.index("id_armoire")], row[header.index("date_releve")], \
+                    row[header.index("index_kwh")]
+                readings[cabinet].append((date(int(day[6:]), int(day[3:5]), int(day[:2])), int(index)))
+    return {cabinet: sorted(days) for cabinet, days in readings.items()}
+
+
+def test_a_history_generated_in_two_pieces_continues_the_cabinet_meters(tmp_path, registry):
+    """bench/run.py --years generates a year at a time: the second piece's meters continue from the
+    first's (a new random index each piece reads as a jump of up to 245 MWh in one day, which the
+    gate rightly refuses as an implausible kWh per lamp point)."""
+    scale = dict(counters=2, lamp_sensors=2, stations=2, charge_points=2, lamp_points=150, communes=10)
+    first = generate_demo(tmp_path / "a", registry, seed=7, scale=Scale(start=date(2024, 10, 20), days=7, **scale))
+    second = generate_demo(tmp_path / "b", registry, seed=7, scale=Scale(start=date(2024, 10, 27), days=7, **scale))
+    before, after = _cabinet_indexes(registry, _clean(first)), _cabinet_indexes(registry, _clean(second))
+    assert before and set(before) == set(after)
+    for cabinet in before:
+        (last_day, last), (next_day, following) = before[cabinet][-1], after[cabinet][0]
+        daily = [(b[1] - a[1]) / (b[0] - a[0]).days for a, b in zip(before[cabinet], before[cabinet][1:])]
+        typical = sorted(daily)[len(daily) // 2]
+        assert typical > 0
+        # across the pieces (and the DST change of 27 October) a day's consumption, like any other
+        assert 0.5 * typical < (following - last) / (next_day - last_day).days < 1.5 * typical, cabinet
