@@ -121,3 +121,75 @@ where dataset_key not in ('{{ datasets | join("', '") }}')
 {%- endif %}
 {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+  A table built from several series' current rows, all of national scope
+  (int_ev__status_events: two dynamic IRVE layouts, the latest delivery winning across them). It
+  carries dataset_key, _delivery_id and _built_at, like a series' staging table, so that the same
+  ranges apply: the stamps changed in any of `relations` (formats sources) since the table was
+  last built. The pre-hook deletes the table's rows in those ranges, the model recomputes them
+  from its inputs' rows in the same ranges, across every layout: a group two layouts report lies
+  within one stamp. A change to one of `resets` (a correspondence rewriting every row's key)
+  recomputes everything.
+-#}
+{% macro changed_ranges_across(relations, stamp, staged_stamp, resets=[]) -%}
+{%- if not execute or not is_incremental() -%}{{ return([]) }}{%- endif -%}
+{%- set everything = [[none, '0001-01-01 00:00:00+00', '9999-12-31 00:00:00+00']] -%}
+{%- if not is_kept_incrementally(this) -%}{{ return(everything) }}{%- endif -%}
+{%- for relation in resets -%}
+    {%- set datasets = format_datasets(relation) -%}
+    {%- if datasets -%}
+        {%- set changed = run_query("select count(*) from " ~ source('landing', 'deliveries')
+            ~ " where dataset_key in ('" ~ datasets | join("', '") ~ "') and processed_at > "
+            ~ "(select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from " ~ this ~ ")").rows[0][0] -%}
+        {%- if changed -%}{{ return(everything) }}{%- endif -%}
+    {%- endif -%}
+{%- endfor -%}
+{%- set ranges = [] -%}
+{%- for relation in relations -%}
+    {%- do ranges.extend(changed_series_ranges(relation, stamp, staged_stamp, 'national')) -%}
+{%- endfor -%}
+{{ return(ranges) }}
+{%- endmacro %}
+
+
+{#- The input rows an incremental run of such a table recomputes ('1 = 1' otherwise). -#}
+{% macro changed_across_filter(relations, stamp, staged_stamp, resets=[], prefix='') -%}
+{%- if not execute or not is_incremental() -%}{{ return('1 = 1') }}{%- endif -%}
+{%- set ranges = changed_ranges_across(relations, stamp, staged_stamp, resets) -%}
+{%- if not ranges -%}{{ return('1 = 0') }}{%- endif -%}
+{{ return(series_ranges_clause(ranges, staged_stamp, prefix)) }}
+{%- endmacro %}
+
+
+{#- Its pre-hook: delete the rows recomputed, and those of datasets no longer of these formats. -#}
+{% macro prune_changed_across(relations, stamp, staged_stamp, resets=[]) -%}
+{%- if execute and is_incremental() and not is_kept_incrementally(this) -%}
+{%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+{%- for column, type in [('dataset_key', 'varchar'), ('_delivery_id', 'varchar'), ('_built_at', 'timestamp with time zone')]
+    if column not in names %}
+alter table {{ this }} add column {{ column }} {{ type }};
+{%- endfor %}
+delete from {{ this }}
+{%- elif execute and is_incremental() -%}
+{%- set ranges = changed_ranges_across(relations, stamp, staged_stamp, resets) -%}
+{%- set datasets = [] -%}
+{%- for relation in relations -%}{%- do datasets.extend(format_datasets(relation)) -%}{%- endfor -%}
+delete from {{ this }}
+where dataset_key not in ('{{ datasets | join("', '") }}')
+{%- if ranges %}
+   or ({{ series_ranges_clause(ranges, staged_stamp) }})
+{%- endif %}
+{%- endif -%}
+{%- endmacro %}
+
+
+{#- Whether `relation` already has the columns an incremental run relies on (_built_at,
+    _delivery_id): a table of an earlier version of the hub, built whole, does not — the pre-hook
+    then adds them and empties it, and the run fills it again (the columns added before the
+    delete: DuckDB refuses to commit a table altered after rows were deleted from it). -#}
+{% macro is_kept_incrementally(relation) -%}
+{%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+{{ return('_built_at' in names and '_delivery_id' in names) }}
+{%- endmacro %}
