@@ -24,6 +24,13 @@
 -- deliveries (days_to_rebuild) to the end of the feed, because a late event changes the state
 -- carried into all the following days; in the daily routine that is the last day only.
 {%- set tz = var('timezone') %}
+{#- the first local day to rebuild, fetched once as a literal: the feed's days and the bound on the
+    days are then read from that day on, not from every event of the history -#}
+{%- set first_day = none %}
+{%- if is_incremental() and execute %}
+    {%- set first_day = run_query('select min(day) from (' ~ days_to_rebuild(ref('int_ev__status_events'),
+                                  local_day('observed_at')) ~ ') as touched').columns[0].values()[0] %}
+{%- endif %}
 with events as (
     select charge_point_id, observed_at, status, occupancy
     from {{ ref('int_ev__status_events') }}
@@ -32,6 +39,10 @@ with events as (
 feed_days as (
     select distinct {{ local_day('observed_at') }} as local_day
     from events
+    {%- if is_incremental() %}
+    -- (every instant of a local day on or after first_day is on or after the UTC day before it)
+    where {% if first_day %}observed_at >= cast('{{ (first_day - modules.datetime.timedelta(days=1)).isoformat() }} 00:00:00+00' as timestamp with time zone){% else %}1 = 0{% endif %}
+    {%- endif %}
 ),
 
 feed_end as (  -- the end of the feed: midnight after its last local day (a UTC instant)
@@ -49,9 +60,7 @@ days as (
     {%- if is_incremental() %}
     -- a new event changes the state carried into every later day: rebuild from the earliest
     -- touched day to the end of the feed
-    where local_day >= (
-        select min(day) from ({{ days_to_rebuild(ref('int_ev__status_events'), local_day('observed_at')) }}) as touched
-    )
+    where {% if first_day %}local_day >= cast('{{ first_day.isoformat() }}' as date){% else %}1 = 0{% endif %}
     {%- endif %}
 ),
 
