@@ -38,3 +38,17 @@
     (unix_timestamp(to_utc_timestamp(date_add({{ day }}, 1), '{{ var("timezone") }}'))
      - unix_timestamp(to_utc_timestamp({{ day }}, '{{ var("timezone") }}'))) / 3600
 {%- endmacro %}
+
+{#- One row per Europe/Paris local day the interval [starts_at, ends_at) overlaps (ends_at > starts_at):
+    a set-returning select-list expression, each row the day (a date). -#}
+{% macro local_days_spanned(starts_at, ends_at) -%}
+    {{ return(adapter.dispatch('local_days_spanned', 'territoire_hub')(starts_at, ends_at)) }}
+{%- endmacro %}
+
+{% macro duckdb__local_days_spanned(starts_at, ends_at) -%}
+    cast(unnest(generate_series({{ local_day(starts_at) }}, {{ local_day(ends_at ~ " - interval 1 microsecond") }}, interval 1 day)) as date)
+{%- endmacro %}
+
+{% macro default__local_days_spanned(starts_at, ends_at) -%}
+    explode(sequence({{ local_day(starts_at) }}, {{ local_day(ends_at ~ " - interval 1 microsecond") }}, interval 1 day))
+{%- endmacro %}

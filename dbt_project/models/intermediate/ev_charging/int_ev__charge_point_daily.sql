@@ -31,8 +31,14 @@
     {%- set first_day = run_query('select min(day) from (' ~ days_to_rebuild(ref('int_ev__status_events'),
                                   local_day('observed_at')) ~ ') as touched').columns[0].values()[0] %}
 {%- endif %}
-with events as (
-    select charge_point_id, observed_at, status, occupancy
+with events as (  -- the state as three flags: one byte each through the window below, not two strings
+                 -- (with the strings, three years of a region's events exceeded DuckDB's memory limit)
+    select
+        charge_point_id,
+        observed_at,
+        occupancy in ('occupied', 'reserved') as is_occupied,
+        status = 'in_service' as is_in_service,
+        occupancy = 'unknown' or status = 'unknown' as is_unknown
     from {{ ref('int_ev__status_events') }}
 ),
 
@@ -71,13 +77,13 @@ build_window as (
 
 window_events as (
     -- the events inside the days to build …
-    select e.charge_point_id, e.observed_at, e.status, e.occupancy
+    select e.charge_point_id, e.observed_at, e.is_occupied, e.is_in_service, e.is_unknown
     from events as e
     cross join build_window as w
     where e.observed_at >= w.starts_at and e.observed_at < w.ends_at
     union all
     -- … and each point's last event before them: the state it is in when the window opens
-    select e.charge_point_id, e.observed_at, e.status, e.occupancy
+    select e.charge_point_id, e.observed_at, e.is_occupied, e.is_in_service, e.is_unknown
     from events as e
     inner join (
         select ev.charge_point_id, max(ev.observed_at) as observed_at
@@ -92,8 +98,9 @@ window_events as (
 intervals as (
     select
         we.charge_point_id,
-        we.status,
-        we.occupancy,
+        we.is_occupied,
+        we.is_in_service,
+        we.is_unknown,
         we.observed_at as starts_at,
         coalesce(
             lead(we.observed_at) over (partition by we.charge_point_id order by we.observed_at),
@@ -103,20 +110,30 @@ intervals as (
     cross join feed_end as fe
 ),
 
+spanned as (  -- each interval once per local day it overlaps, to join the days on the day itself:
+              -- a range join of every interval with every day (starts < day end and ends > day
+              -- start) held three years of a region's events beyond DuckDB's memory limit
+    select
+        i.charge_point_id, i.is_occupied, i.is_in_service, i.is_unknown, i.starts_at, i.ends_at,
+        {{ local_days_spanned('i.starts_at', 'i.ends_at') }} as local_day
+    from intervals as i
+),
+
 pieces as (  -- each interval cut at local midnights
     select
         i.charge_point_id,
         d.local_day,
         d.day_hours,
-        i.status,
-        i.occupancy,
+        i.is_occupied,
+        i.is_in_service,
+        i.is_unknown,
         {{ dbt.datediff(
             'case when i.starts_at > d.day_start then i.starts_at else d.day_start end',
             'case when i.ends_at < d.day_end then i.ends_at else d.day_end end',
             'second') }} as seconds
-    from intervals as i
+    from spanned as i
     inner join days as d
-        on i.starts_at < d.day_end and i.ends_at > d.day_start
+        on d.local_day = i.local_day
 ),
 
 daily as (
@@ -125,9 +142,9 @@ daily as (
         local_day,
         day_hours,
         sum(seconds) / 3600.0 as observed_hours,
-        sum(case when occupancy in ('occupied', 'reserved') then seconds else 0 end) / 3600.0 as occupied_hours,
-        sum(case when status = 'in_service' then seconds else 0 end) / 3600.0 as in_service_hours,
-        sum(case when occupancy = 'unknown' or status = 'unknown' then seconds else 0 end) / 3600.0 as unknown_hours
+        sum(case when is_occupied then seconds else 0 end) / 3600.0 as occupied_hours,
+        sum(case when is_in_service then seconds else 0 end) / 3600.0 as in_service_hours,
+        sum(case when is_unknown then seconds else 0 end) / 3600.0 as unknown_hours
     from pieces
     group by charge_point_id, local_day, day_hours
 )
