@@ -21,7 +21,7 @@ time, and the peak resident memory of it and the processes it starts, polled fro
 Writes ``bench/RESULTS.md`` (the table, the ratios) and ``bench/results/run.json``. Never run by
 the tests: timings depend on the machine.
 
-    .venv/bin/python bench/run.py --years 3       # three years of history, for memory (~1 h 30)
+    .venv/bin/python bench/run.py --years 3 --start 2023-01-01   # three past years, for memory (~1 h, ~70 GB of disk)
 
 ``--years N`` generates and ingests N calendar years one at a time, deleting each year's
 deliveries once ingested (the disk then holds the hub's landed copies, ~11 GB a year, and the
@@ -169,6 +169,9 @@ def main() -> None:
             parser.error("--years counts calendar years: --start must be a 1 January")
         spans = [(date(first.year + y, 1, 1), (date(first.year + y + 1, 1, 1) - date(first.year + y, 1, 1)).days)
                  for y in range(args.years)]
+        if date(first.year + args.years, 1, 1) > date.today():
+            parser.error(f"--years {args.years} from {first.year} reaches the future (the hub's partitions end today): "
+                         f"start earlier, e.g. --start {date.today().year - args.years}-01-01")
     else:
         if args.days < 2:
             parser.error("--days must be at least 2 (the last one is added afterwards)")
