@@ -197,7 +197,7 @@ def test_two_slow_anonymous_queries_do_not_starve_the_portal(portal):
         t.join()
     assert status == 200 and body["success"] and seconds < 2
     # both cancelled after the anonymous limit (5 s), not CKAN's 60 s, with the reason
-    assert [(code, body["error"]["query"]) for code, body, _ in answers] == [(409, ["Query took too long"])] * 2
+    assert [(code, body["error"].get("query")) for code, body, _ in answers] == [(409, ["Query took too long"])] * 2, answers
     assert all(4.5 < s < 15 for _, _, s in answers)
 
 
