@@ -56,10 +56,17 @@ class DbtBuildConfig(dg.Config):
     """How a dbt step builds. ``full_refresh``: incremental models rebuilt from the whole history.
     ``touched_days`` (day-grain models, a range of partitions): rebuild only the days of the range
     that deliveries loaded since the last build touched (the models find them: macros/incremental_days.sql)
-    instead of every day of the range — what `hub build` asks after an ingest."""
+    instead of every day of the range — what `hub build` asks after an ingest. ``one_at_a_time``:
+    dbt builds one node at a time instead of the profile's threads (``runs.py`` asks it when a big
+    history is rebuilt whole)."""
 
     full_refresh: bool = False
     touched_days: bool = False
+    one_at_a_time: bool = False
+
+
+def _threads(config: DbtBuildConfig) -> list[str]:
+    return ["--threads", "1"] if config.one_at_a_time else []
 
 
 def shared_version(project_dir: Path, registry: Registry) -> str:
@@ -130,6 +137,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResou
     target = private_dir(settings.data_dir / "dbt" / "runs" / op)
     log = private_dir(settings.data_dir / "logs" / "dbt") / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{op}.log"
     context.log.info(f"dbt's log: {log}")
+    if "--threads" in args:
+        context.log.info("dbt builds one model at a time: a big history is rebuilt whole (runs.py, ONE_AT_A_TIME_ROWS)")
     with warehouse_for_dbt(settings), progress("dbt nodes") as tick, open(log, "a") as out, redirect_stdout(out):
         for event in dbt.cli([*DAGSTER_BUILD, *args], context=context, target_path=target).stream():
             tick()
@@ -143,7 +152,8 @@ def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition,
     @dbt_assets(manifest=project.manifest_path, project=project, exclude=DAY_GRAIN,
                 dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_models")
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, hub: HubResource, config: DbtBuildConfig):
-        yield from _build(context, dbt, hub, "dbt_models", ["--full-refresh"] if config.full_refresh else [])
+        yield from _build(context, dbt, hub, "dbt_models",
+                          (["--full-refresh"] if config.full_refresh else []) + _threads(config))
 
     @dbt_assets(manifest=project.manifest_path, project=project, select=DAY_GRAIN, partitions_def=daily,
                 dagster_dbt_translator=translator, pool=WAREHOUSE_POOL, name="dbt_daily_models",
@@ -159,6 +169,6 @@ def dbt_model_assets(project: DbtProject, daily: dg.PartitionsDefinition,
             last_day = window.end.date().toordinal() - 1  # the window's end is exclusive
             args = ["--vars", json.dumps({"min_date": window.start.date().isoformat(),
                                           "max_date": type(window.start.date()).fromordinal(last_day).isoformat()})]
-        yield from _build(context, dbt, hub, "dbt_daily_models", args)
+        yield from _build(context, dbt, hub, "dbt_daily_models", args + _threads(config))
 
     return [dbt_models, dbt_daily_models]

@@ -37,15 +37,24 @@ from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.ingestion import prepare_warehouse
 from territoire_hub.orchestration.raw_definitions import raw_definitions
-from territoire_hub.orchestration.staleness import last_processed, stale_assets
+from territoire_hub.orchestration.staleness import NEVER_BUILT, last_processed, stale_assets
 from territoire_hub.orchestration.tags import COMMAND_TAG, DOCS_TAG, PERIODS_TAG, RUN_TAG
 from territoire_hub.permissions import private_dir
 from territoire_hub.registry import Cadence, Registry
 from territoire_hub.settings import Settings
+from territoire_hub.sources.loading import RAW_SCHEMA
 from territoire_hub.warehouse import connect
 
 INSTANCE_YAML = Path(__file__).resolve().parent / "dagster.yaml"
 JOB_OF_CADENCE = {Cadence.daily: "daily_job", Cadence.monthly: "monthly_job", Cadence.yearly: "yearly_job"}
+# A build that rebuilds the models from the whole history (`--full-refresh`, or their first build)
+# of a warehouse holding more raw rows than this runs dbt one model at a time. Two big series'
+# staging tables rebuilt side by side share DuckDB's one memory limit, not the memory DuckDB does
+# not count: on a three-year region (171 M raw rows, HUB_BUILD_MEMORY=1.25 GiB) the full build's
+# largest process was 2.49 GiB on dbt's two threads, 2.04 GiB on one — and 344 s instead of 390 s,
+# each big model already using every core. Smaller builds keep the profile's threads: their
+# models are short and overlap their fixed costs (the test suite runs twice as long on one).
+ONE_AT_A_TIME_ROWS = 20_000_000
 
 
 class RunError(RuntimeError):
@@ -234,7 +243,8 @@ class Pipeline:
         from another one): each round runs the unpartitioned assets (``refresh_job``) none of whose
         ancestors waits among the day-grain models, then the day-grain models (``daily_job``, over
         the days holding data) none of whose ancestors waits among the unpartitioned ones. The gates'
-        Data Docs pages are rendered once, after the runs (a gate launched otherwise renders its own)."""
+        Data Docs pages are rendered once, after the runs (a gate launched otherwise renders its own).
+        A big warehouse's history rebuilt whole is built one model at a time (``ONE_AT_A_TIME_ROWS``)."""
         stage = Stage("build")
         daily = self._op_keys("dbt_daily_models")
         every = self._op_keys("dbt_models") | daily | self._prefixed("publication") | self._prefixed("shared")
@@ -242,7 +252,7 @@ class Pipeline:
         waiting = (every - daily) & stage.stale.keys()
         waiting_daily = daily & stage.stale.keys()
         span = self._days_to_build(daily, full_refresh) if waiting_daily else None
-        refresh = {"full_refresh": full_refresh}
+        refresh = self.dbt_config(stage.stale, full_refresh)
         while (waiting or waiting_daily) and stage.success:
             ready = {k for k in waiting if not self._ancestors(k) & waiting_daily}
             config = {"dbt_models": {"config": refresh}} if ready & self._op_keys("dbt_models") else None
@@ -271,6 +281,24 @@ class Pipeline:
         finally:
             con.close()
         return stale_assets(self.instance, self.graph, keys, processed)
+
+    def dbt_config(self, stale: Mapping[dg.AssetKey, str], full_refresh: bool) -> dict[str, bool]:
+        """How the dbt steps of a build whose stale assets are ``stale`` run (``DbtBuildConfig``):
+        one model at a time when they rebuild a big history whole (``ONE_AT_A_TIME_ROWS``)."""
+        models = self._op_keys("dbt_models") | self._op_keys("dbt_daily_models")
+        rebuilt_whole = full_refresh or any(stale.get(key) == NEVER_BUILT for key in models)
+        return {"full_refresh": full_refresh,
+                "one_at_a_time": rebuilt_whole and self._raw_rows() > ONE_AT_A_TIME_ROWS}
+
+    def _raw_rows(self) -> int:
+        if not self.settings.warehouse.exists():
+            return 0
+        con = connect(self.settings.warehouse, read_only=True)
+        try:
+            return con.execute("SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() "
+                               "WHERE schema_name = ?", [RAW_SCHEMA]).fetchone()[0]
+        finally:
+            con.close()
 
     def _ancestors(self, key: dg.AssetKey) -> set[dg.AssetKey]:
         if key not in self._ancestry:

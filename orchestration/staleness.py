@@ -28,6 +28,9 @@ import dagster as dg
 import duckdb
 
 
+NEVER_BUILT = "never built"
+
+
 def last_processed(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     """Per dataset, when its latest delivery was processed (POSIX seconds)."""
     try:
@@ -54,7 +57,7 @@ def stale_assets(instance: dg.DagsterInstance, graph, candidates: Iterable[dg.As
         node = graph.get(key)
         materialised = latest.get(key)
         if materialised is None:
-            reasons[key] = "never built"
+            reasons[key] = NEVER_BUILT
         elif node.code_version is not None and recorded.get(key) != node.code_version:
             reasons[key] = "its code changed"
         elif newer := sorted(a.path[1] for a in graph.get_ancestor_asset_keys(key)

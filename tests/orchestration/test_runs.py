@@ -1,15 +1,20 @@
 """`hub backfill` (issue 20.5): a month of daily partitions in one Dagster run, recorded in the hub's
-persistent instance (what `make dagster` shows), reading exactly the periods of the range."""
+persistent instance (what `make dagster` shows), reading exactly the periods of the range. A build
+that rebuilds a big history whole runs dbt one model at a time (issue 22: its memory)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import dagster as dg
+import pytest
 
-from territoire_hub.orchestration.runs import hub_instance
+from territoire_hub.orchestration import runs
+from territoire_hub.orchestration.definitions import defs
+from territoire_hub.orchestration.runs import Pipeline, Stage, hub_instance
+from territoire_hub.orchestration.staleness import NEVER_BUILT
 from territoire_hub.warehouse import connect
-from tests.conftest import drop, hub
+from tests.conftest import copy_home, drop, hub
 from tests.sources.test_loading import TRAFFIC, traffic_file
 
 
@@ -50,3 +55,35 @@ def test_a_backfill_outside_the_partitions_or_of_an_inventory_is_a_clear_error(s
     done = hub(settings.home, "backfill", "--dataset", "nobody__nothing", "--from", "2024", "--to", "2024",
                check=False)
     assert done.returncode == 1 and "unknown dataset 'nobody__nothing'" in done.stderr
+
+
+def test_a_big_history_rebuilt_whole_is_built_one_model_at_a_time(demo_home, tmp_path, monkeypatch):
+    settings = copy_home(demo_home, tmp_path / "home")
+    monkeypatch.setenv("HUB_HOME", str(settings.home))      # the dbt steps' resource reads it
+    pipeline = Pipeline(settings, settings.load_registry(), "build", defs())
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        raw_rows = con.execute("SELECT sum(estimated_size) FROM duckdb_tables() WHERE schema_name = 'raw'").fetchone()[0]
+    finally:
+        con.close()
+    model = dg.AssetKey(["intermediate", "int_calendar__days"])
+    new = {model: "new deliveries of montpellier_metropole__comptages_routiers"}
+    # the demo's history is small: a full refresh keeps dbt's threads
+    assert pipeline.dbt_config({}, full_refresh=True) == {"full_refresh": True, "one_at_a_time": False}
+    monkeypatch.setattr(runs, "ONE_AT_A_TIME_ROWS", raw_rows - 1)     # now it is a big one
+    assert pipeline.dbt_config({}, full_refresh=True)["one_at_a_time"]
+    assert pipeline.dbt_config({model: NEVER_BUILT}, full_refresh=False)["one_at_a_time"]   # a first build
+    assert not pipeline.dbt_config(new, full_refresh=False)["one_at_a_time"]     # new days: incremental
+    monkeypatch.setattr(runs, "ONE_AT_A_TIME_ROWS", raw_rows)
+    assert not pipeline.dbt_config({}, full_refresh=True)["one_at_a_time"]
+
+    # and dbt is told so
+    logs = settings.data_dir / "logs" / "dbt"
+    for one_at_a_time, threads in [(True, 1), (False, 2)]:
+        before = set(logs.glob("*-dbt_models.log"))
+        stage = Stage("build")
+        pipeline._execute(stage, "refresh_job", {model},
+                          config={"dbt_models": {"config": {"one_at_a_time": one_at_a_time}}})
+        assert stage.success, stage.failures
+        (log,) = set(logs.glob("*-dbt_models.log")) - before
+        assert f"Concurrency: {threads} threads" in log.read_text()
