@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import dagster as dg
-import pytest
 
 from territoire_hub.orchestration import runs
 from territoire_hub.orchestration.definitions import defs
