@@ -65,6 +65,10 @@ class QualityContext:
                 _contexts[None] = cls(root=None, docs_dir=None)
             return _contexts[None]
 
+    def open(self) -> None:
+        """Import GX and open the context now (``docs_renderer.py`` does it ahead of rendering)."""
+        self._context()
+
     # -- GX plumbing ----------------------------------------------------------------------
     def _context(self):
         if self._gx is None:

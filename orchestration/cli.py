@@ -20,6 +20,7 @@ from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.formats import markdown_table
 from territoire_hub.memory import one_heap
 from territoire_hub.names import printable
+from territoire_hub.orchestration.dbt import start_dbt_server
 from territoire_hub.orchestration.onboarding import describe_detection, detect_file, scaffold
 from territoire_hub.orchestration.status import collect_status, render_status
 from territoire_hub.permissions import private_process
@@ -343,6 +344,7 @@ def build(settings: Settings, full_refresh: bool) -> None:
     write the analysts' snapshot: run by Dagster in this process."""
     if not settings.warehouse.exists():
         raise click.ClickException(f"no warehouse at {settings.warehouse}: run `hub ingest` first")
+    start_dbt_server()
     registry = _registry(settings)
     _build(settings, _pipeline(settings, registry, "build"), full_refresh)
 

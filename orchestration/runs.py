@@ -33,6 +33,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from territoire_hub.expectations.docs_renderer import DocsRenderer
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.ingestion import prepare_warehouse
@@ -253,6 +254,21 @@ class Pipeline:
         waiting_daily = daily & stage.stale.keys()
         span = self._days_to_build(daily, full_refresh) if waiting_daily else None
         refresh = self.dbt_config(stage.stale, full_refresh)
+        # the gates leave their pages to render (DOCS_TAG), once for all after the runs, by a process
+        # that imports Great Expectations while the runs go on (``docs_renderer.py``)
+        renderer = DocsRenderer(QualityContext.for_settings(self.settings)) \
+            if any(key.path[0] == "marts" for key in stage.stale) else None
+        try:
+            self._run_rounds(stage, waiting, waiting_daily, span, refresh)
+            if renderer and any(key.name == "publication_gate" for key in stage.checks):
+                renderer.render()
+        finally:
+            if renderer:
+                renderer.close()
+        return stage
+
+    def _run_rounds(self, stage: Stage, waiting: set[dg.AssetKey], waiting_daily: set[dg.AssetKey],
+                    span: tuple[str, str] | None, refresh: dict[str, bool]) -> None:
         while (waiting or waiting_daily) and stage.success:
             ready = {k for k in waiting if not self._ancestors(k) & waiting_daily}
             config = {"dbt_models": {"config": refresh}} if ready & self._op_keys("dbt_models") else None
@@ -265,10 +281,6 @@ class Pipeline:
             waiting_daily -= ready_daily
             if not ready and not ready_daily:
                 raise RunError(f"no order runs {sorted(k.to_user_string() for k in waiting | waiting_daily)}")
-        if any(key.name == "publication_gate" for key in stage.checks):
-            # the gates left their pages to render (DOCS_TAG): once for all, not once per gate (~1 s each)
-            QualityContext.for_settings(self.settings).build_docs()
-        return stage
 
     def _stale(self, keys: set[dg.AssetKey]) -> dict[dg.AssetKey, str]:
         """The stale ones among ``keys``, after mirroring the registry as it is now (the models

@@ -8,6 +8,7 @@ only reads it (running dbt is the orchestration's job). Missing manifest = no li
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from territoire_hub.registry import Registry
@@ -20,8 +21,19 @@ def target_path(settings: Settings) -> Path:
 
 
 def _manifest(settings: Settings) -> dict | None:
+    """dbt's manifest (read once per version of the file: a build's gates and snapshot ask it
+    about ten times, 3 MB of JSON each). Callers only read it."""
     path = target_path(settings) / "manifest.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return _read_manifest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=2)
+def _read_manifest(path: str, mtime_ns: int, size: int) -> dict:
+    return json.loads(Path(path).read_text())
 
 
 def mart_formats(settings: Settings) -> dict[str, list[str]]:
