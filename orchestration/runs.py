@@ -9,9 +9,10 @@ needs on a fresh warehouse:
 
 * ingest: the inventories (``refresh_job``), then each cadence's raw assets over all their
   partitions (``yearly_job``, ``monthly_job``, ``daily_job``, tagged to read every period available);
-* build: the unpartitioned models the day-grain models read (``refresh_job``), the day-grain models
-  over the days holding data (``daily_job``), then the other models, the publication gate and the
-  analysts' snapshot (``refresh_job``);
+* build: the unpartitioned models the incremental ones read, if stale (``refresh_job``), the
+  incremental models — the series' current rows and the day-grain models — over the days holding
+  data (``daily_job``), then the other models, the publication gate and the analysts' snapshot
+  (``refresh_job``): two runs for new days of the series;
 * publish: the portal assets; freshness: the ``delivery_due`` checks.
 
 The runs of one command share a hub run id (tag ``territoire-hub/run``): the validations, quality
@@ -240,10 +241,11 @@ class Pipeline:
         (``staleness.py``: never built, code changed, new deliveries upstream, downstream of one of
         these); everything for a full refresh. Nothing stale, nothing runs.
 
-        Unpartitioned and day-grain models interleave (a day-grain model may read a table built
-        from another one): each round runs the unpartitioned assets (``refresh_job``) none of whose
-        ancestors waits among the day-grain models, then the day-grain models (``daily_job``, over
-        the days holding data) none of whose ancestors waits among the unpartitioned ones. The gates'
+        Unpartitioned and incremental (day-partitioned) models interleave (a day-grain model may
+        read a table built from another one): each round runs the unpartitioned assets
+        (``refresh_job``) none of whose ancestors waits among the incremental models, then the
+        incremental models (``daily_job``, over the days holding data) none of whose ancestors
+        waits among the unpartitioned ones. The gates'
         Data Docs pages are rendered once, after the runs (a gate launched otherwise renders its own).
         A big warehouse's history rebuilt whole is built one model at a time (``ONE_AT_A_TIME_ROWS``)."""
         stage = Stage("build")

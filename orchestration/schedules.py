@@ -1,6 +1,7 @@
 """Jobs and schedules, one per cadence of the registry's datasets, and the hourly freshness check.
 
-* ``daily_job`` (one Europe/Paris day: its raw deliveries and the day-grain models) runs every
+* ``daily_job`` (one Europe/Paris day: its raw deliveries and the incremental models — the series'
+  current rows, the day-grain models) runs every
   morning at 07:00 for the day before — after the daily files' default deadline (06:00);
 * ``monthly_job`` on the 6th at 07:00 for the month before, ``yearly_job`` on 1 April for the year
   before (the default ``due`` of those cadences);
@@ -20,7 +21,7 @@ from territoire_hub.orchestration.partitions import TIMEZONE, HubPartitions
 
 # cadence: job, description, the schedule's offset from the partition's end
 PARTITIONED = {
-    "daily": ("daily_job", "One Europe/Paris day: its raw deliveries and the day-grain models.", {}),
+    "daily": ("daily_job", "One Europe/Paris day: its raw deliveries, the series' current rows and the day-grain models.", {}),
     "monthly": ("monthly_job", "One month: the monthly deliveries.", {"day_of_month": 6}),
     "yearly": ("yearly_job", "One year: the yearly deliveries.", {}),
 }

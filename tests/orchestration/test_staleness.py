@@ -59,7 +59,11 @@ def test_a_new_traffic_delivery_rebuilds_the_traffic_branch_only(built):
     before = _build_runs(built)
     done = hub(built.home, "build")
     assert f"new deliveries of {TRAFFIC}" in done.stdout, done.stdout
-    rebuilt = _materialised(built, _build_runs(built) - before)
+    runs = _build_runs(built) - before
+    # two runs: the traffic staging table with the day-grain model reading it (daily_job), then
+    # the marts, their gates and the snapshot (refresh_job)
+    assert len(runs) == 2
+    rebuilt = _materialised(built, runs)
     assert {"staging/stg_comptage_routier_horaire", "intermediate/int_traffic__counter_daily",
             "marts/trafic_compteur", "marts/fiche_territoire", "publication/trafic_compteur",
             "shared/snapshot"} <= rebuilt
@@ -67,7 +71,7 @@ def test_a_new_traffic_delivery_rebuilds_the_traffic_branch_only(built):
                 or "eclairage" in k or "lighting" in k or "recharge" in k or "irve" in k}, sorted(rebuilt)
     # the staging view's data tests read the days of that delivery only, as literal bounds
     # (macros/series_tests.sql); the delivery suites checked it whole at ingestion
-    compiled = (built.data_dir / "dbt" / "runs" / "dbt_models" / "compiled" / "territoire_hub" / "models" / "staging"
+    compiled = (built.data_dir / "dbt" / "runs" / "dbt_daily_models" / "compiled" / "territoire_hub" / "models" / "staging"
                 / "traffic" / "_traffic.yml" / "not_null_stg_comptage_routier_horaire_counted_at.sql").read_text()
     assert f"counted_at >= cast('{first - timedelta(days=1)} 00:00:00+00' as timestamp with time zone)" in compiled, compiled
     assert f"counted_at < cast('{last + timedelta(days=1)} 00:00:00+00' as timestamp with time zone)" in compiled
