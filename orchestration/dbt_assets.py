@@ -80,7 +80,9 @@ def shared_version(project_dir: Path, registry: Registry) -> str:
     digest = hashlib.sha256()
     for path in sorted([project_dir / "dbt_project.yml", *(project_dir / "macros").rglob("*.sql")]):
         digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(registry.model_dump_json().encode())
+    # the structure's logo is an absolute path and the portal's concern: a registry moved with its
+    # hub home keeps the models' versions (not every model rebuilt as "its code changed")
+    digest.update(registry.model_dump_json(exclude={"structure": {"logo"}}).encode())
     return digest.hexdigest()[:16]
 
 
