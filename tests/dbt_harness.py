@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from territoire_hub.orchestration.dbt import BUILD, run_dbt
@@ -44,3 +46,32 @@ def query(settings: Settings, sql: str, params: list | None = None) -> list[tupl
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def build_and_compare(settings: Settings, root: Path, wave: str, models: Sequence[str],
+                      rows_of: Callable[[Settings], object]):
+    """``dbt run`` of ``models`` incrementally; a copy of the warehouse refreshed in full
+    (``<root>/refresh-<wave>``) must hold the same rows (``rows_of``: a list of rows, or a dict of
+    them per model). Returns the incremental rows."""
+    run_dbt(settings, ["run", "--select", *models])
+    rows = rows_of(settings)
+    copy = Settings.from_env({"HUB_HOME": str(root / f"refresh-{wave}"), "HUB_REGISTRY": str(settings.registry_dir)})
+    copy.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(settings.warehouse, copy.warehouse)
+    run_dbt(copy, ["run", "--select", *models, "--full-refresh"])
+    refreshed = rows_of(copy)
+    assert rows == refreshed, (wave, _difference(rows, refreshed))
+    return rows
+
+
+def _difference(rows, refreshed) -> object:
+    if isinstance(rows, dict):
+        return {model: _difference(rows[model], refreshed[model]) for model in rows if rows[model] != refreshed[model]}
+    return sorted(set(rows) ^ set(refreshed))[:4]
+
+
+def compiled(settings: Settings, *model_path: str) -> str:
+    """The SQL dbt last compiled for the model at ``models/<model_path>.sql``."""
+    *folders, name = model_path
+    return settings.data_dir.joinpath("dbt", "target", "compiled", "territoire_hub", "models", *folders,
+                                      f"{name}.sql").read_text()

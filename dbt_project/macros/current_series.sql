@@ -113,13 +113,19 @@
 {% macro prune_current_series(relation, stamp, staged_stamp, scope='dataset') -%}
 {%- if execute and is_incremental() -%}
 {%- set ranges = changed_series_ranges(relation, stamp, staged_stamp, scope) -%}
-{%- set datasets = format_datasets(relation) -%}
+{{ delete_changed_rows(format_datasets(relation), ranges, staged_stamp) }}
+{%- endif -%}
+{%- endmacro %}
+
+
+{#- The pre-hooks' delete: rows of datasets no longer of the format(s) (`datasets`: those that
+    are), and rows within the changed `ranges`. -#}
+{% macro delete_changed_rows(datasets, ranges, staged_stamp) -%}
 delete from {{ this }}
 where dataset_key not in ('{{ datasets | join("', '") }}')
 {%- if ranges %}
    or ({{ series_ranges_clause(ranges, staged_stamp) }})
 {%- endif %}
-{%- endif -%}
 {%- endmacro %}
 
 
@@ -176,11 +182,7 @@ delete from {{ this }}
 {%- set ranges = changed_ranges_across(relations, stamp, staged_stamp, resets) -%}
 {%- set datasets = [] -%}
 {%- for relation in relations -%}{%- do datasets.extend(format_datasets(relation)) -%}{%- endfor -%}
-delete from {{ this }}
-where dataset_key not in ('{{ datasets | join("', '") }}')
-{%- if ranges %}
-   or ({{ series_ranges_clause(ranges, staged_stamp) }})
-{%- endif %}
+{{ delete_changed_rows(datasets, ranges, staged_stamp) }}
 {%- endif -%}
 {%- endmacro %}
 

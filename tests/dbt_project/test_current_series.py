@@ -23,6 +23,7 @@ from territoire_hub.orchestration.ingestion import prepare_warehouse
 from territoire_hub.settings import Settings
 from territoire_hub.sources.demo.traffic import HEADER
 from territoire_hub.warehouse import connect
+from tests import dbt_harness as harness
 from tests.dbt_harness import deliver, ingest, query
 from tests.dbt_project.test_traffic import count_row, local_hours
 
@@ -85,22 +86,12 @@ def current(settings: Settings, model: str) -> list[tuple]:
 def build_and_compare(settings: Settings, root: Path, wave: str) -> dict[str, list[tuple]]:
     """Build the two series incrementally; a copy of the warehouse refreshed in full must hold
     the same rows. Returns the incremental rows."""
-    run_dbt(settings, ["run", "--select", *MODELS])
-    rows = {m: current(settings, m) for m in MODELS}
-    copy = Settings.from_env({"HUB_HOME": str(root / f"refresh-{wave}"), "HUB_REGISTRY": str(settings.registry_dir)})
-    copy.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(settings.warehouse, copy.warehouse)
-    run_dbt(copy, ["run", "--select", *MODELS, "--full-refresh"])
-    for model in MODELS:
-        refreshed = current(copy, model)
-        assert rows[model] == refreshed, (wave, model, sorted(set(rows[model]) ^ set(refreshed))[:4])
-    return rows
+    return harness.build_and_compare(settings, root, wave, list(MODELS),
+                                     lambda home: {model: current(home, model) for model in MODELS})
 
 
 def compiled(settings: Settings, model: str) -> str:
-    folder = "traffic" if "comptage" in model else "weather"
-    return (settings.data_dir / "dbt" / "target" / "compiled" / "territoire_hub" / "models" / "staging" / folder
-            / f"{model}.sql").read_text()
+    return harness.compiled(settings, "staging", "traffic" if "comptage" in model else "weather", model)
 
 
 def flows(settings: Settings, dataset: str, arc: str, day: date) -> list[float]:

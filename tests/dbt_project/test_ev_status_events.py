@@ -21,20 +21,14 @@ from territoire_hub.orchestration.ingestion import prepare_warehouse
 from territoire_hub.settings import Settings
 from territoire_hub.sources.demo.irve import DYNAMIC_HEADER
 from territoire_hub.warehouse import connect
+from tests import dbt_harness as harness
 from tests.dbt_harness import deliver, ingest, query
+from tests.dbt_project import partners
 
 PACKAGED = Settings.from_env({}).registry_dir
 NATIONAL = "recharge_sud__irve_dynamique"
 QUALICHARGE, CORRESPONDENCE = "electra__statuts", "electra__lien_pdc"
 MODELS = ["stg_irve_dynamique", "stg_irve_dynamique_qualicharge", "int_ev__status_events"]
-ELECTRA = """
-partner: {id: electra, name: Electra, kind: private_company}
-datasets:
-  - {id: statuts, format: irve_dynamique_qualicharge, transport: {type: inbox}, filename: '^export_status.*\\.csv$',
-     cadence: daily, period: content, start: "2024-01-01", licence: licence-ouverte-2.0, sensitivity: commercial}
-  - {id: lien_pdc, format: irve_qualicharge_lien_pdc, transport: {type: inbox}, filename: '^export_lien.*\\.csv$',
-     cadence: snapshot, licence: licence-ouverte-2.0, sensitivity: open}
-"""
 QUALICHARGE_HEADER = (",etat_prise_type_2,occupation_pdc,etat_prise_type_combo_ccs,etat_pdc,id,updated_at,"
                       "etat_prise_type_chademo,point_de_charge_id,created_at,etat_prise_type_ef,horodatage")
 Q1 = "b1ef81db-f16c-4c40-b31a-f35b1b36c786"   # QualiCharge's id of the point
@@ -53,7 +47,7 @@ def write_registry(folder: Path, *, with_electra: bool = True) -> None:
     dynamic.pop("end", None)
     (folder / "recharge-sud.yaml").write_text(yaml.safe_dump(operator, allow_unicode=True, sort_keys=False))
     if with_electra:
-        (folder / "electra.yaml").write_text(ELECTRA)
+        (folder / "electra.yaml").write_text(partners.electra(start="2024-01-01"))
 
 
 def national(*events: tuple[str, str, str]) -> str:
@@ -89,20 +83,11 @@ def states(settings: Settings) -> dict[tuple[str, str], tuple[str, str]]:
 
 def build_and_compare(settings: Settings, root: Path, wave: str) -> list[tuple]:
     """Build incrementally; a copy of the warehouse refreshed in full must hold the same events."""
-    run_dbt(settings, ["run", "--select", *MODELS])
-    rows = events(settings)
-    copy = Settings.from_env({"HUB_HOME": str(root / f"refresh-{wave}"), "HUB_REGISTRY": str(settings.registry_dir)})
-    copy.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(settings.warehouse, copy.warehouse)
-    run_dbt(copy, ["run", "--select", *MODELS, "--full-refresh"])
-    refreshed = events(copy)
-    assert rows == refreshed, (wave, sorted(set(rows) ^ set(refreshed))[:4])
-    return rows
+    return harness.build_and_compare(settings, root, wave, MODELS, events)
 
 
 def compiled(settings: Settings) -> str:
-    return (settings.data_dir / "dbt" / "target" / "compiled" / "territoire_hub" / "models" / "intermediate"
-            / "ev_charging" / "int_ev__status_events.sql").read_text()
+    return harness.compiled(settings, "intermediate", "ev_charging", "int_ev__status_events")
 
 
 def built_at(settings: Settings) -> dict[tuple[str, str], object]:

@@ -21,6 +21,7 @@ from territoire_hub.orchestration.ingestion import ingest_all
 from territoire_hub.settings import Settings
 from territoire_hub.warehouse import connect
 from tests.conftest import SHARED_FORMATS
+from tests.dbt_project import partners
 from tests.sources.shapefiles import write_points_shapefile
 
 pytestmark = pytest.mark.skipif(not SHARED_FORMATS.is_dir(), reason="../shared/formats not present")
@@ -91,14 +92,7 @@ datasets:
   - {id: mesures, format: comptage_mobilites_measure, transport: {type: inbox}, filename: '^measure.*\\.csv$',
      cadence: daily, period: content, start: "2022-01-01", licence: licence-ouverte-2.0, sensitivity: open}
 """,
-    "electra.yaml": """
-partner: {id: electra, name: Electra, kind: private_company}
-datasets:
-  - {id: statuts, format: irve_dynamique_qualicharge, transport: {type: inbox}, filename: '^export_status.*\\.csv$',
-     cadence: daily, period: content, start: "2025-01-01", licence: licence-ouverte-2.0, sensitivity: commercial}
-  - {id: lien_pdc, format: irve_qualicharge_lien_pdc, transport: {type: inbox}, filename: '^export_lien.*\\.csv$',
-     cadence: snapshot, licence: licence-ouverte-2.0, sensitivity: open}
-""",
+    "electra.yaml": partners.electra(start="2025-01-01"),
     "qualicharge.yaml": """
 partner: {id: qualicharge, name: QualiCharge, kind: public_agency}
 datasets:
