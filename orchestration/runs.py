@@ -245,9 +245,9 @@ class Pipeline:
         read a table built from another one): each round runs the unpartitioned assets
         (``refresh_job``) none of whose ancestors waits among the incremental models, then the
         incremental models (``daily_job``, over the days holding data) none of whose ancestors
-        waits among the unpartitioned ones. The gates'
-        Data Docs pages are rendered once, after the runs (a gate launched otherwise renders its own).
-        A big warehouse's history rebuilt whole is built one model at a time (``ONE_AT_A_TIME_ROWS``)."""
+        waits among the unpartitioned ones. The gates' Data Docs pages are rendered once, after the
+        runs (a gate launched otherwise renders its own). A big warehouse's history rebuilt whole is
+        built one model at a time (``ONE_AT_A_TIME_ROWS``)."""
         stage = Stage("build")
         daily = self._op_keys("dbt_daily_models")
         every = self._op_keys("dbt_models") | daily | self._prefixed("publication") | self._prefixed("shared")
