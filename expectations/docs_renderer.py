@@ -15,11 +15,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 from territoire_hub.expectations.runtime import QualityContext
 
 RENDER = "render"
+
+
+class Rendering(NamedTuple):
+    index: Path           # the Data Docs' index page
+    pages: int            # results whose pages were rendered
+    seconds: float        # how long the build waited for them
 
 
 class DocsError(RuntimeError):
@@ -37,15 +45,17 @@ class DocsRenderer:
             [sys.executable, "-m", __name__, str(quality.root), str(quality.docs_dir), str(quality.cache_dir or "")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors, text=True)
 
-    def render(self) -> Path:
-        """Render the pending results now (the child has imported GX meanwhile); the index page."""
+    def render(self) -> Rendering:
+        """Render the pending results now (the child has imported GX meanwhile)."""
+        started = time.monotonic()
         output, _ = self._process.communicate(RENDER + "\n")
         if self._process.returncode != 0:
             self._errors.seek(0)
             lines = self._errors.read().decode(errors="replace").strip().splitlines() or ["no output"]
             raise DocsError(f"the Data Docs renderer failed (exit code {self._process.returncode}): {lines[-1]}\n"
                             + "\n".join(lines[-20:-1]))
-        return Path(output.strip().splitlines()[-1])
+        index, pages = output.strip().splitlines()[-1].rsplit("\t", 1)
+        return Rendering(Path(index), int(pages), time.monotonic() - started)
 
     def close(self) -> None:
         """Stop the child if it has not rendered (it may still be importing GX): the results it
@@ -68,7 +78,8 @@ def main(argv: list[str]) -> int:
     quality.open()
     if sys.stdin.readline().strip() != RENDER:
         return 0
-    print(quality.build_docs(), flush=True)
+    index, pages = quality.render_pending()
+    print(f"{index}\t{pages}", flush=True)
     return 0
 
 

@@ -174,6 +174,10 @@ class QualityContext:
     def build_docs(self) -> Path:
         """Render the results stored since the last build, by this process or another (the
         ingesting one does not import GX): the cost grows with new results only."""
+        return self.render_pending()[0]
+
+    def render_pending(self) -> tuple[Path, int]:
+        """``build_docs``: the index page, and how many results' pages were rendered."""
         if self.docs_dir is None:
             raise RuntimeError("an in-memory quality context has no Data Docs")
         pending = store.take_pending(self.root)
@@ -185,7 +189,7 @@ class QualityContext:
             context.build_data_docs(site_names=[DOCS_SITE],
                                     resource_identifiers=[ValidationResultIdentifier.from_tuple(k) for k in pending])
             self._offline(since=started)
-        return self.docs_dir / "index.html"
+        return self.docs_dir / "index.html", len(pending)
 
     def _offline(self, since: float) -> None:
         """The pages just written point to the assets served from the docs folder (offline_docs)."""

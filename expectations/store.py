@@ -154,13 +154,13 @@ def take_pending(root: Path) -> list[ResultKey]:
         os.rename(pending, taking)           # later writers start a new list
     except FileNotFoundError:
         return []
-    keys: list[ResultKey] = []
+    keys: dict[ResultKey, None] = {}         # in the listed order, each once
     for line in taking.read_text().splitlines():
         try:
             key = tuple(json.loads(line))
         except ValueError:
             continue                         # a line cut by a crash
         if len(key) == 4 and key not in keys and path_of(root, key).exists():
-            keys.append(key)
+            keys[key] = None
     taking.unlink()
-    return keys
+    return list(keys)

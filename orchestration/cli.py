@@ -304,6 +304,8 @@ def _build(settings: Settings, pipeline, full_refresh: bool = False):
                        + (f" ({flags} flags)" if flags else ""))
             if not passed and description:
                 click.echo(f"      - {description}")
+    if stage.docs and stage.docs.pages:
+        click.echo(f"  Data Docs: {stage.docs.pages:,} validation pages rendered ({stage.docs.seconds:.0f} s after the runs)")
     _snapshot_written(stage)
     _quality_line(settings, pipeline.run_id)
     return stage

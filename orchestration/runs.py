@@ -34,7 +34,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from territoire_hub.expectations.docs_renderer import DocsRenderer
+from territoire_hub.expectations.docs_renderer import DocsRenderer, Rendering
 from territoire_hub.expectations.results import latest_gate_run, new_run_id
 from territoire_hub.expectations.runtime import QualityContext
 from territoire_hub.orchestration.ingestion import prepare_warehouse
@@ -132,6 +132,7 @@ class Stage:
     checks: dict[dg.AssetCheckKey, tuple[bool, str | None, dict]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     stale: dict[dg.AssetKey, str] = field(default_factory=dict)   # a build's: what it had to run, and why
+    docs: Rendering | None = None       # a build's Data Docs pages rendered after its runs
 
     @property
     def success(self) -> bool:
@@ -263,7 +264,7 @@ class Pipeline:
         try:
             self._run_rounds(stage, waiting, waiting_daily, span, refresh)
             if renderer and any(key.name == "publication_gate" for key in stage.checks):
-                renderer.render()
+                stage.docs = renderer.render()
         finally:
             if renderer:
                 renderer.close()

@@ -30,8 +30,9 @@ def test_the_renderer_renders_the_pending_results_when_told(tmp_path):
     _results(quality, ["build-1"])
     with DocsRenderer(quality) as renderer:
         _results(quality, ["build-2"])            # stored while the renderer was importing GX
-        index = renderer.render()
-    assert index == tmp_path / "docs" / "index.html"
+        rendering = renderer.render()
+    index = rendering.index
+    assert index == tmp_path / "docs" / "index.html" and rendering.pages == 2
     assert "build-1" in index.read_text() and "build-2" in index.read_text()
     pages = sorted(p.parent.parent.name for p in (tmp_path / "docs" / "validations" / "mart__m__rows").glob("*/*/*.html"))
     assert pages == ["build-1", "build-2"]

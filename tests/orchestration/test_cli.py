@@ -105,6 +105,8 @@ def test_dbt_s_per_node_log_goes_to_a_file_and_the_console_gets_its_summary(demo
     assert len(logs) == 5 and all("Done. PASS=" in log.read_text() for log in logs)
     assert all(log.stat().st_mode & 0o777 == 0o600 for log in logs)
     assert len(out.splitlines()) < 150       # the whole demo run's console, dbt's hundreds of lines gone
+    # the pages of the deliveries' and the gates' validations, rendered once after the runs
+    assert re.search(r"\n  Data Docs: \d+ validation pages rendered \(\d+ s after the runs\)\n", out), out
 
 
 def test_the_demo_run_ends_with_where_everything_is_counted_as_hub_status_counts(demo_run):
