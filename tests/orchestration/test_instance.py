@@ -108,3 +108,16 @@ def test_a_forked_child_opens_its_own_connections(settings):
     assert JOB.execute_in_process(instance=instance, run_config=QUIET).success
     assert len(instance.get_runs()) == 2
 
+
+
+def test_commits_wait_for_the_write_ahead_log_only(settings):
+    """WAL with synchronous = NORMAL on every database the instance opens (SQLite's advice for WAL:
+    a crash of the process loses nothing; a commit does not wait for the disk)."""
+    instance = hub_instance(settings)
+    assert JOB.execute_in_process(instance=instance, run_config=QUIET).success
+    storage = instance.event_log_storage
+    engines = [storage.kept.get(storage.conn_string_for_shard("index")), instance.run_storage._kept_engine]
+    for engine in engines:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1      # NORMAL (FULL is 2)
