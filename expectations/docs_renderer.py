@@ -6,7 +6,7 @@ DuckDB). ``DocsRenderer`` starts ``python -m territoire_hub.expectations.docs_re
 build starts: the child imports GX and opens the hub's GX context while the build's runs go on,
 then waits on its standard input. ``render()`` tells it to render the results stored since the
 last rendering (``QualityContext.build_docs``) and waits for it; ``close()`` without rendering
-lets it exit (the results stay pending for the next rendering). A process, not a thread: an
+stops it (the results stay pending for the next rendering). A process, not a thread: an
 import in a thread beside Dagster's could meet the main thread's imports on a module lock.
 """
 
