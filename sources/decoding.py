@@ -85,30 +85,39 @@ class RecordLines:
 
     def feed(self, piece: bytes) -> None:
         data = np.frombuffer(piece, dtype=np.uint8)
-        if not len(data):
+        n = len(data)
+        if not n:
             return
         if self.pending_cr and data[0] != 10:
             self.line += 1
             self.line_bytes = 0
-        lf, cr = data == 10, data == 13
-        any_break = lf | cr
-        line_break = any_break.copy()
-        line_break[:-1] &= ~(cr[:-1] & lf[1:])          # the CR of a CRLF: its LF breaks the line
-        line_break[-1] = bool(lf[-1])                   # a final CR waits for the next piece
-        self.pending_cr = bool(cr[-1])
-        breaks = np.flatnonzero(line_break)
-        self._check_lengths(breaks, len(data))
-        if b'"' in piece:                               # record-ending bytes: CR and LF outside quotes
-            inside = np.bitwise_xor.accumulate((data == 34).astype(np.uint8)) ^ self.inside
-            self.inside = int(inside[-1])
-            ends = any_break & (inside == 0)
-        else:                                           # no quote: the parity carried over holds throughout
-            ends = any_break if not self.inside else np.zeros(len(data), dtype=bool)
-        before = np.empty(len(data), dtype=bool)
-        before[0] = self.after_break
-        before[1:] = ends[:-1]
-        starts = np.flatnonzero(~ends & before)
-        self.after_break = bool(ends[-1])
+        # positions only (a record is ~100 bytes): no array of the piece's size beyond the compares
+        lf = np.flatnonzero(data == 10)
+        if b"\r" in piece:
+            cr = np.flatnonzero(data == 13)
+            after = cr + 1
+            lone = cr[(after < n) & (data[np.minimum(after, n - 1)] != 10)]   # the CR of a CRLF: its LF breaks
+            breaks = np.union1d(lf, lone)
+            any_break = np.union1d(lf, cr)
+            self.pending_cr = bool(data[-1] == 13)                          # a final CR waits for the next piece
+        else:
+            breaks = any_break = lf
+            self.pending_cr = False
+        self._check_lengths(breaks, n)
+        if b'"' in piece:       # record-ending bytes: CR and LF outside quotes (even count of quotes before)
+            quotes = np.flatnonzero(data == 34)
+            ends = any_break[((np.searchsorted(quotes, any_break) + self.inside) & 1) == 0]
+            self.inside = (len(quotes) + self.inside) & 1
+        else:                   # no quote: the parity carried over holds throughout
+            ends = any_break if not self.inside else any_break[:0]
+        # a record starts on a byte that ends nothing, right after one that ends a record
+        follows = ends + 1
+        alone = np.ones(len(ends), dtype=bool)
+        alone[:-1] = ends[1:] != follows[:-1]
+        starts = follows[alone & (follows < n)]
+        if self.after_break and not (len(ends) and ends[0] == 0):
+            starts = np.concatenate([[0], starts])
+        self.after_break = bool(len(ends) and ends[-1] == n - 1)
         self.out.write((self.line + np.searchsorted(breaks, starts)).astype(np.int64).tobytes())
         self.records += len(starts)
         self.line += len(breaks)
@@ -116,7 +125,7 @@ class RecordLines:
         later = starts[self.offset + starts >= due]                      # cut where a record starts
         if len(later):
             self.cuts.append(int(self.offset + later[0]))
-        self.offset += len(data)
+        self.offset += n
 
     def _check_lengths(self, breaks: np.ndarray, size: int) -> None:
         bounds = np.concatenate([[-1], breaks, [size]])
@@ -159,6 +168,7 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+UTF8 = ("utf-8", "utf-8-sig")      # codecs' names: the text is the delivered bytes (BOM aside)
 SINGLE_BYTE = ("cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "iso-8859-15")
 
 
@@ -176,8 +186,9 @@ def _decode_as(path: Path, encoding: str, allowed: list[str], limits: Limits, te
     state = _Stream(encoding)
     decoder = codecs.getincrementaldecoder(encoding)()
     utf8 = codecs.getincrementaldecoder("utf-8")() if encoding.lower() in SINGLE_BYTE else None
+    same_bytes = codecs.lookup(encoding).name in UTF8
     records = RecordLines(lines_out, limits.max_line_bytes, PART_BYTES)
-    head, started = b"", False
+    head, started, held = b"", False, b""
     for piece in itertools.chain(pieces, [None]):
         final = piece is None
         piece = piece or b""
@@ -186,19 +197,27 @@ def _decode_as(path: Path, encoding: str, allowed: list[str], limits: Limits, te
             if compressed and head.startswith(GZIP_MAGIC):
                 raise DeliveryRejected([Problem("not_a_csv", "not a CSV file: gzip file inside a gzip file (nested compression)")])
         state.content = state.content or bool(piece.strip())
+        # past the BOM and the header, UTF-8 text is written as delivered: decoding only checks it
+        # (an ASCII piece between whole characters needs not even that)
+        as_delivered = same_bytes and started and state.header_done
         try:
-            text = decoder.decode(piece, final)
+            if not as_delivered or decoder.getstate()[0] or not piece.isascii() or final:
+                text = decoder.decode(piece, final)
         except UnicodeDecodeError as exc:
             raise _OtherEncoding(state.raw_lines + _line_of(exc.object, exc.start), exc.object[exc.start], head) from None
         if utf8 is not None:
             _watch_utf8(state, utf8, piece, final)
         state.raw_lines += piece.count(b"\n")
-        if text and not started:
-            text, started = text.removeprefix(BOM), True
-        if not state.header_done:
-            state.header_line += re.split(r"\r\n|\r|\n", text, maxsplit=1)[0] if text else ""
-            state.header_done = bool(re.search(r"[\r\n]", text)) or final
-        encoded = text.encode("utf-8")
+        if as_delivered:
+            encoded, held = held + piece, b""
+        else:
+            held = decoder.getstate()[0] if same_bytes else b""   # a character's first bytes, not written yet
+            if text and not started:
+                text, started = text.removeprefix(BOM), True
+            if not state.header_done:
+                state.header_line += re.split(r"\r\n|\r|\n", text, maxsplit=1)[0] if text else ""
+                state.header_done = bool(re.search(r"[\r\n]", text)) or final
+            encoded = text.encode("utf-8")
         try:
             records.feed(encoded)
         except DeliveryRejected:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import random
 
 import numpy as np
 import pytest
@@ -128,3 +129,49 @@ def test_a_text_parsed_in_parts_loads_the_same_rows_and_lines(warehouse, tmp_pat
     assert warehouse.execute(f"SELECT _source_line, numero_ticket, type_panne FROM {entry.raw_relation} "
                              "WHERE _delivery_id = ? ORDER BY 1", [delivery]).fetchall() == [
         (2 + 2 * i, f"T{i}", f"lampe éteinte\r\nmât {i}") for i in range(12)]
+
+
+def _random_csv(rnd: random.Random) -> str:
+    """Records of plain and quoted fields (quoted ones holding separators, doubled quotes, CR, LF,
+    CRLF), ended by LF, CRLF or CR, with blank lines between some."""
+    def field() -> str:
+        if rnd.random() < 0.4:
+            return '"' + "".join(rnd.choice(['a', ';', '""', '\r', '\n', '\r\n', ' ']) for _ in range(rnd.randint(0, 6))) + '"'
+        return "".join(rnd.choice("ab ") for _ in range(rnd.randint(0, 4)))
+    records = [";".join(field() for _ in range(rnd.randint(1, 3))) for _ in range(rnd.randint(1, 6))]
+    return "".join(r + rnd.choice(["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"]) for r in records)
+
+
+def test_record_starts_match_pythons_csv_reader_on_random_texts():
+    """Records whose quoted values hold separators, quotes and line breaks, fed in pieces of any
+    size: the starts found from the break and quote positions are those Python's CSV reader sees
+    (a record of one empty field is no record for either)."""
+    rnd = random.Random(7)
+    for _ in range(3000):
+        text = _random_csv(rnd)
+        size = rnd.randint(1, 40)
+        assert fed(text.encode(), size) == expected_starts(text), (text, size)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_utf8_text_is_written_as_delivered_whatever_the_pieces(tmp_path, monkeypatch, encoding):
+    """Past the header, UTF-8 pieces are written as delivered (decoding only checks them): a
+    character cut between the header's last piece and the next, a BOM, a cut sequence — the text
+    is the delivered bytes without the BOM, and a bad byte is named on its line."""
+    spec = load_format("comptage_routier_horaire")
+    row = "101;Avenue de l'Écusson é€;2024-06-13T0{h}:00:00+02:00;412;12,5;Fluide;1;Pérols;2;Lattes;Ouvert;;;43.6,3.87;"
+    work = tmp_path / "work"
+    work.mkdir()
+    path = tmp_path / "in.csv"
+    for bom in ("", "\ufeff"):
+        text = bom + TRAFFIC_HEADER + "\r\n" + "\r\n".join(row.format(h=h) for h in range(4)) + "\r\n"
+        bad = text.encode().replace(b"Lattes", b"Lattes", 2).replace(b"Lattes", b"Lat\xc3tes", 1)
+        for size in range(1, 260, 3):
+            monkeypatch.setattr(decoding, "PIECE", size)
+            path.write_bytes(text.encode())
+            decoded = decode_delivery(path, work, spec=spec, encodings=[encoding], separators=[";"])
+            assert decoded.path.read_bytes() == text.removeprefix("\ufeff").encode(), size
+            path.write_bytes(bad)
+            with pytest.raises(DeliveryRejected) as refused:
+                decode_delivery(path, work, spec=spec, encodings=[encoding], separators=[";"])
+            assert refused.value.problems[0].line == 2 and "byte 0xc3 at line 2" in refused.value.problems[0].message
