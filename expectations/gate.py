@@ -73,8 +73,7 @@ def validate_delivery(con: duckdb.DuckDBPyConnection, quality: QualityContext, e
                       item: Staged, run_id: str) -> Verdict:
     """Run the dataset's suites on a parsed delivery, inside DuckDB (``engine.py``: one aggregate
     pass per suite, then the failing rows only), store each result for the Data Docs, and return
-    the delivery's verdict."""
-    ensure_quality_tables(con)
+    the delivery's verdict. The quality tables exist (:func:`ensure_quality_tables`, once per batch)."""
     run_name = f"{run_id}_{entry.key}"
     problems: list[Problem] = []
     lines: dict[int, Problem] = {}

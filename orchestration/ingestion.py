@@ -27,7 +27,7 @@ from territoire_hub.settings import Limits, Settings
 from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pending_deliveries
 from territoire_hub.sources import loading
 from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
-from territoire_hub.warehouse import memory_limited
+from territoire_hub.warehouse import checkpoint_after, memory_limited
 from territoire_hub.sources.loading import commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
 
 # the modules whose code writes what prepare_warehouse derives from the registry
@@ -84,6 +84,8 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
     loaded: a meter's history); returns (delivery id, rows loaded)."""
     quality = quality or QualityContext.in_memory()
     run_id = run_id or new_run_id()
+    ensure_quality_tables(con)
+    ensure_raw_table(con, entry)
     loaded: list[tuple[str, int]] = []
     for delivery_id, stored_path in pending:
         parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id, formats or all_formats(),
@@ -112,7 +114,7 @@ def ingest_dataset(con: duckdb.DuckDBPyConnection, settings: Settings, entry: Pa
     run_id = run_id or new_run_id()
     report = collect_and_land(con, settings, entry, periods)
     one_heap()
-    with memory_limited(con, settings.limits.ingest_memory):
+    with memory_limited(con, settings.limits.ingest_memory), checkpoint_after(con):
         loaded = load_deliveries(con, entry, pending_deliveries(con, entry, periods),
                                  quality=QualityContext.for_settings(settings), run_id=run_id,
                                  on_delivery=on_delivery, formats=all_formats(settings.formats_dirs),
@@ -162,7 +164,7 @@ def replay(con: duckdb.DuckDBPyConnection, settings: Settings, registry: Registr
     for key, ids in by_dataset.items():
         entry = registry.dataset(key)
         pending = [(d, p) for d, p in pending_deliveries(con, entry) if d in ids]
-        with memory_limited(con, settings.limits.ingest_memory):
+        with memory_limited(con, settings.limits.ingest_memory), checkpoint_after(con):
             load_deliveries(con, entry, pending, quality=QualityContext.for_settings(settings), run_id=run_id,
                             formats=registry.formats, limits=settings.limits, scratch=settings.scratch)
     after = dict(con.execute("SELECT delivery_id, status FROM landing.deliveries WHERE delivery_id IN "

@@ -21,7 +21,8 @@ from territoire_hub.sources.compression import mib
 from territoire_hub.sources.containers import read_geojson, read_shapefile
 from territoire_hub.sources.decoding import decode_delivery, unknown_columns
 from territoire_hub.sources.landing import mark, record_problems
-from territoire_hub.sources.parsing import bad_records_sql, read_text_columns, stage_delivery
+from territoire_hub.sources.parsing import (bad_records_sql, has_commune_codes, read_text_columns, stage_delivery,
+                                            staged_problems, typed_select)
 from territoire_hub.sources.sniffing import SNIFF_BYTES, sniff
 from territoire_hub.problems import DeliveryRejected, Problem, Verdict
 from territoire_hub.formats import FormatSpec
@@ -93,12 +94,13 @@ class Parsed:
     separator: str
 
 
-def read_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, stored_path: Path, target: str, work: Path,
+def read_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, stored_path: Path, staged: str, work: Path,
                   formats: dict[str, FormatSpec] | None = None,
                   limits: Limits = Limits()) -> tuple[str | None, str | None, list[Problem]]:
-    """The delivered file as temp table ``target`` of text columns (+ ``_line``), whatever its
-    container, read a piece at a time (scratch files in folder ``work``); a file that is not what
-    its format expects is refused naming what it is (a zip, a spreadsheet, an HTML page, …).
+    """The delivered file as temp table ``staged`` of typed columns (+ ``_source_line`` and
+    ``_problems``, see :func:`~territoire_hub.sources.parsing.typed_select`), whatever its container,
+    read a piece at a time (scratch files in folder ``work``); a file that is not what its format
+    expects is refused naming what it is (a zip, a spreadsheet, an HTML page, …).
     Returns (encoding, separator, warnings about the file)."""
     spec = entry.spec
     stored_path = Path(stored_path)
@@ -112,25 +114,27 @@ def read_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, stored_
     if spec.container == "shapefile_zip":
         if sniffed.kind != "shapefile_zip":
             raise DeliveryRejected([Problem("not_a_shapefile", f"not a zipped shapefile: {sniffed.what or 'a CSV file'}")])
-        _keep(con, read_shapefile(stored_path, spec, spec.crs).table, target)
+        _stage(con, entry, read_shapefile(stored_path, spec, spec.crs).table, staged)
         return None, None, []
     if spec.container == "geojson":
         if not (sniffed.kind == "not_a_csv" and sniffed.what == "JSON document"):
             raise DeliveryRejected([Problem("not_geojson", f"not a GeoJSON document: {sniffed.what or 'a CSV file'}")])
-        _keep(con, read_geojson(stored_path, spec).table, target)
+        _stage(con, entry, read_geojson(stored_path, spec).table, staged)
         return "utf-8", None, []
     if sniffed.kind != "csv":
         raise DeliveryRejected([Problem("not_a_csv", f"not a CSV file: {sniffed.what}")])
     decoded = decode_delivery(stored_path, work, spec=spec, encodings=entry.encodings, separators=entry.separators,
                               formats=formats, limits=limits)
-    read_text_columns(con, decoded, spec, target, limits)
+    codes = has_commune_codes(con)
+    read_text_columns(con, decoded, spec, staged, limits,
+                      cast=lambda present: typed_select(spec, present, entry.partner.departements, codes, "_part"))
     return decoded.encoding, decoded.separator, unknown_columns(decoded.header, spec)
 
 
-def _keep(con: duckdb.DuckDBPyConnection, table: pa.Table, target: str) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, table: pa.Table, staged: str) -> None:
     con.register("_container", table)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT * FROM _container")
+        stage_delivery(con, "_container", entry.spec, staged, entry.partner.departements)
     finally:
         con.unregister("_container")
 
@@ -142,23 +146,21 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
     files (decoded text, record lines) live in a private folder under ``scratch``, removed after."""
     spec = entry.spec
     period = con.execute("SELECT period FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
-    staged, text = f"_staged_{delivery_id}", f"_text_{delivery_id}"
+    staged = f"_staged_{delivery_id}"
     if scratch is not None:
         scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryDirectory(prefix="delivery-", dir=scratch) as work:
-            encoding, separator, about_file = read_delivery(con, entry, stored_path, text, Path(work), formats, limits)
-        found = about_file + stage_delivery(con, text, spec, staged, entry.partner.departements,
-                                            keep_bad_rows=entry.dataset.quarantine == "rows")
+            encoding, separator, about_file = read_delivery(con, entry, stored_path, staged, Path(work), formats, limits)
+        found = about_file + staged_problems(con, spec, staged, keep_bad_rows=entry.dataset.quarantine == "rows")
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
         quarantine(con, delivery_id, rejected.problems, run_id)
         return None
     except OSError as exc:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
         quarantine(con, delivery_id, [Problem("unreadable_landing", f"landed file cannot be read: {exc}")], run_id)
         return None
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(text)}")
     rows = con.execute(f"SELECT count(*) FROM {quote_ident(staged)}").fetchone()[0]
     if entry.dataset.period == "content":
         period = content_period(con, entry, staged) or period
@@ -190,7 +192,8 @@ def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parse
 
     Under ``quarantine: rows`` a delivery whose errors are all on records (not on the file, not
     on a day) loads without those records, kept aside in ``landing.rejected_rows``: it is
-    ``partial``, unless more than ``max_bad_share`` of its records are bad."""
+    ``partial``, unless more than ``max_bad_share`` of its records are bad. The raw table exists
+    (:func:`ensure_raw_table`, once per batch)."""
     problems = parsed.problems + verdict.problems
     staged = quote_ident(parsed.staged)
     bad = f"_bad_{parsed.delivery_id}"
@@ -212,12 +215,13 @@ def commit_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, parse
                 "records_rejected", f"{rejected:,} of {parsed.rows:,} records refused and kept aside, each with its "
                 f"line and reason; the other {parsed.rows - rejected:,} are loaded (quarantine: rows)",
                 severity="warning")]
-        ensure_raw_table(con, entry)
         names = ", ".join(quote_ident(c.name) for c in entry.spec.columns)
         keep = f"WHERE _source_line NOT IN (SELECT line FROM {quote_ident(bad)})" if rejected else ""
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(f"DELETE FROM {raw_table(entry)} WHERE _delivery_id = ?", [parsed.delivery_id])
+            # no DELETE of the delivery's rows first: a delivery is loaded only while 'landed', which it
+            # is with no row in raw (landed new, or put back by reset_for_replay, which deletes them);
+            # that scan of the whole history's delivery ids cost ~0.1 s a delivery at one year
             # in line order without a sort: the staged rows are in line order, and DuckDB keeps
             # insertion order (a sort of a 1 GB delivery took DuckDB ~60 MiB beyond its limit)
             con.execute(

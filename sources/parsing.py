@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -88,10 +88,14 @@ def _field_too_large(table: pa.Table, cap: int) -> tuple[int, str, int] | None:
 
 
 def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec: FormatSpec, target: str,
-                      limits: Limits = Limits()) -> None:
+                      limits: Limits = Limits(), cast: Callable[[set[str]], str] | None = None) -> None:
     """Parse the kept columns as strings, plus ``_line`` (physical line of each record), into temp
-    table ``target``, one part of the text at a time (parts of whole records, cut while decoding); a value longer than ``limits.max_field_bytes``
-    refuses the delivery, naming its line and column."""
+    table ``target``, one part of the text at a time (parts of whole records, cut while decoding); a
+    value longer than ``limits.max_field_bytes`` refuses the delivery, naming its line and column.
+
+    With ``cast`` (the SQL over relation ``_part``, given the part's column names: see
+    :func:`typed_select`), each part goes into ``target`` typed, in the same pass: the text is never
+    a table of its own."""
     names = _column_names(decoded.header)
     wanted = [c for c in spec.source_columns if c in names]
     invalid = 0
@@ -139,9 +143,10 @@ def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec
                 found = np.pad(found, (0, table.num_rows - len(found)), constant_values=-1)
                 table = project(table.append_column("_line", pa.array(found, pa.int64())))
                 con.register("_part", table)
+                select = "SELECT * FROM _part" if cast is None else cast(set(table.column_names))
                 try:
-                    con.execute(f"INSERT INTO {quote_ident(target)} SELECT * FROM _part" if part else
-                                f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT * FROM _part")
+                    con.execute(f"INSERT INTO {quote_ident(target)} {select}" if part else
+                                f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS {select}")
                 finally:
                     con.unregister("_part")
                 rows += table.num_rows
@@ -153,16 +158,16 @@ def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec
         problems = _locate_bad_rows(decoded.path, decoded.separator, len(names))
         raise DeliveryRejected(problems or [Problem("wrong_field_count", f"{invalid} lines have a wrong number of fields")])
     if rows != decoded.records - HEADER_LINES:    # quotes the fast count cannot follow (a stray quote in a value)
-        _renumber(con, target, decoded)
+        _renumber(con, target, decoded, "_line" if cast is None else "_source_line")
 
 
-def _renumber(con: duckdb.DuckDBPyConnection, target: str, decoded: DecodedFile) -> None:
-    """Set ``_line`` from Python's CSV reader (the slow path, for rare files)."""
+def _renumber(con: duckdb.DuckDBPyConnection, target: str, decoded: DecodedFile, column: str) -> None:
+    """Set the records' lines (``column``) from Python's CSV reader (the slow path, for rare files)."""
     lines = pa.table({"line": pa.array([line for line, _ in _csv_records(decoded.path, decoded.separator)][HEADER_LINES:],
                                        pa.int64())})
     con.register("_lines", lines)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT t.* REPLACE (l.line AS _line) "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT t.* REPLACE (l.line AS {column}) "
                     f"FROM {quote_ident(target)} t POSITIONAL JOIN _lines l")
     finally:
         con.unregister("_lines")
@@ -386,17 +391,21 @@ def _mappings(con: duckdb.DuckDBPyConnection, values: list[str]) -> dict[str, tu
 
 
 def stage_delivery(con: duckdb.DuckDBPyConnection, source: str, spec: FormatSpec, staged: str,
-                   departements: list[str] = (), keep_bad_rows: bool = False) -> list[Problem]:
-    """Create temp table ``staged`` with typed columns; reject the delivery on any error, or, with
-    ``keep_bad_rows``, keep the bad records in it (their ``_problems`` say why) and return their
-    errors with the warnings.
+                   departements: list[str] = ()) -> None:
+    """Create temp table ``staged`` with typed columns and ``_problems`` from the text columns of
+    relation ``source`` (what containers other than CSV give)."""
+    present = {row[0] for row in con.execute(f"DESCRIBE {quote_ident(source)}").fetchall()}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS "
+                f"{typed_select(spec, present, departements, has_commune_codes(con), source)}")
+
+
+def staged_problems(con: duckdb.DuckDBPyConnection, spec: FormatSpec, staged: str,
+                    keep_bad_rows: bool = False) -> list[Problem]:
+    """Reject the delivery typed in ``staged`` on any error, or, with ``keep_bad_rows``, keep the bad
+    records in it (their ``_problems`` say why) and return their errors with the warnings.
 
     Returns the warnings (values the hub corrected, e.g. a restored leading zero).
     """
-    present = {row[0] for row in con.execute(f"DESCRIBE {quote_ident(source)}").fetchall()}
-    codes = has_commune_codes(con)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staged)} AS "
-                f"{typed_select(spec, present, departements, codes, source)}")
     by_name = {c.name: c for c in spec.columns}
     warning_codes = "[" + ", ".join(quote_literal(c) for c in sorted(WARNINGS)) + "]"
 

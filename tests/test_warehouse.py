@@ -1,0 +1,37 @@
+"""The warehouse's session helpers: what they change, and that they put it back."""
+
+from __future__ import annotations
+
+from territoire_hub.warehouse import checkpoint_after, connect
+
+
+def _wal_bytes(path) -> int:
+    wal = path.with_name(path.name + ".wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_commits_in_a_batch_wait_for_one_checkpoint_at_its_end(tmp_path):
+    """Each commit of ~20 MiB of log would fold DuckDB's log into the file (16 MiB by default); inside
+    checkpoint_after the log keeps them all, and the file takes them in one checkpoint at the end."""
+    path = tmp_path / "hub.duckdb"
+    con = connect(path)
+    con.execute("CREATE TABLE raw_rows (line BIGINT, payload VARCHAR)")
+    default = con.execute("SELECT current_setting('wal_autocheckpoint')").fetchone()[0]
+
+    def one_delivery(number: int) -> None:
+        # fewer rows than a row group (122,880): DuckDB logs them (a larger insert writes its row
+        # groups to the file directly), as it does a day of traffic counts
+        con.execute("INSERT INTO raw_rows SELECT range + ?, repeat(md5(CAST(range + ? AS VARCHAR)), 5) "
+                    "FROM range(120000)", [number * 120000, number])
+
+    one_delivery(0)
+    one_delivery(1)
+    assert _wal_bytes(path) == 0                # the first one's log folded at the next commit
+    with checkpoint_after(con, wal_bytes=1 << 30):
+        for number in (2, 3, 4):
+            one_delivery(number)
+        assert _wal_bytes(path) > 3 * (16 << 20)    # three deliveries' rows, still in the log
+    assert _wal_bytes(path) == 0
+    assert con.execute("SELECT current_setting('wal_autocheckpoint')").fetchone()[0] == default
+    assert con.execute("SELECT count(*), count(DISTINCT line) FROM raw_rows").fetchone() == (600_000, 600_000)
+    con.close()
