@@ -31,6 +31,7 @@ from territoire_hub.warehouse import quote_ident, quote_literal
 MAX_PROBLEMS = 50
 HEADER_LINES = 1
 BLOCK = 16 << 20        # Arrow's block: a record must fit in one
+BATCH_ROWS = 8192       # rows per Arrow batch handed to DuckDB's typing pass
 
 
 def _column_names(header: list[str]) -> list[str]:
@@ -142,6 +143,9 @@ def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec
                 found = np.fromfile(lines, dtype=np.int64, count=table.num_rows)
                 found = np.pad(found, (0, table.num_rows - len(found)), constant_values=-1)
                 table = project(table.append_column("_line", pa.array(found, pa.int64())))
+                # batches of BATCH_ROWS (views, no copy): DuckDB scans one batch per thread, and
+                # Arrow's parse gives one batch per block, a part's worth
+                table = pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema)
                 con.register("_part", table)
                 select = "SELECT * FROM _part" if cast is None else cast(set(table.column_names))
                 try:
