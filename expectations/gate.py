@@ -78,35 +78,35 @@ def validate_delivery(con: duckdb.DuckDBPyConnection, quality: QualityContext, e
     problems: list[Problem] = []
     lines: dict[int, Problem] = {}
     whole = False
-    for suite, sql, params, index in _checks(entry, item):
-        # the suite's rows are never materialised: one aggregate pass over the query, then a pass
-        # per failing expectation for its rows (in line order)
-        if index is None:
-            columns = [r[0] for r in con.execute(f"DESCRIBE {sql}", params).fetchall()]
-            index = [c for c in DAY_INDEX if c in columns]
-        with unordered(con):
+    with unordered(con):    # once for the suites: each switch costs two statements
+        for suite, sql, params, index in _checks(entry, item):
+            # the suite's rows are never materialised: one aggregate pass over the query, then a pass
+            # per failing expectation for its rows (in line order)
+            if index is None:
+                columns = [r[0] for r in con.execute(f"DESCRIBE {sql}", params).fetchall()]
+                index = [c for c in DAY_INDEX if c in columns]
             outcome = engine.evaluate(con, suite.expectations, "validated", index, sql=sql, params=params,
                                       listed=LISTED_CRITICAL, listed_warnings=MAX_LISTED)
-        key = store.write_result(quality.root, suite, outcome, run_name=run_name) if quality.root else None
-        validation = store.Validation(suite.name, outcome, key)
-        found = failures(validation)
-        record_validation(con, validation, found, run_id=run_id, subject_type="delivery",
-                          subjects={item.delivery_id: item.rows}, partner_id=entry.partner.id)
-        problems += problems_by_subject(found, [item.delivery_id], totals=_totals(outcome))[item.delivery_id]
-        # a failure on a day or an entity names the day's first line, but is not that line's
-        row_level = deliveries.judges_records(suite.name)
-        for failure in found:
-            if failure.problem.severity != "error":
-                continue
-            if row_level and failure.problem.line is not None:
-                lines.setdefault(failure.problem.line, failure.problem)
-            else:
+            key = store.write_result(quality.root, suite, outcome, run_name=run_name) if quality.root else None
+            validation = store.Validation(suite.name, outcome, key)
+            found = failures(validation)
+            record_validation(con, validation, found, run_id=run_id, subject_type="delivery",
+                              subjects={item.delivery_id: item.rows}, partner_id=entry.partner.id)
+            problems += problems_by_subject(found, [item.delivery_id], totals=_totals(outcome))[item.delivery_id]
+            # a failure on a day or an entity names the day's first line, but is not that line's
+            row_level = deliveries.judges_records(suite.name)
+            for failure in found:
+                if failure.problem.severity != "error":
+                    continue
+                if row_level and failure.problem.line is not None:
+                    lines.setdefault(failure.problem.line, failure.problem)
+                else:
+                    whole = True
+            for check, count in _unlisted(outcome):
                 whole = True
-        for check, count in _unlisted(outcome):
-            whole = True
-            problems.append(Problem(check, f"{count:,} records fail {check!r}: more than the {LISTED_CRITICAL:,} "
-                                    "set aside one by one, the delivery is refused as a whole"))
-        release_freed_memory()
+                problems.append(Problem(check, f"{count:,} records fail {check!r}: more than the {LISTED_CRITICAL:,} "
+                                        "set aside one by one, the delivery is refused as a whole"))
+            release_freed_memory()
     return Verdict(_name_postal_codes(con, list(dict.fromkeys(problems))), lines, whole)
 
 
