@@ -9,6 +9,7 @@ delivery goes through, flagged.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -28,7 +29,8 @@ from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pendi
 from territoire_hub.sources import loading
 from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
 from territoire_hub.warehouse import checkpoint_after, memory_limited
-from territoire_hub.sources.loading import commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery
+from territoire_hub.sources.loading import (commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery,
+                                            read_file)
 
 # the modules whose code writes what prepare_warehouse derives from the registry
 _PREPARING = (registry_tables, territory, loading)
@@ -81,23 +83,39 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
                     formats: dict[str, FormatSpec] | None = None,
                     limits: Limits = Limits(), scratch: Path | None = None) -> list[tuple[str, int]]:
     """Parse, validate and load deliveries, in order, one at a time (each sees the ones before it
-    loaded: a meter's history); returns (delivery id, rows loaded)."""
+    loaded: a meter's history); returns (delivery id, rows loaded).
+
+    While a delivery is typed, checked and committed (DuckDB), a thread reads the next one
+    (decoding, Arrow's parse: no warehouse connection), so the two halves share the cores."""
     quality = quality or QualityContext.in_memory()
     run_id = run_id or new_run_id()
     ensure_quality_tables(con)
     ensure_raw_table(con, entry)
+    formats = formats or all_formats()
     loaded: list[tuple[str, int]] = []
-    for delivery_id, stored_path in pending:
-        parsed = parse_delivery(con, entry, delivery_id, stored_path, run_id, formats or all_formats(),
-                                limits, scratch)
-        rows = 0
-        if parsed is not None:
-            verdict = validate_delivery(con, quality, entry,
-                                        Staged(parsed.delivery_id, parsed.staged, parsed.period, parsed.rows), run_id)
-            rows = commit_delivery(con, entry, parsed, verdict, run_id)
-        loaded.append((delivery_id, rows))
-        if on_delivery:
-            on_delivery()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+        def read(number: int) -> Future | None:
+            if number >= len(pending):
+                return None
+            return reader.submit(read_file, entry, pending[number][1], scratch, formats, limits, ahead=True)
+
+        ahead = read(0)
+        try:
+            for number, (delivery_id, _) in enumerate(pending):
+                current, ahead = ahead, read(number + 1)
+                parsed = parse_delivery(con, entry, delivery_id, current.result, run_id)
+                rows = 0
+                if parsed is not None:
+                    verdict = validate_delivery(con, quality, entry,
+                                                Staged(parsed.delivery_id, parsed.staged, parsed.period, parsed.rows),
+                                                run_id)
+                    rows = commit_delivery(con, entry, parsed, verdict, run_id)
+                loaded.append((delivery_id, rows))
+                if on_delivery:
+                    on_delivery()
+        finally:        # stopped by an error: the delivery read ahead leaves no scratch files
+            if ahead is not None and not ahead.cancel() and ahead.exception() is None:
+                ahead.result().close()
     return loaded
 
 

@@ -9,6 +9,7 @@ only, so running it again changes nothing.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +20,10 @@ import pyarrow as pa
 from territoire_hub.settings import Limits
 from territoire_hub.sources.compression import mib
 from territoire_hub.sources.containers import read_geojson, read_shapefile
-from territoire_hub.sources.decoding import decode_delivery, unknown_columns
+from territoire_hub.sources.decoding import DecodedFile, decode_delivery, unknown_columns
 from territoire_hub.sources.landing import mark, record_problems
-from territoire_hub.sources.parsing import (bad_records_sql, has_commune_codes, read_text_columns, stage_delivery,
-                                            staged_problems, typed_select)
+from territoire_hub.sources.parsing import (bad_records_sql, has_commune_codes, insert_parts, stage_delivery,
+                                            staged_problems, text_parts, typed_select)
 from territoire_hub.sources.sniffing import SNIFF_BYTES, sniff
 from territoire_hub.problems import DeliveryRejected, Problem, Verdict
 from territoire_hub.formats import FormatSpec
@@ -94,16 +95,50 @@ class Parsed:
     separator: str
 
 
-def read_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, stored_path: Path, staged: str, work: Path,
-                  formats: dict[str, FormatSpec] | None = None,
-                  limits: Limits = Limits()) -> tuple[str | None, str | None, list[Problem]]:
-    """The delivered file as temp table ``staged`` of typed columns (+ ``_source_line`` and
-    ``_problems``, see :func:`~territoire_hub.sources.parsing.typed_select`), whatever its container,
-    read a piece at a time (scratch files in folder ``work``); a file that is not what its format
-    expects is refused naming what it is (a zip, a spreadsheet, an HTML page, …).
-    Returns (encoding, separator, warnings about the file)."""
+READ_AHEAD_BYTES = 64 << 20     # a delivery whose text is larger is parsed a part at a time while typed
+
+
+@dataclass
+class Reading:
+    """A delivered file read without the warehouse, waiting to be typed into it: a container's
+    text columns (``table``), or a CSV file's decoded text and its Arrow parts (a list when read
+    ahead, else parsed a part at a time as they are typed). Holds the scratch folder: ``close()``."""
+
+    work: tempfile.TemporaryDirectory
+    encoding: str | None
+    separator: str | None
+    warnings: list[Problem]
+    table: pa.Table | None = None
+    decoded: DecodedFile | None = None
+    parts: Iterable[pa.Table] = ()
+
+    def close(self) -> None:
+        if isinstance(self.parts, Generator):     # stopped early (a typing error): its files close now
+            self.parts.close()
+        self.parts = ()
+        self.work.cleanup()
+
+
+def read_file(entry: PartnerDataset, stored_path: Path, scratch: Path | None = None,
+              formats: dict[str, FormatSpec] | None = None, limits: Limits = Limits(),
+              ahead: bool = False) -> Reading:
+    """Read a landed file for :func:`parse_delivery`, whatever its container, a piece at a time
+    (scratch files in a private folder under ``scratch``): a file that is not what its format
+    expects is refused naming what it is (a zip, a spreadsheet, an HTML page, …). ``ahead``: parse
+    a CSV file whose text is at most ``READ_AHEAD_BYTES`` now (run by the read-ahead thread)."""
+    if scratch is not None:
+        scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
+    work = tempfile.TemporaryDirectory(prefix="delivery-", dir=scratch)
+    try:
+        return _read(entry, Path(stored_path), work, formats, limits, ahead)
+    except BaseException:
+        work.cleanup()
+        raise
+
+
+def _read(entry: PartnerDataset, stored_path: Path, work: tempfile.TemporaryDirectory,
+          formats: dict[str, FormatSpec] | None, limits: Limits, ahead: bool) -> Reading:
     spec = entry.spec
-    stored_path = Path(stored_path)
     size = stored_path.stat().st_size
     if size > limits.max_delivery_bytes:
         raise DeliveryRejected([Problem(
@@ -114,45 +149,52 @@ def read_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, stored_
     if spec.container == "shapefile_zip":
         if sniffed.kind != "shapefile_zip":
             raise DeliveryRejected([Problem("not_a_shapefile", f"not a zipped shapefile: {sniffed.what or 'a CSV file'}")])
-        _stage(con, entry, read_shapefile(stored_path, spec, spec.crs).table, staged)
-        return None, None, []
+        return Reading(work, None, None, [], table=read_shapefile(stored_path, spec, spec.crs).table)
     if spec.container == "geojson":
         if not (sniffed.kind == "not_a_csv" and sniffed.what == "JSON document"):
             raise DeliveryRejected([Problem("not_geojson", f"not a GeoJSON document: {sniffed.what or 'a CSV file'}")])
-        _stage(con, entry, read_geojson(stored_path, spec).table, staged)
-        return "utf-8", None, []
+        return Reading(work, "utf-8", None, [], table=read_geojson(stored_path, spec).table)
     if sniffed.kind != "csv":
         raise DeliveryRejected([Problem("not_a_csv", f"not a CSV file: {sniffed.what}")])
-    decoded = decode_delivery(stored_path, work, spec=spec, encodings=entry.encodings, separators=entry.separators,
-                              formats=formats, limits=limits)
+    decoded = decode_delivery(stored_path, Path(work.name), spec=spec, encodings=entry.encodings,
+                              separators=entry.separators, formats=formats, limits=limits)
+    parts = text_parts(decoded, spec, limits)
+    if ahead and decoded.path.stat().st_size <= READ_AHEAD_BYTES:
+        parts = list(parts)
+    return Reading(work, decoded.encoding, decoded.separator, unknown_columns(decoded.header, spec),
+                   decoded=decoded, parts=parts)
+
+
+def stage_reading(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, reading: Reading, staged: str) -> None:
+    """Temp table ``staged`` of typed columns (+ ``_source_line`` and ``_problems``, see
+    :func:`~territoire_hub.sources.parsing.typed_select`) from what :func:`read_file` read."""
+    spec = entry.spec
+    if reading.table is not None:
+        con.register("_container", reading.table)
+        try:
+            stage_delivery(con, "_container", spec, staged, entry.partner.departements)
+        finally:
+            con.unregister("_container")
+        return
     codes = has_commune_codes(con)
-    read_text_columns(con, decoded, spec, staged, limits,
-                      cast=lambda present: typed_select(spec, present, entry.partner.departements, codes, "_part"))
-    return decoded.encoding, decoded.separator, unknown_columns(decoded.header, spec)
-
-
-def _stage(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, table: pa.Table, staged: str) -> None:
-    con.register("_container", table)
-    try:
-        stage_delivery(con, "_container", entry.spec, staged, entry.partner.departements)
-    finally:
-        con.unregister("_container")
+    insert_parts(con, reading.parts, reading.decoded, staged,
+                 cast=lambda present: typed_select(spec, present, entry.partner.departements, codes, "_part"))
 
 
 def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str,
-                   stored_path: Path, run_id: str, formats: dict[str, FormatSpec] | None = None,
-                   limits: Limits = Limits(), scratch: Path | None = None) -> Parsed | None:
-    """Read and type a landed delivery; on a parse error quarantine it and return None. Its scratch
-    files (decoded text, record lines) live in a private folder under ``scratch``, removed after."""
+                   read: Callable[[], Reading], run_id: str) -> Parsed | None:
+    """Type a landed delivery (``read()`` gives it read: :func:`read_file`, maybe by the read-ahead
+    thread); on a parse error quarantine it and return None. Its scratch files go after."""
     spec = entry.spec
     period = con.execute("SELECT period FROM landing.deliveries WHERE delivery_id = ?", [delivery_id]).fetchone()[0]
     staged = f"_staged_{delivery_id}"
-    if scratch is not None:
-        scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(prefix="delivery-", dir=scratch) as work:
-            encoding, separator, about_file = read_delivery(con, entry, stored_path, staged, Path(work), formats, limits)
-        found = about_file + staged_problems(con, spec, staged, keep_bad_rows=entry.dataset.quarantine == "rows")
+        reading = read()
+        try:
+            stage_reading(con, entry, reading, staged)
+        finally:
+            reading.close()
+        found = reading.warnings + staged_problems(con, spec, staged, keep_bad_rows=entry.dataset.quarantine == "rows")
     except DeliveryRejected as rejected:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staged)}")
         quarantine(con, delivery_id, rejected.problems, run_id)
@@ -165,7 +207,7 @@ def parse_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delive
     if entry.dataset.period == "content":
         period = content_period(con, entry, staged) or period
         con.execute("UPDATE landing.deliveries SET period = ? WHERE delivery_id = ?", [period, delivery_id])
-    return Parsed(delivery_id, staged, period, rows, found, encoding, separator)
+    return Parsed(delivery_id, staged, period, rows, found, reading.encoding, reading.separator)
 
 
 def content_period(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, staged: str) -> str | None:

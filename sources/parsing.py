@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -88,15 +88,11 @@ def _field_too_large(table: pa.Table, cap: int) -> tuple[int, str, int] | None:
     return None
 
 
-def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec: FormatSpec, target: str,
-                      limits: Limits = Limits(), cast: Callable[[set[str]], str] | None = None) -> None:
-    """Parse the kept columns as strings, plus ``_line`` (physical line of each record), into temp
-    table ``target``, one part of the text at a time (parts of whole records, cut while decoding); a
-    value longer than ``limits.max_field_bytes`` refuses the delivery, naming its line and column.
-
-    With ``cast`` (the SQL over relation ``_part``, given the part's column names: see
-    :func:`typed_select`), each part goes into ``target`` typed, in the same pass: the text is never
-    a table of its own."""
+def text_parts(decoded: DecodedFile, spec: FormatSpec, limits: Limits = Limits()) -> Iterator[pa.Table]:
+    """The kept columns as strings, plus ``_line`` (physical line of each record), one Arrow table
+    per part of the text (parts of whole records, cut while decoding): memory follows the part. A
+    value longer than ``limits.max_field_bytes`` refuses the delivery, naming its line and column;
+    so does a record with the wrong number of fields. Arrow only: no warehouse connection."""
     names = _column_names(decoded.header)
     wanted = [c for c in spec.source_columns if c in names]
     invalid = 0
@@ -113,7 +109,7 @@ def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec
             lines.seek(8 * HEADER_LINES)
             for part, (begin, end) in enumerate(zip(bounds, bounds[1:])):
                 text.seek(begin)
-                table = pacsv.read_csv(      # a part of whole records at a time: memory follows the part
+                table = pacsv.read_csv(
                     pa.BufferReader(text.read(end - begin)),
                     read_options=pacsv.ReadOptions(column_names=names, skip_rows=HEADER_LINES if part == 0 else 0,
                                                    block_size=max(BLOCK, 4 * limits.max_line_bytes)),
@@ -143,24 +139,35 @@ def read_text_columns(con: duckdb.DuckDBPyConnection, decoded: DecodedFile, spec
                 found = np.fromfile(lines, dtype=np.int64, count=table.num_rows)
                 found = np.pad(found, (0, table.num_rows - len(found)), constant_values=-1)
                 table = project(table.append_column("_line", pa.array(found, pa.int64())))
+                rows += table.num_rows
                 # batches of BATCH_ROWS (views, no copy): DuckDB scans one batch per thread, and
                 # Arrow's parse gives one batch per block, a part's worth
-                table = pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema)
-                con.register("_part", table)
-                select = "SELECT * FROM _part" if cast is None else cast(set(table.column_names))
-                try:
-                    con.execute(f"INSERT INTO {quote_ident(target)} {select}" if part else
-                                f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS {select}")
-                finally:
-                    con.unregister("_part")
-                rows += table.num_rows
+                yield pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema)
                 del table
-                release_freed_memory()
     except pa.ArrowInvalid as exc:
         raise DeliveryRejected([Problem("unreadable_csv", f"CSV cannot be parsed: {exc}")]) from None
     if invalid:
         problems = _locate_bad_rows(decoded.path, decoded.separator, len(names))
         raise DeliveryRejected(problems or [Problem("wrong_field_count", f"{invalid} lines have a wrong number of fields")])
+
+
+def insert_parts(con: duckdb.DuckDBPyConnection, parts: Iterable[pa.Table], decoded: DecodedFile, target: str,
+                 cast: Callable[[set[str]], str] | None = None) -> None:
+    """Temp table ``target`` from the parts of :func:`text_parts`, one at a time; with ``cast`` (the
+    SQL over relation ``_part``, given its column names: see :func:`typed_select`), each part goes
+    in typed, in the same pass: the text is never a table of its own."""
+    rows = 0
+    for part, table in enumerate(parts):
+        con.register("_part", table)
+        select = "SELECT * FROM _part" if cast is None else cast(set(table.column_names))
+        try:
+            con.execute(f"INSERT INTO {quote_ident(target)} {select}" if part else
+                        f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS {select}")
+        finally:
+            con.unregister("_part")
+        rows += table.num_rows
+        del table
+        release_freed_memory()
     if rows != decoded.records - HEADER_LINES:    # quotes the fast count cannot follow (a stray quote in a value)
         _renumber(con, target, decoded, "_line" if cast is None else "_source_line")
 

@@ -1,17 +1,24 @@
-"""Preparing the warehouse (``orchestration/ingestion.py``): the registry's part is written again
-only when what it derives from changed."""
+"""Ingestion composed (``orchestration/ingestion.py``): the registry's part of the warehouse is
+written again only when what it derives from changed; deliveries are read ahead by one thread."""
 
 from __future__ import annotations
 
 import shutil
+import threading
+from pathlib import Path
 
 import pytest
 
+from territoire_hub.orchestration import ingestion
 from territoire_hub.orchestration.ingestion import prepare_warehouse
+from territoire_hub.sources import loading
+from territoire_hub.sources.ingest import collect_and_land, pending_deliveries
 from territoire_hub.registry import load_registry
 from territoire_hub.settings import Settings
 from territoire_hub.territory import TerritoryError
 from territoire_hub.warehouse import connect
+from tests.conftest import drop
+from tests.sources.test_loading import traffic_file
 
 
 def test_the_registry_part_is_rewritten_only_when_the_registry_changes(tmp_path, warehouse_template):
@@ -92,3 +99,82 @@ def test_preparing_a_prepared_warehouse_writes_nothing(tmp_path, warehouse_templ
         assert not wal.exists() or wal.stat().st_size == 0
     finally:
         con.close()
+
+
+def _three_traffic_deliveries(settings: Settings, registry) -> list[str]:
+    """A day of counts, an HTML page in its place, another day: dropped and landed."""
+    entry = registry.dataset("montpellier_metropole__comptages_routiers")
+    drop(settings, "montpellier-metropole", "comptages_routiers_20240612.csv", traffic_file("2024-06-12"))
+    drop(settings, "montpellier-metropole", "comptages_routiers_20240613.csv",
+         "<!DOCTYPE html><html><body>Session expirée</body></html>\n")
+    drop(settings, "montpellier-metropole", "comptages_routiers_20240614.csv", traffic_file("2024-06-14"))
+    return entry
+
+
+def test_deliveries_are_read_ahead_in_their_order_by_one_thread(settings, registry, warehouse, monkeypatch):
+    """While a delivery is typed, checked and committed, the next one is read by the read-ahead
+    thread; the outcomes are those of reading them one after the other, and no scratch file stays."""
+    entry = _three_traffic_deliveries(settings, registry)
+    collect_and_land(warehouse, settings, entry)
+    pending = pending_deliveries(warehouse, entry)
+    reads, read_file = [], ingestion.read_file
+
+    def recorded(entry, path, *args, **kwargs):
+        reads.append((Path(path), threading.current_thread().name))
+        return read_file(entry, path, *args, **kwargs)
+
+    monkeypatch.setattr(ingestion, "read_file", recorded)
+    loaded = ingestion.load_deliveries(warehouse, entry, pending, scratch=settings.scratch)
+
+    assert [path for path, _ in reads] == [path for _, path in pending]
+    assert all(thread.startswith("read-ahead") for _, thread in reads)
+    assert [(d, rows) for d, rows in loaded] == [(pending[0][0], 24), (pending[1][0], 0), (pending[2][0], 24)]
+    assert warehouse.execute("SELECT status, count(*) FROM landing.deliveries GROUP BY 1 ORDER BY 1").fetchall() == \
+        [("loaded", 2), ("quarantined", 1)]
+    assert warehouse.execute("SELECT code FROM landing.issues WHERE delivery_id = ?", [pending[1][0]]).fetchall() == \
+        [("not_a_csv",)]
+    assert list(settings.scratch.iterdir()) == []
+
+
+def test_a_batch_stopped_by_an_error_leaves_no_scratch_file(settings, registry, warehouse, monkeypatch):
+    """The delivery read ahead when an unexpected error stops the batch has its scratch folder
+    (decoded text, record lines) removed too."""
+    entry = registry.dataset("montpellier_metropole__comptages_routiers")
+    for day in ("2024-06-12", "2024-06-13"):
+        drop(settings, "montpellier-metropole", f"comptages_routiers_{day.replace('-', '')}.csv", traffic_file(day))
+    collect_and_land(warehouse, settings, entry)
+    pending = pending_deliveries(warehouse, entry)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    readings, read_file = [], ingestion.read_file
+
+    def kept(*args, **kwargs):      # held here too: the loader must close them, not the garbage collector
+        readings.append(read_file(*args, **kwargs))
+        return readings[-1]
+
+    monkeypatch.setattr(ingestion, "read_file", kept)
+    monkeypatch.setattr(ingestion, "validate_delivery", broken)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        ingestion.load_deliveries(warehouse, entry, pending, scratch=settings.scratch)
+    assert len(readings) == 2 and list(settings.scratch.iterdir()) == []
+    assert warehouse.execute("SELECT status FROM landing.deliveries WHERE delivery_id = ?",
+                             [pending[0][0]]).fetchone() == ("landed",)
+
+
+def test_only_a_small_text_is_parsed_ahead(settings, registry, warehouse, monkeypatch):
+    """Reading ahead holds a delivery's parsed text in memory only when its text is at most
+    READ_AHEAD_BYTES: a larger one is parsed a part at a time as it is typed (memory follows the part)."""
+    entry = _three_traffic_deliveries(settings, registry)
+    collect_and_land(warehouse, settings, entry)
+    path = pending_deliveries(warehouse, entry)[0][1]
+    small = loading.read_file(entry, path, settings.scratch, ahead=True)
+    assert isinstance(small.parts, list) and sum(p.num_rows for p in small.parts) == 24
+    small.close()
+    monkeypatch.setattr(loading, "READ_AHEAD_BYTES", 100)
+    large = loading.read_file(entry, path, settings.scratch, ahead=True)
+    assert not isinstance(large.parts, list)
+    assert sum(p.num_rows for p in large.parts) == 24
+    large.close()
+    assert list(settings.scratch.iterdir()) == []
