@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from territoire_hub.problems import Problem
+from territoire_hub.warehouse import insert_rows
 
 QUALITY_DDL = """
 CREATE SCHEMA IF NOT EXISTS quality;
@@ -178,9 +179,6 @@ def problems_by_subject(found: list[Failure], subjects: list[str],
     return out
 
 
-RECORDED_AT_ONCE = 500
-
-
 def record_validation(con: duckdb.DuckDBPyConnection, validation, found: list[Failure], *, run_id: str,
                       subject_type: str, subjects: dict[str, int], partner_id: str | None = None) -> None:
     """One row per expectation and subject. ``subjects``: subject -> its number of rows in the
@@ -207,11 +205,7 @@ def record_validation(con: duckdb.DuckDBPyConnection, validation, found: list[Fa
                          config.kwargs.get("column") or meta.get("column"), _severity(config), not failed,
                          element_count, count, json.dumps(observed, default=str, ensure_ascii=False)[:2000],
                          result_id])
-    # one statement per chunk of rows (executemany runs one INSERT a row: ~10 ms a delivery's suite)
-    for start in range(0, len(rows), RECORDED_AT_ONCE):
-        chunk = rows[start:start + RECORDED_AT_ONCE]
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())"] * len(chunk))
-        con.execute(f"INSERT INTO quality.validations VALUES {values}", [v for row in chunk for v in row])
+    insert_rows(con, "quality.validations", rows, tail="now()")
 
 
 def latest_gate_run(con: duckdb.DuckDBPyConnection) -> str | None:

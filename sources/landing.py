@@ -26,6 +26,7 @@ from territoire_hub.names import matching_form, printable
 from territoire_hub.problems import Problem
 from territoire_hub.registry import CONTENT_PERIOD, PartnerDataset
 from territoire_hub.sources.transports import Incoming
+from territoire_hub.warehouse import insert_rows
 
 CATALOGUE_DDL = """
 CREATE SCHEMA IF NOT EXISTS landing;
@@ -229,12 +230,8 @@ def land(con: duckdb.DuckDBPyConnection, landing_dir: Path, entry: PartnerDatase
 
 
 def record_problems(con: duckdb.DuckDBPyConnection, delivery_id: str, problems: list[Problem]) -> None:
-    if not problems:
-        return
-    con.executemany(
-        "INSERT INTO landing.issues VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-        [[delivery_id, p.severity, p.code, p.line, p.column, p.value, p.message] for p in problems],
-    )
+    insert_rows(con, "landing.issues", [[delivery_id, p.severity, p.code, p.line, p.column, p.value, p.message]
+                                        for p in problems], tail="now()")
 
 
 def record_transport_errors(con: duckdb.DuckDBPyConnection, dataset_key: str, errors: list[tuple[str, str]]) -> None:

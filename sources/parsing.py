@@ -419,14 +419,19 @@ def staged_problems(con: duckdb.DuckDBPyConnection, spec: FormatSpec, staged: st
     """
     by_name = {c.name: c for c in spec.columns}
     warning_codes = "[" + ", ".join(quote_literal(c) for c in sorted(WARNINGS)) + "]"
+    every = f"(SELECT _source_line, unnest(_problems) AS p FROM {quote_ident(staged)} WHERE len(_problems) > 0)"
+    # one count of both kinds first: most deliveries have neither, and then that is all
+    counted = dict(con.execute(f"SELECT list_contains({warning_codes}, p.code), count(*) FROM {every} "
+                               f"GROUP BY ALL").fetchall())
 
     def found(errors: bool) -> tuple[list[Problem], int]:
+        total = counted.get(not errors, 0)
+        if not total:
+            return [], 0
         keep = "NOT" if errors else ""
-        source = (f"(SELECT _source_line, unnest(_problems) AS p FROM {quote_ident(staged)} WHERE len(_problems) > 0) "
-                  f"WHERE {keep} list_contains({warning_codes}, p.code)")
-        rows = con.execute(f"SELECT _source_line, p.code, p.column, p.value FROM {source} "
+        rows = con.execute(f"SELECT _source_line, p.code, p.column, p.value FROM {every} "
+                           f"WHERE {keep} list_contains({warning_codes}, p.code) "
                            f"ORDER BY _source_line LIMIT {MAX_PROBLEMS}").fetchall()
-        total = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
         severity = "error" if errors else "warning"
         mapping = _mappings(con, [value for _, code, _, value in rows if code == "mapped_insee_code"])
         return [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from territoire_hub.warehouse import checkpoint_after, connect
+from territoire_hub.warehouse import ROWS_PER_INSERT, checkpoint_after, connect, insert_rows
 
 
 def _wal_bytes(path) -> int:
@@ -34,4 +34,19 @@ def test_commits_in_a_batch_wait_for_one_checkpoint_at_its_end(tmp_path):
     assert _wal_bytes(path) == 0
     assert con.execute("SELECT current_setting('wal_autocheckpoint')").fetchone()[0] == default
     assert con.execute("SELECT count(*), count(DISTINCT line) FROM raw_rows").fetchone() == (600_000, 600_000)
+    con.close()
+
+
+def test_rows_inserted_in_chunks_arrive_as_given(tmp_path):
+    """More rows than one statement takes, values with quotes, NULLs and accents, a tail
+    expression: every row as given, none twice."""
+    con = connect(tmp_path / "hub.duckdb")
+    con.execute("CREATE TABLE issues (n BIGINT, message VARCHAR, line BIGINT, recorded_at TIMESTAMPTZ)")
+    rows = [[n, f"l'unité « {n} » ; \"x\"" if n % 3 else None, None if n % 7 == 0 else n * 2]
+            for n in range(2 * ROWS_PER_INSERT + 1)]
+    insert_rows(con, "issues", rows, tail="now()")
+    assert con.execute("SELECT n, message, line FROM issues ORDER BY n").fetchall() == [tuple(r) for r in rows]
+    assert con.execute("SELECT count(*) FROM issues WHERE recorded_at IS NULL").fetchone() == (0,)
+    insert_rows(con, "issues", [], tail="now()")
+    assert con.execute("SELECT count(*) FROM issues").fetchone() == (len(rows),)
     con.close()

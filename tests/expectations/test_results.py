@@ -6,12 +6,13 @@ from __future__ import annotations
 import duckdb
 
 from territoire_hub.expectations import engine, store
-from territoire_hub.expectations.results import RECORDED_AT_ONCE, ensure_quality_tables, failures, record_validation
+from territoire_hub.expectations.results import ensure_quality_tables, failures, record_validation
 from territoire_hub.expectations.suites import Suite, expect
+from territoire_hub.warehouse import ROWS_PER_INSERT
 
 
 def test_a_batch_of_many_deliveries_is_recorded_row_for_row():
-    """Two expectations over 600 deliveries: 1,200 rows, written in chunks of RECORDED_AT_ONCE;
+    """Two expectations over 600 deliveries: 1,200 rows, written in chunks of ROWS_PER_INSERT;
     the one delivery with a bad value fails its expectation, the others pass it."""
     con = duckdb.connect()
     ensure_quality_tables(con)
@@ -24,7 +25,7 @@ def test_a_batch_of_many_deliveries_is_recorded_row_for_row():
     outcome = engine.evaluate(con, suite.expectations, "batch", ["_delivery_id", "_period", "_source_line"])
     validation = store.Validation(suite.name, outcome)
     subjects = {f"d{i}": 1 for i in range(600)}
-    assert 2 * len(subjects) > 2 * RECORDED_AT_ONCE
+    assert 2 * len(subjects) > 2 * ROWS_PER_INSERT
     record_validation(con, validation, failures(validation), run_id="r1", subject_type="delivery",
                       subjects=subjects, partner_id="p")
     assert con.execute("SELECT count(*), count(DISTINCT subject) FROM quality.validations").fetchone() == (1200, 600)
