@@ -264,8 +264,9 @@ def _typed(column: Column, v: str, departements: list[str]) -> str:
             pattern, first = rf"^\[\s*{num}\s*,\s*{num}\s*\]$", "lon"
         else:
             pattern, first = rf"^{num}\s*,\s*{num}$", "lat"
-        group = 1 if column.part == first else 2
-        return f"TRY_CAST(nullif(regexp_extract({v}, {quote_literal(pattern)}, {group}), '') AS DOUBLE)"
+        # both parts from one match: the same expression for the pair's two columns, computed once
+        pair = f"regexp_extract({v}, {quote_literal(pattern)}, ['first', 'second'])"
+        return f"TRY_CAST(nullif({pair}.{'first' if column.part == first else 'second'}, '') AS DOUBLE)"
     raise ValueError(f"unsupported column type {t}")
 
 
