@@ -152,14 +152,14 @@ def text_parts(decoded: DecodedFile, spec: FormatSpec, limits: Limits = Limits()
 
 
 def insert_parts(con: duckdb.DuckDBPyConnection, parts: Iterable[pa.Table], decoded: DecodedFile, target: str,
-                 cast: Callable[[set[str]], str] | None = None) -> None:
-    """Temp table ``target`` from the parts of :func:`text_parts`, one at a time; with ``cast`` (the
-    SQL over relation ``_part``, given its column names: see :func:`typed_select`), each part goes
-    in typed, in the same pass: the text is never a table of its own."""
+                 cast: Callable[[set[str]], str]) -> None:
+    """Temp table ``target`` from the parts of :func:`text_parts`, one at a time, each typed by
+    ``cast`` (the SQL over relation ``_part``, given its column names: :func:`typed_select`) in the
+    same pass: the text is never a table of its own."""
     rows = 0
     for part, table in enumerate(parts):
         con.register("_part", table)
-        select = "SELECT * FROM _part" if cast is None else cast(set(table.column_names))
+        select = cast(set(table.column_names))
         try:
             con.execute(f"INSERT INTO {quote_ident(target)} {select}" if part else
                         f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS {select}")
@@ -169,16 +169,16 @@ def insert_parts(con: duckdb.DuckDBPyConnection, parts: Iterable[pa.Table], deco
         del table
         release_freed_memory()
     if rows != decoded.records - HEADER_LINES:    # quotes the fast count cannot follow (a stray quote in a value)
-        _renumber(con, target, decoded, "_line" if cast is None else "_source_line")
+        _renumber(con, target, decoded)
 
 
-def _renumber(con: duckdb.DuckDBPyConnection, target: str, decoded: DecodedFile, column: str) -> None:
-    """Set the records' lines (``column``) from Python's CSV reader (the slow path, for rare files)."""
+def _renumber(con: duckdb.DuckDBPyConnection, target: str, decoded: DecodedFile) -> None:
+    """Set ``_source_line`` from Python's CSV reader (the slow path, for rare files)."""
     lines = pa.table({"line": pa.array([line for line, _ in _csv_records(decoded.path, decoded.separator)][HEADER_LINES:],
                                        pa.int64())})
     con.register("_lines", lines)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT t.* REPLACE (l.line AS {column}) "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(target)} AS SELECT t.* REPLACE (l.line AS _source_line) "
                     f"FROM {quote_ident(target)} t POSITIONAL JOIN _lines l")
     finally:
         con.unregister("_lines")

@@ -410,3 +410,29 @@ def test_columns_the_format_does_not_know_are_named_in_a_warning(settings, regis
     found = [i for i in issues(warehouse, "comptages_routiers_20240612.csv") if i[0] == "unknown_columns"]
     assert found == [("unknown_columns", 1, None,
                       "2 column(s) not in format comptage_routier_horaire, not read: 'Commentaire', 'Note\\x1b[31m'")]
+
+
+def test_a_stray_quote_inside_a_value_keeps_every_record_on_its_line(warehouse, tmp_path):
+    """A quote inside an unquoted value (a 5" lamp) is a character for the CSV reader, but the
+    fast count of record starts takes it for an opening quote: the records' lines then come from
+    Python's CSV reader, and every message and row still names its physical line."""
+    from tests.sources.samples import load_file, plain_entry
+
+    entry = plain_entry("eclairage_tickets")
+    lines = [TICKETS_HEADER,
+             'T1;34172;PL-1;02/03/2024 08:10;;lampe 5" éteinte;telephone',
+             "T2;34172;PL-2;02/03/2024 09:00;;lampe éteinte;web",
+             "",
+             "T3;34172;PL-3;31/02/2024 09:30;;mât penché;web"]
+    path = tmp_path / "tickets.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    delivery, rows = load_file(warehouse, entry, path)
+    assert rows == 0
+    assert warehouse.execute("SELECT code, line FROM landing.issues WHERE delivery_id = ?",
+                             [delivery]).fetchall() == [("bad_timestamp", 5)]
+    path.write_bytes(path.read_bytes().replace(b"31/02/2024", b"29/02/2024"))
+    delivery, rows = load_file(warehouse, entry, path)
+    assert rows == 3
+    assert warehouse.execute(f"SELECT _source_line, numero_ticket, type_panne FROM {entry.raw_relation} "
+                             "WHERE _delivery_id = ? ORDER BY 1", [delivery]).fetchall() == [
+        (2, "T1", 'lampe 5" éteinte'), (3, "T2", "lampe éteinte"), (5, "T3", "mât penché")]
