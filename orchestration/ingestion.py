@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -29,8 +29,8 @@ from territoire_hub.sources.ingest import DatasetReport, collect_and_land, pendi
 from territoire_hub.sources import loading
 from territoire_hub.sources.landing import ensure_catalogue, reset_for_replay
 from territoire_hub.warehouse import checkpoint_after, memory_limited
-from territoire_hub.sources.loading import (commit_delivery, ensure_format_views, ensure_raw_table, parse_delivery,
-                                            read_file)
+from territoire_hub.sources.loading import (READ_AHEAD_BYTES, commit_delivery, ensure_format_views, ensure_raw_table,
+                                            parse_delivery, read_file)
 
 # the modules whose code writes what prepare_warehouse derives from the registry
 _PREPARING = (registry_tables, territory, loading)
@@ -95,15 +95,18 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
     loaded: list[tuple[str, int]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
         def read(number: int) -> Future | None:
-            if number >= len(pending):
+            """The delivery read by the thread, unless it is large (then read in its turn, here:
+            a large file's memory stays that of one part at a time)."""
+            if number >= len(pending) or _size(pending[number][1]) > READ_AHEAD_BYTES:
                 return None
             return reader.submit(read_file, entry, pending[number][1], scratch, formats, limits, ahead=True)
 
         ahead = read(0)
         try:
-            for number, (delivery_id, _) in enumerate(pending):
+            for number, (delivery_id, stored_path) in enumerate(pending):
                 current, ahead = ahead, read(number + 1)
-                parsed = parse_delivery(con, entry, delivery_id, current.result, run_id)
+                in_turn = partial(read_file, entry, stored_path, scratch, formats, limits)
+                parsed = parse_delivery(con, entry, delivery_id, current.result if current else in_turn, run_id)
                 rows = 0
                 if parsed is not None:
                     verdict = validate_delivery(con, quality, entry,
@@ -117,6 +120,14 @@ def load_deliveries(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, pendi
             if ahead is not None and not ahead.cancel() and ahead.exception() is None:
                 ahead.result().close()
     return loaded
+
+
+def _size(path: Path) -> int:
+    """The landed file's size; 0 when it cannot be read (reading it will say why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def load_delivery(con: duckdb.DuckDBPyConnection, entry: PartnerDataset, delivery_id: str, stored_path: Path,

@@ -165,16 +165,32 @@ def test_a_batch_stopped_by_an_error_leaves_no_scratch_file(settings, registry, 
 
 def test_only_a_small_text_is_parsed_ahead(settings, registry, warehouse, monkeypatch):
     """Reading ahead holds a delivery's parsed text in memory only when its text is at most
-    READ_AHEAD_BYTES: a larger one is parsed a part at a time as it is typed (memory follows the part)."""
+    READ_AHEAD_BYTES (its decoded text can go, the parts are read); a larger one is parsed a part
+    at a time as it is typed, from its decoded text (memory follows the part), and the loader
+    reads a landed file that large in its turn, not ahead."""
     entry = _three_traffic_deliveries(settings, registry)
     collect_and_land(warehouse, settings, entry)
-    path = pending_deliveries(warehouse, entry)[0][1]
-    small = loading.read_file(entry, path, settings.scratch, ahead=True)
-    assert isinstance(small.parts, list) and sum(p.num_rows for p in small.parts) == 24
+    pending = pending_deliveries(warehouse, entry)
+    small = loading.read_file(entry, pending[0][1], settings.scratch, ahead=True)
+    small.decoded.path.unlink()
+    assert sum(p.num_rows for p in small.parts) == 24
     small.close()
     monkeypatch.setattr(loading, "READ_AHEAD_BYTES", 100)
-    large = loading.read_file(entry, path, settings.scratch, ahead=True)
-    assert not isinstance(large.parts, list)
-    assert sum(p.num_rows for p in large.parts) == 24
+    large = loading.read_file(entry, pending[0][1], settings.scratch, ahead=True)
+    large.decoded.path.unlink()
+    with pytest.raises(FileNotFoundError):
+        next(iter(large.parts))
     large.close()
     assert list(settings.scratch.iterdir()) == []
+
+    monkeypatch.setattr(ingestion, "READ_AHEAD_BYTES", 10)     # every landed file is larger
+    reads, read_file = [], ingestion.read_file
+
+    def recorded(entry, path, *args, **kwargs):
+        reads.append(threading.current_thread().name)
+        return read_file(entry, path, *args, **kwargs)
+
+    monkeypatch.setattr(ingestion, "read_file", recorded)
+    loaded = ingestion.load_deliveries(warehouse, entry, pending, scratch=settings.scratch)
+    assert [rows for _, rows in loaded] == [24, 0, 24]
+    assert reads == ["MainThread"] * 3
