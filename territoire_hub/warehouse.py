@@ -28,15 +28,23 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
 
 
 @contextmanager
-def memory_limited(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[None]:
-    """DuckDB's memory held to ``limit_bytes`` for a while (beyond, it spills to disk next to the
-    warehouse); the previous limit is restored after."""
-    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute(f"SET memory_limit = '{int(limit_bytes)}B'")
+def _setting(con: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[None]:
+    """DuckDB setting ``name`` set to ``value`` (SQL) for a while, its previous value restored after."""
+    before = con.execute(f"SELECT current_setting('{name}')").fetchone()[0]
+    con.execute(f"SET {name} = {value}")
     try:
         yield
     finally:
-        con.execute(f"SET memory_limit = '{before}'")
+        restored = ("true" if before else "false") if isinstance(before, bool) else quote_literal(str(before))
+        con.execute(f"SET {name} = {restored}")
+
+
+@contextmanager
+def memory_limited(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[None]:
+    """DuckDB's memory held to ``limit_bytes`` for a while (beyond, it spills to disk next to the
+    warehouse); the previous limit is restored after."""
+    with _setting(con, "memory_limit", f"'{int(limit_bytes)}B'"):
+        yield
 
 
 INGEST_WAL_BYTES = 1 << 30
@@ -48,12 +56,10 @@ def checkpoint_after(con: duckdb.DuckDBPyConnection, wal_bytes: int = INGEST_WAL
     write-ahead log into the file once it reaches ``wal_autocheckpoint`` (16 MiB by default, about
     one traffic delivery), and each checkpoint costs a fixed ~0.1 s beside the rows it writes. The
     log may grow to ``wal_bytes`` meanwhile (replayed on the next open after a crash)."""
-    before = con.execute("SELECT current_setting('wal_autocheckpoint')").fetchone()[0]
-    con.execute(f"SET wal_autocheckpoint = '{int(wal_bytes)}B'")
     try:
-        yield
+        with _setting(con, "wal_autocheckpoint", f"'{int(wal_bytes)}B'"):
+            yield
     finally:
-        con.execute(f"SET wal_autocheckpoint = '{before}'")
         con.execute("CHECKPOINT")
 
 
@@ -61,12 +67,8 @@ def checkpoint_after(con: duckdb.DuckDBPyConnection, wal_bytes: int = INGEST_WAL
 def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Statements whose result order does not matter (``preserve_insertion_order`` off): DuckDB then
     needs much less memory for large joins and aggregates into a table; restored after."""
-    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
-    con.execute("SET preserve_insertion_order = false")
-    try:
+    with _setting(con, "preserve_insertion_order", "false"):
         yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
 
 ROWS_PER_INSERT = 500

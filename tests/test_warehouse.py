@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from territoire_hub.warehouse import ROWS_PER_INSERT, checkpoint_after, connect, insert_rows
+import pytest
+
+from territoire_hub.warehouse import ROWS_PER_INSERT, checkpoint_after, connect, insert_rows, memory_limited, unordered
 
 
 def _wal_bytes(path) -> int:
@@ -49,4 +51,20 @@ def test_rows_inserted_in_chunks_arrive_as_given(tmp_path):
     assert con.execute("SELECT count(*) FROM issues WHERE recorded_at IS NULL").fetchone() == (0,)
     insert_rows(con, "issues", [], tail="now()")
     assert con.execute("SELECT count(*) FROM issues").fetchone() == (len(rows),)
+    con.close()
+
+
+def test_session_settings_are_put_back_even_after_an_error(tmp_path):
+    con = connect(tmp_path / "hub.duckdb")
+    before = con.execute("SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')").fetchone()
+    with pytest.raises(RuntimeError):
+        with memory_limited(con, 160 << 20), unordered(con):
+            assert con.execute("SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')") \
+                .fetchone() == ("160.0 MiB", False)
+            raise RuntimeError("stop")
+    limit, ordered = con.execute("SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')") \
+        .fetchone()
+    # the limit comes back as DuckDB printed it (rounded to 0.1 of its unit: 18.8 GiB may read 18.7)
+    assert ordered is before[1] and limit.split()[1] == before[0].split()[1]
+    assert abs(float(limit.split()[0]) - float(before[0].split()[0])) < 0.15
     con.close()
